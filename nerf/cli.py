@@ -1,0 +1,42 @@
+"""`nerf-train`: headless training, evaluation and scene inspection."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nerf-train",
+        description="Train a NeRF headless, evaluate it and render videos; or --inspect a scene.",
+    )
+    p.add_argument("scene", nargs="?", default=None,
+                   help="scene folder (Blender, transforms.json or LLFF); default: the embedded scene")
+    p.add_argument("--inspect", action="store_true", help="load the scene, print a summary and exit")
+    p.add_argument("--json", action="store_true", help="with --inspect: print one JSON object")
+    p.add_argument("--downscale", type=int, default=1, metavar="K",
+                   help="downscale images by K at load time (area resampling)")
+    p.add_argument("--llff-factor", type=int, default=4, metavar="N",
+                   help="LLFF: read images_N/ (default 4, as in the paper)")
+    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, default=None, help="train for N steps")
+    budget.add_argument("--minutes", type=float, default=None, help="train for M minutes of wall time")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/<scene>-<time>)")
+    p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.inspect:
+        from nerf.inspect import run_inspect
+        return run_inspect(args)
+    from nerf.headless import run_training
+    return run_training(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Scene: images, cameras and a bound, in one convention, whatever format they came from.
+
+Convention (after loading, for every format):
+- camera-to-world matrices in the OpenGL / NeRF-synthetic convention: camera x right, y up, looking
+  down -z;
+- world space recentred and rescaled so the content of interest lies in the cube [-bound, bound]^3
+  (`bound` is derived from the cameras, and from `aabb_scale` when a transforms.json gives one);
+- forward-facing (LLFF) scenes set `ndc=True`: rays are mapped to normalised device coordinates where
+  the scene occupies [-1, 1]^3 (see nerf.cameras.to_ndc), and `bound` is 1.
+
+Loaders live in nerf/loaders.py; this module holds the types and the one error type.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+
+class SceneError(Exception):
+    """Bad scene input. Carries the offending file and the problem, printed as one line."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass
+class Cameras:
+    """A set of pinhole cameras sharing one image size."""
+
+    c2w: torch.Tensor  # [N, 4, 4] float32 camera-to-world, OpenGL convention, normalised world
+    fx: torch.Tensor  # [N] focal length in pixels (x)
+    fy: torch.Tensor  # [N] focal length in pixels (y)
+    cx: torch.Tensor  # [N] principal point in pixels, from the left edge of the image
+    cy: torch.Tensor  # [N] principal point in pixels, from the top edge of the image
+    width: int
+    height: int
+    distortion: torch.Tensor | None = None  # [N, 4] OpenCV k1, k2, p1, p2; None when undistorted
+
+    def __len__(self) -> int:
+        return self.c2w.shape[0]
+
+
+@dataclass
+class Split:
+    """One split (train / val / test) of a scene."""
+
+    name: str
+    images: torch.Tensor  # [N, H, W, C] float32 in [0, 1]; C = 4 keeps alpha (composited later), else 3
+    cameras: Cameras
+    files: list[str] = field(default_factory=list)  # the image file of each view, for messages
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.images.shape[-1] == 4
+
+    def rgb(self, background: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """Images composited onto `background` (a scalar or an RGB tensor [3]): [N, H, W, 3]."""
+        if not self.has_alpha:
+            return self.images
+        rgb, alpha = self.images[..., :3], self.images[..., 3:]
+        bg = torch.as_tensor(background, dtype=rgb.dtype, device=rgb.device)
+        return rgb * alpha + bg * (1.0 - alpha)
+
+
+@dataclass
+class Scene:
+    """Everything a trainer needs from a dataset folder."""
+
+    name: str
+    format: str  # "blender" | "transforms" | "llff"
+    root: Path
+    splits: dict[str, Split]
+    bound: float  # content lies in [-bound, bound]^3 (world units after normalisation)
+    near: float = 0.0  # ray start along unit-length directions (normalised units)
+    far: float = float("inf")  # ray end; the cube clips further
+    ndc: bool = False  # forward-facing: rays go through nerf.cameras.to_ndc
+    scale: float = 1.0  # world units of the file per normalised unit (for saving poses back)
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # file-space point mapped to the origin
+
+    def split(self, name: str) -> Split:
+        if name not in self.splits:
+            raise SceneError(self.root, f"no '{name}' split (has: {', '.join(self.splits) or 'none'})")
+        return self.splits[name]
