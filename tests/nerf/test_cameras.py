@@ -1,0 +1,127 @@
+import math
+
+import pytest
+import torch
+
+from nerf.cameras import (distort, image_rays, look_at, make_cameras, pixel_rays, project, to_ndc,
+                          undistort)
+
+
+def _camera(distortion=None, width=40, height=30):
+    c2w = look_at((3.0, -2.0, 1.5), (0.2, 0.1, -0.3), up=(0.0, 0.0, 1.0))
+    cams = make_cameras(c2w, width, height, fx=35.0, fy=33.0, cx=21.3, cy=14.2)
+    if distortion is not None:
+        cams.distortion = torch.tensor([distortion], dtype=torch.float32)
+    return cams
+
+
+def test_look_at_axes_are_orthonormal_and_face_the_target():
+    c2w = look_at((1.0, 2.0, 3.0), (0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0))
+    rot = c2w[:3, :3]
+    assert torch.allclose(rot.T @ rot, torch.eye(3), atol=1e-6)
+    assert torch.det(rot) == pytest.approx(1.0, abs=1e-6)
+    forward = -rot[:, 2]
+    expected = -torch.tensor([1.0, 2.0, 3.0]) / math.sqrt(14.0)
+    assert torch.allclose(forward, expected, atol=1e-6)
+    assert rot[2, 1] > 0  # camera y points towards world +z (up)
+
+
+def test_principal_point_ray_is_minus_z_axis():
+    cams = _camera()
+    o, d = pixel_rays(cams, torch.tensor([0]), torch.tensor([21.3]), torch.tensor([14.2]))
+    assert torch.allclose(d[0], -cams.c2w[0, :3, 2], atol=1e-6)
+    assert torch.allclose(o[0], cams.c2w[0, :3, 3])
+    assert d.norm(dim=-1).item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_pixel_offset_follows_focal_length_and_image_y_down():
+    cams = make_cameras(torch.eye(4), 10, 10, fx=5.0, cx=5.0, cy=5.0)
+    # one focal length right and half a focal length down of the principal point
+    _, d = pixel_rays(cams, torch.tensor([0]), torch.tensor([10.0]), torch.tensor([7.5]))
+    expected = torch.tensor([1.0, -0.5, -1.0]) / math.sqrt(2.25)
+    assert torch.allclose(d[0], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("dist", [(0.0, 0.0, 0.0, 0.0), (-0.12, 0.03, 0.001, -0.002),
+                                  (0.2, -0.05, -0.004, 0.003)])
+def test_rays_through_projected_points_hit_the_points(dist):
+    cams = _camera(distortion=dist)
+    g = torch.Generator().manual_seed(0)
+    points = torch.tensor([0.2, 0.1, -0.3]) + 0.6 * (torch.rand(200, 3, generator=g) - 0.5)
+    idx = torch.zeros(200, dtype=torch.long)
+    px, py, depth = project(cams, idx, points)
+    assert (depth > 0).all()
+    o, d = pixel_rays(cams, idx, px, py)
+    # distance from each point to its ray
+    v = points - o
+    dist_to_ray = (v - (v * d).sum(-1, keepdim=True) * d).norm(dim=-1)
+    assert dist_to_ray.max().item() < 1e-4
+
+
+def test_undistort_inverts_distort():
+    g = torch.Generator().manual_seed(1)
+    x, y = (torch.rand(2, 500, generator=g) - 0.5) * 1.2
+    dist = torch.tensor([[-0.0225, 0.0114, 0.0022, -0.0006]]).expand(500, 4)  # fox-like lens
+    xd, yd = distort(x, y, dist)
+    assert (xd - x).abs().max() > 1e-3  # the distortion does something
+    xu, yu = undistort(xd, yd, dist)
+    assert torch.allclose(xu, x, atol=1e-6) and torch.allclose(yu, y, atol=1e-6)
+
+
+def test_image_rays_shape_and_downscaled_pixel_centres():
+    cams = make_cameras(torch.eye(4), 8, 6, fx=4.0)
+    o, d = image_rays(cams, 0)
+    assert o.shape == (6, 8, 3) and d.shape == (6, 8, 3)
+    o2, d2 = image_rays(cams, 0, downscale=2)
+    assert d2.shape == (3, 4, 3)
+    # downscaled pixel (0, 0) covers original pixels 0..1: its ray goes through pixel coordinate 1.0
+    _, expected = pixel_rays(cams, torch.tensor([0]), torch.tensor([1.0]), torch.tensor([1.0]))
+    assert torch.allclose(d2[0, 0], expected[0], atol=1e-6)
+
+
+def test_make_cameras_from_fov_and_batch():
+    c2w = torch.eye(4).expand(3, 4, 4)
+    cams = make_cameras(c2w, 64, 32, fov_y_deg=90.0)
+    assert len(cams) == 3
+    assert cams.fy[0].item() == pytest.approx(16.0)
+    assert cams.fx[2].item() == pytest.approx(16.0)
+    assert cams.cx[1].item() == 32.0 and cams.cy[1].item() == 16.0
+    with pytest.raises(ValueError):
+        make_cameras(c2w, 64, 32)
+
+
+def test_to_ndc_hand_worked_values():
+    # W = H = 2, fx = fy = 1 -> scale -2f/W = -1; near = 1
+    o = torch.tensor([[0.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    d = torch.tensor([[0.0, 0.0, -1.0], [1.0, 0.0, -1.0]])
+    o_ndc, d_ndc = to_ndc(o, d, 1.0, 1.0, 2, 2, near=1.0)
+    # ray 0: hits the near plane at (0, 0, -1) -> NDC (0, 0, -1), direction (0, 0, 2) -> unit +z
+    assert torch.allclose(o_ndc[0], torch.tensor([0.0, 0.0, -1.0]))
+    assert torch.allclose(d_ndc[0], torch.tensor([0.0, 0.0, 1.0]))
+    # ray 1: near-plane point (1.5, 0, -1) -> NDC x = -1 * 1.5 / -1 = 1.5;
+    # direction x = -1 * (1/-1 - 1.5/-1) = -0.5, z = -2 * 1 / -1 = 2
+    assert torch.allclose(o_ndc[1], torch.tensor([1.5, 0.0, -1.0]))
+    assert torch.allclose(d_ndc[1], torch.tensor([-0.5, 0.0, 2.0]) / math.sqrt(4.25))
+
+
+def test_to_ndc_maps_world_points_onto_the_ndc_ray():
+    g = torch.Generator().manual_seed(2)
+    o = torch.rand(50, 3, generator=g) * 0.2
+    d = torch.cat([torch.rand(50, 2, generator=g) - 0.5, -torch.ones(50, 1)], dim=-1)
+    fx, fy, w, h = 30.0, 28.0, 40, 30
+    o_ndc, d_ndc = to_ndc(o, d, fx, fy, w, h)
+    assert torch.allclose(d_ndc.norm(dim=-1), torch.ones(50))
+    p = o + 3.7 * d  # a world point on each ray beyond the near plane
+    p_ndc = torch.stack([-2 * fx / w * p[:, 0] / p[:, 2], -2 * fy / h * p[:, 1] / p[:, 2],
+                         1 + 2 / p[:, 2]], dim=-1)
+    v = p_ndc - o_ndc
+    off_ray = (v - (v * d_ndc).sum(-1, keepdim=True) * d_ndc).norm(dim=-1)
+    assert off_ray.max().item() < 1e-5
+    assert ((p_ndc[:, 2] > -1) & (p_ndc[:, 2] < 1)).all()
+
+
+def test_pixel_rays_follow_the_input_device():
+    cams = _camera(distortion=(-0.1, 0.01, 0.0, 0.0))
+    o, d = pixel_rays(cams, torch.tensor([0, 0]), torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]))
+    assert o.device == d.device == torch.device("cpu")
+    assert o.dtype == d.dtype == torch.float32
