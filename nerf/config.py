@@ -1,0 +1,86 @@
+"""TrainConfig: every knob of training, one frozen dataclass with a reason on each field.
+
+Lives apart from nerf/trainer.py so models can read it without importing the Trainer. Fields
+prefixed `ngp_` / `nerf_` belong to one model; `TrainConfig.for_model(name, device)` gives the
+tuned defaults of a model on a device kind.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "ngp"  # "ngp" (hash grid + occupancy grid, default) or "nerf" (original MLP)
+    lr: float = 1e-2  # Adam learning rate at step 0; hash tables like large steps (instant-NGP: 1e-2)
+    lr_decay_steps: int = 4000  # lr is multiplied by lr_decay once per this many steps (exponential)
+    lr_decay: float = 0.33  # fine detail needs small steps late in training
+    lr_min_factor: float = 0.03  # floor of the decay (in units of lr) so long runs keep learning
+    batch_rays: int = 4096  # rays per step; more rays = less gradient noise, more time per step
+    seed: int = 0  # seeds the model init and the ray sampler; same seed + config = same run
+    train_background: str = "random"  # RGBA scenes: random colour per ray stops density leaking
+    eval_background: str = "white"  # "white" | "black": background of RGBA targets in evaluation
+    adam_eps: float = 1e-15  # hash entries get rare, tiny gradients; a big eps would mute them
+    weight_decay: float = 1e-6  # on MLP weights only (instant-NGP); keeps the MLP from blowing up
+    nan_snapshot_every: int = 50  # steps between in-memory snapshots used to recover from NaN
+    render_chunk: int = 8192  # rays per chunk when rendering whole images (bounds memory)
+    mixed_precision: bool = True  # autocast the MLPs to fp16 on CUDA (ignored on CPU)
+
+    # ngp: hash grid (instant-NGP section 3)
+    ngp_levels: int = 16  # resolution levels
+    ngp_features: int = 2  # features per level
+    ngp_log2_table: int = 19  # table size per level 2^19 (paper's quality setting)
+    ngp_base_res: int = 16  # coarsest grid
+    ngp_max_res: int = 2048  # finest grid across the scene cube; detail of ~cube/2048
+    ngp_hidden: int = 64  # width of the density and colour MLPs
+    ngp_geo_features: int = 15  # density MLP outputs 1 + this (fed to the colour MLP)
+    # ngp: occupancy grid and marching
+    ngp_grid_res: int = 128  # occupancy cells per axis over the scene cube
+    ngp_grid_every: int = 16  # steps between occupancy updates (instant-NGP)
+    ngp_grid_warmup: int = 256  # steps during which every cell is re-evaluated at each update
+    ngp_grid_decay: float = 0.95  # EMA decay of cell densities
+    ngp_grid_threshold: float = 0.01  # density threshold (also capped by the mean density)
+    ngp_march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
+    ngp_early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
+
+    # nerf: original NeRF (Mildenhall et al. 2020)
+    nerf_coarse_samples: int = 64  # stratified samples per ray (paper: 64)
+    nerf_fine_samples: int = 128  # importance samples per ray (paper: 128)
+    nerf_pos_freqs: int = 10  # positional encoding frequencies of x (paper: 10)
+    nerf_dir_freqs: int = 4  # of the view direction (paper: 4)
+    nerf_width: int = 256  # MLP width (paper: 256)
+    nerf_depth: int = 8  # MLP layers before the density head (paper: 8, skip at 4)
+
+    @classmethod
+    def for_model(cls, model: str = "ngp", device: str = "cpu", **overrides) -> "TrainConfig":
+        """Tuned defaults for `model` on a device kind ("cpu" | "cuda"), then `overrides`."""
+        if model == "nerf":
+            base = dict(model="nerf", lr=5e-4, lr_decay_steps=25000, lr_decay=0.1, lr_min_factor=0.01,
+                        batch_rays=1024, adam_eps=1e-7, weight_decay=0.0)
+            if device != "cuda":  # a 2-core CPU needs far fewer samples to get anywhere in minutes
+                base.update(batch_rays=256, nerf_coarse_samples=32, nerf_fine_samples=64,
+                            nerf_width=128, nerf_depth=4)
+        elif model == "ngp":
+            base = dict(model="ngp")
+            if device != "cuda":
+                base.update(CPU_NGP_DEFAULTS)
+        else:
+            raise ValueError(f"unknown model '{model}'")
+        base.update(overrides)
+        return cls(**base)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# Tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
+CPU_NGP_DEFAULTS = dict(batch_rays=2048, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=256)
