@@ -1,0 +1,463 @@
+"""A deterministic analytic scene, ray-cast in numpy, written in the Blender / NeRF-synthetic format.
+
+The scene (world z up, file units, everything inside [-1, 1]^3): a checkered sphere and a smaller
+striped sphere half hidden behind it, a brick-textured box turned about z, an upright striped torus,
+a thin barber-pole post with a fine ring around its top, all standing on a disk of fine concentric
+rings. Shading is Lambert + ambient with hard shadows from one fixed light and a mild specular term,
+so view dependence exists but stays small. Each pixel averages a regular supersample x supersample
+grid of rays, which anti-aliases colour and alpha alike; the background is transparent.
+
+Ground truth is exact up to 8-bit quantisation: every image is rendered from the analytic model with
+the very (rounded) pose written to the json.
+
+    python -m nerf.synthetic --out assets/default_scene           # the shipped default scene
+    python -m nerf.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+Texture = Callable[[np.ndarray], np.ndarray]  # local hit points [n, 3] -> albedo [n, 3]
+
+CAMERA_RADIUS = 4.0
+CAMERA_ANGLE_X = 0.6911112070083618  # radians, the NeRF-synthetic value (~39.6 degrees)
+TOY_BACKGROUND = (0.93, 0.92, 0.86)  # warm paper, distinct from every object colour
+LIGHT_DIR = np.array([0.45, -0.35, 0.82]) / np.linalg.norm([0.45, -0.35, 0.82])  # towards the light
+AMBIENT, DIFFUSE, SPECULAR, SHININESS = 0.38, 0.62, 0.12, 40.0
+_EPS = 1e-4  # shadow-ray offset and sphere-tracing tolerance, far below a pixel at 128 px
+
+
+# --- textures: functions of the local hit point, so they move with their object ---------------
+
+def _mix(mask: np.ndarray, a, b) -> np.ndarray:
+    return np.where(mask[:, None], np.asarray(a, np.float64), np.asarray(b, np.float64))  # [n, 3]
+
+
+def _checker_sphere(p: np.ndarray, n_lon: int, n_lat: int, a, b) -> np.ndarray:
+    lon = np.arctan2(p[:, 1], p[:, 0]) / (2 * np.pi) + 0.5
+    lat = np.arccos(np.clip(p[:, 2] / np.linalg.norm(p, axis=1), -1, 1)) / np.pi
+    return _mix((np.floor(lon * n_lon) + np.floor(lat * n_lat)) % 2 == 0, a, b)
+
+
+def _bands(p: np.ndarray, period: float, a, b) -> np.ndarray:
+    return _mix(np.floor(p[:, 2] / period) % 2 == 0, a, b)
+
+
+def _bricks(p: np.ndarray, half: float, brick, mortar) -> np.ndarray:
+    """Bricks on every face of a cube [-half, half]^3; the pattern runs in the face's two in-plane axes."""
+    face_axis = np.argmax(np.abs(p) / half, axis=1)
+    # in-plane (u along a horizontal edge, v up); the top face uses x / y
+    u = np.where(face_axis == 0, p[:, 1], p[:, 0])
+    v = np.where(face_axis == 2, p[:, 1], p[:, 2])
+    rows = np.floor((v + half) / 0.1)
+    u_shift = u + half + 0.05 * (rows % 2)
+    in_mortar = ((v + half) % 0.1 < 0.018) | (u_shift % 0.2 < 0.018)
+    shade = 0.85 + 0.15 * ((rows * 7 + np.floor(u_shift / 0.2) * 3) % 4) / 3  # brick-to-brick variation
+    return _mix(in_mortar, mortar, np.asarray(brick) * shade[:, None])
+
+
+def _torus_stripes(p: np.ndarray, n: int, a, b) -> np.ndarray:
+    return _mix(np.floor((np.arctan2(p[:, 1], p[:, 0]) / (2 * np.pi) + 0.5) * n) % 2 == 0, a, b)
+
+
+def _barber(p: np.ndarray, turns_per_unit: float, a, b) -> np.ndarray:
+    phase = np.arctan2(p[:, 1], p[:, 0]) / (2 * np.pi) + p[:, 2] * turns_per_unit
+    return _mix(np.floor(phase * 2) % 2 == 0, a, b)
+
+
+def _rings_disk(p: np.ndarray, period: float, a, b, c) -> np.ndarray:
+    rho = np.hypot(p[:, 0], p[:, 1])
+    sector = np.floor((np.arctan2(p[:, 1], p[:, 0]) / (2 * np.pi) + 0.5) * 6) % 2 == 0
+    return _mix(np.floor(rho / period) % 2 == 0, _mix(sector, a, c), b)
+
+
+def _solid(p: np.ndarray, colour) -> np.ndarray:
+    return np.broadcast_to(np.asarray(colour, np.float64), p.shape).copy()
+
+
+# --- primitives: intersect(o, d) -> t [n] (inf on a miss), surface(p) -> (normal, albedo) -------
+
+def _rot_z(deg: float) -> np.ndarray:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _rot_x(deg: float) -> np.ndarray:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+@dataclass(frozen=True)
+class _Primitive:
+    centre: tuple[float, float, float]
+    texture: Texture
+    rotation: np.ndarray | None = None  # [3, 3] world-from-local; None = identity
+
+    def _to_local(self, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        o = o - np.asarray(self.centre)
+        if self.rotation is None:
+            return o, d
+        return o @ self.rotation, d @ self.rotation  # row vectors: R^T x
+
+    def _to_world(self, n: np.ndarray) -> np.ndarray:
+        return n if self.rotation is None else n @ self.rotation.T
+
+    def surface(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit normal [n, 3] and albedo [n, 3] at world points p [n, 3] on the surface."""
+        local, _ = self._to_local(p, p)
+        n = self._local_normal(local)
+        return self._to_world(n / np.linalg.norm(n, axis=1, keepdims=True)), self.texture(local)
+
+
+@dataclass(frozen=True)
+class Sphere(_Primitive):
+    radius: float = 0.5
+
+    @property
+    def bound_radius(self) -> float:
+        return self.radius
+
+    def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+        o, d = self._to_local(o, d)
+        t0, t1 = _sphere_span(o, d, self.radius)
+        return np.where(t0 > 0, t0, np.where(t1 > 0, t1, np.inf))
+
+    def _local_normal(self, p: np.ndarray) -> np.ndarray:
+        return p
+
+
+@dataclass(frozen=True)
+class Box(_Primitive):
+    half: float = 0.25  # a cube [-half, half]^3 in local coordinates
+
+    @property
+    def bound_radius(self) -> float:
+        return self.half * math.sqrt(3.0)
+
+    def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+        o, d = self._to_local(o, d)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / d
+            ta, tb = (-self.half - o) * inv, (self.half - o) * inv
+        t_near = np.nanmax(np.minimum(ta, tb), axis=1)
+        t_far = np.nanmin(np.maximum(ta, tb), axis=1)
+        hit = (t_near <= t_far) & (t_far > 0)
+        return np.where(hit, np.where(t_near > 0, t_near, t_far), np.inf)
+
+    def _local_normal(self, p: np.ndarray) -> np.ndarray:
+        axis = np.argmax(np.abs(p), axis=1)
+        n = np.zeros_like(p)
+        n[np.arange(len(p)), axis] = np.sign(p[np.arange(len(p)), axis])
+        return n
+
+
+@dataclass(frozen=True)
+class Cylinder(_Primitive):
+    """Capped cylinder around the local z axis: x^2 + y^2 <= radius^2, |z| <= half_height."""
+
+    radius: float = 0.1
+    half_height: float = 0.5
+
+    @property
+    def bound_radius(self) -> float:
+        return math.hypot(self.radius, self.half_height)
+
+    def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+        o, d = self._to_local(o, d)
+        a = d[:, 0] ** 2 + d[:, 1] ** 2
+        b = o[:, 0] * d[:, 0] + o[:, 1] * d[:, 1]
+        c = o[:, 0] ** 2 + o[:, 1] ** 2 - self.radius ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(b * b - a * c)
+            sides = np.stack([(-b - root) / a, (-b + root) / a], axis=1)  # [n, 2]
+            caps = np.stack([(-self.half_height - o[:, 2]) / d[:, 2],
+                             (self.half_height - o[:, 2]) / d[:, 2]], axis=1)  # [n, 2]
+        z_side = o[:, 2:3] + sides * d[:, 2:3]
+        ok_side = (np.abs(z_side) <= self.half_height) & (sides > 0)
+        xy_cap = (o[:, None, :2] + caps[..., None] * d[:, None, :2])  # [n, 2, 2]
+        ok_cap = (np.sum(xy_cap ** 2, axis=2) <= self.radius ** 2) & (caps > 0)
+        t = np.concatenate([np.where(ok_side, sides, np.inf), np.where(ok_cap, caps, np.inf)], axis=1)
+        return t.min(axis=1)  # NaNs from rays parallel to a side or a cap compared False above
+
+    def _local_normal(self, p: np.ndarray) -> np.ndarray:
+        rho = np.hypot(p[:, 0], p[:, 1])
+        on_cap = np.abs(np.abs(p[:, 2]) - self.half_height) < np.abs(rho - self.radius)
+        side = np.stack([p[:, 0], p[:, 1], np.zeros_like(rho)], axis=1)
+        cap = np.stack([np.zeros_like(rho), np.zeros_like(rho), np.sign(p[:, 2])], axis=1)
+        return np.where(on_cap[:, None], cap, side)
+
+
+@dataclass(frozen=True)
+class Torus(_Primitive):
+    """Torus around the local z axis; hit by sphere tracing its signed distance inside its bounding sphere."""
+
+    major: float = 0.3
+    minor: float = 0.08
+    max_steps: int = 96
+
+    @property
+    def bound_radius(self) -> float:
+        return self.major + self.minor
+
+    def _sdf(self, p: np.ndarray) -> np.ndarray:
+        return np.hypot(np.hypot(p[:, 0], p[:, 1]) - self.major, p[:, 2]) - self.minor
+
+    def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+        o, d = self._to_local(o, d)
+        t0, t1 = _sphere_span(o, d, self.major + self.minor)
+        active = np.flatnonzero(np.isfinite(t0) & (t1 > 0))
+        t = np.maximum(t0[active], 0.0)
+        for _ in range(self.max_steps):  # a loop over steps, not rays: each step is one vector op
+            step = self._sdf(o[active] + t[:, None] * d[active])
+            t = t + step
+            alive = (step > _EPS) & (t < t1[active])
+            if not alive.any():
+                break
+        p = o[active] + t[:, None] * d[active]
+        result = np.full(len(o), np.inf)
+        result[active] = np.where((np.abs(self._sdf(p)) < 10 * _EPS) & (t < t1[active]), t, np.inf)
+        return result
+
+    def _local_normal(self, p: np.ndarray) -> np.ndarray:
+        ring = p.copy()
+        ring[:, 2] = 0.0
+        ring *= self.major / np.maximum(np.linalg.norm(ring, axis=1, keepdims=True), 1e-12)
+        return p - ring
+
+
+def _sphere_span(o: np.ndarray, d: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and exit distances of unit rays through a sphere at the origin; inf, inf on a miss."""
+    b = np.sum(o * d, axis=1)
+    disc = b * b - (np.sum(o * o, axis=1) - radius * radius)
+    root = np.sqrt(np.maximum(disc, 0.0))
+    miss = disc < 0
+    return np.where(miss, np.inf, -b - root), np.where(miss, np.inf, -b + root)
+
+
+def default_objects() -> tuple[_Primitive, ...]:
+    """The default scene, in file units (world z up). Everything lies inside [-1, 1]^3."""
+    return (
+        Cylinder(centre=(0.0, 0.0, -0.62), radius=0.95, half_height=0.03,
+                 texture=partial(_rings_disk, period=0.045, a=(0.20, 0.55, 0.60),
+                                 b=(0.90, 0.88, 0.80), c=(0.35, 0.38, 0.55))),
+        Sphere(centre=(-0.25, -0.15, -0.14), radius=0.45,
+               texture=partial(_checker_sphere, n_lon=16, n_lat=8, a=(0.85, 0.15, 0.12), b=(0.95, 0.90, 0.75))),
+        Sphere(centre=(-0.58, 0.50, -0.41), radius=0.18,
+               texture=partial(_bands, period=0.045, a=(0.95, 0.75, 0.15), b=(0.45, 0.20, 0.60))),
+        Box(centre=(0.42, 0.35, -0.34), half=0.25, rotation=_rot_z(30.0),
+            texture=partial(_bricks, half=0.25, brick=(0.80, 0.42, 0.18), mortar=(0.88, 0.86, 0.80))),
+        Torus(centre=(0.40, -0.48, -0.24), major=0.27, minor=0.075, rotation=_rot_z(-35.0) @ _rot_x(90.0),
+              texture=partial(_torus_stripes, n=28, a=(0.15, 0.65, 0.25), b=(0.95, 0.95, 0.95))),
+        Cylinder(centre=(0.02, 0.30, -0.12), radius=0.04, half_height=0.48,
+                 texture=partial(_barber, turns_per_unit=6.0, a=(0.15, 0.30, 0.85), b=(0.95, 0.95, 0.95))),
+        Torus(centre=(0.02, 0.30, 0.28), major=0.20, minor=0.014, rotation=_rot_x(20.0),
+              texture=partial(_solid, colour=(0.90, 0.20, 0.65))),
+    )
+
+
+# --- ray casting and shading ---------------------------------------------------------------------
+
+def _trace(objects, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest hit of unit rays o, d [n, 3]: distance t [n] (inf on a miss) and object index [n].
+
+    Each object only sees the rays that cross its bounding sphere: most objects cover a small part
+    of the image, and the torus's sphere tracing is the expensive step.
+    """
+    ts = np.full((len(o), len(objects)), np.inf)  # [n, n_objects]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for k, obj in enumerate(objects):
+            t0, t1 = _sphere_span(o - np.asarray(obj.centre), d, obj.bound_radius)
+            near = np.flatnonzero(np.isfinite(t0) & (t1 > 0))
+            ts[near, k] = obj.intersect(o[near], d[near])
+    which = np.argmin(ts, axis=1)
+    return ts[np.arange(len(o)), which], which
+
+
+def _shade(objects, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Straight colour [n, 3], hit mask [n] and distance [n] (inf on a miss) of unit rays o, d [n, 3]."""
+    t, which = _trace(objects, o, d)
+    hit = np.isfinite(t)
+    colour = np.zeros_like(o)
+    idx = np.flatnonzero(hit)
+    p = o[idx] + t[idx, None] * d[idx]
+    normal, albedo = np.zeros_like(p), np.zeros_like(p)
+    for k, obj in enumerate(objects):  # a loop over objects, each shading all of its hits at once
+        sel = which[idx] == k
+        normal[sel], albedo[sel] = obj.surface(p[sel])
+    light = np.repeat(LIGHT_DIR[None], len(p), axis=0)
+    shadow_t, _ = _trace(objects, p + normal * 10 * _EPS, light)
+    lit = ~np.isfinite(shadow_t)
+    n_dot_l = np.clip(np.sum(normal * LIGHT_DIR, axis=1), 0.0, None) * lit
+    half = LIGHT_DIR - d[idx]
+    half /= np.linalg.norm(half, axis=1, keepdims=True)
+    spec = SPECULAR * np.clip(np.sum(normal * half, axis=1), 0.0, None) ** SHININESS * (n_dot_l > 0)
+    colour[idx] = np.clip(albedo * (AMBIENT + DIFFUSE * n_dot_l)[:, None] + spec[:, None], 0.0, 1.0)
+    return colour, hit, t
+
+
+def _camera_rays(c2w: np.ndarray, width: int, height: int, fov_x: float,
+                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rays through pixel positions (i + offset) of a pinhole camera: o, d [height*width*k*k, 3].
+
+    Ordered row-major by pixel, then by sub-sample, so a reshape to [H, W, k*k, 3] groups each pixel.
+    """
+    c2w = np.asarray(c2w, np.float64)
+    focal = 0.5 * width / math.tan(0.5 * fov_x)
+    k = len(offsets)
+    u = (np.arange(width)[:, None] + offsets[None, :]).reshape(width * k)  # [W*k]
+    v = (np.arange(height)[:, None] + offsets[None, :]).reshape(height * k)  # [H*k]
+    x = np.broadcast_to(((u - 0.5 * width) / focal).reshape(1, width, 1, k), (height, width, k, k))
+    y = np.broadcast_to((-(v - 0.5 * height) / focal).reshape(height, 1, k, 1), (height, width, k, k))
+    dirs_cam = np.stack([x, y, -np.ones_like(x)], axis=-1).reshape(-1, 3)  # OpenGL: looking down -z
+    d = dirs_cam @ c2w[:3, :3].T
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    return np.repeat(c2w[None, :3, 3], len(d), axis=0), d  # contiguous: matmul on stride-0 views is slow
+
+
+def render_view(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA_ANGLE_X,
+                supersample: int = 3, objects=None) -> tuple[np.ndarray, np.ndarray]:
+    """Render the scene from camera-to-world `c2w` [4, 4] (OpenGL convention), horizontal FOV in radians.
+
+    Returns straight (not premultiplied) colour rgb [H, W, 3] and coverage alpha [H, W], float32 in
+    [0, 1]; rgb is 0 where alpha is 0. Composite as rgb * alpha + background * (1 - alpha).
+    """
+    if supersample < 1:
+        raise ValueError(f"supersample must be >= 1, got {supersample}")
+    objects = default_objects() if objects is None else objects
+    offsets = (np.arange(supersample) + 0.5) / supersample  # a regular grid inside each pixel
+    o, d = _camera_rays(c2w, width, height, fov_x, offsets)
+    colour, hit, _ = _shade(objects, o, d)
+    n_sub = supersample * supersample
+    alpha = hit.reshape(height, width, n_sub).mean(axis=2)
+    premult = (colour * hit[:, None]).reshape(height, width, n_sub, 3).mean(axis=2)
+    rgb = np.where(alpha[..., None] > 0, premult / np.maximum(alpha[..., None], 1e-12), 0.0)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32)
+
+
+def render_depth(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA_ANGLE_X,
+                 objects=None) -> np.ndarray:
+    """Distance along each pixel-centre ray to the first surface [H, W] float32; inf where nothing is hit."""
+    objects = default_objects() if objects is None else objects
+    o, d = _camera_rays(c2w, width, height, fov_x, np.array([0.5]))
+    t, _ = _trace(objects, o, d)
+    return t.reshape(height, width).astype(np.float32)
+
+
+# --- cameras and files ---------------------------------------------------------------------------
+
+def look_at_origin(position: np.ndarray) -> np.ndarray:
+    """Camera-to-world [4, 4] (OpenGL: x right, y up, looking down -z) at `position`, world z up."""
+    back = position / np.linalg.norm(position)
+    right = np.cross([0.0, 0.0, 1.0], back)
+    right /= np.linalg.norm(right)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, np.cross(back, right), back, position
+    return c2w
+
+
+def train_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndarray:
+    """n cameras on a Fibonacci spiral over the upper hemisphere and a band below it: [n, 4, 4]."""
+    z_min = -0.3  # down to ~17 degrees below the horizon, so the underside is seen too
+    i = np.arange(n) + 0.5
+    z = 1.0 - i / n * (1.0 - z_min)  # even in z = even in area; never exactly the pole
+    phi = i * math.pi * (3.0 - math.sqrt(5.0)) + np.random.default_rng(seed).uniform(0, 2 * math.pi)
+    return _poses_at(z, phi, radius)
+
+
+def test_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndarray:
+    """n cameras on two rings (12 and 40 degrees elevation), azimuths between each other: [n, 4, 4]."""
+    elevation = np.where(np.arange(n) % 2 == 0, math.radians(12.0), math.radians(40.0))
+    phi = (np.arange(n) + 0.25) * 2 * math.pi / n + np.random.default_rng(seed + 1).uniform(0, 2 * math.pi)
+    return _poses_at(np.sin(elevation), phi, radius)
+
+
+def _poses_at(z: np.ndarray, phi: np.ndarray, radius: float) -> np.ndarray:
+    rho = np.sqrt(1.0 - z * z)
+    positions = radius * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
+    # rounded as written to the json, so the images are exact for the stored poses
+    return np.round(np.stack([look_at_origin(p) for p in positions]), 8)  # [n, 4, 4]
+
+
+def _save_png(path: Path, array: np.ndarray) -> None:
+    """8-bit PNG; PIL writes no timestamp, and fixed settings make the bytes reproducible."""
+    Image.fromarray(np.round(np.clip(array, 0, 1) * 255).astype(np.uint8)).save(path, optimize=True)
+
+
+def write_synthetic_scene(out_dir: str | Path, n_train: int = 64, n_test: int = 16, size: int = 128,
+                          seed: int = 0, supersample: int = 3) -> Path:
+    """Render the default scene into a Blender-format folder: transforms_{train,test}.json + RGBA PNGs.
+
+    Files from an earlier, larger run (r_N.png beyond the new count) are removed so the folder is
+    exactly what this call describes. Returns the folder.
+    """
+    out = Path(out_dir)
+    objects = default_objects()
+    for split, poses in (("train", train_poses(n_train, seed)), ("test", test_poses(n_test, seed))):
+        (out / split).mkdir(parents=True, exist_ok=True)
+        frames = []
+        for i, c2w in enumerate(poses):
+            rgb, alpha = render_view(c2w, size, size, CAMERA_ANGLE_X, supersample, objects)
+            _save_png(out / split / f"r_{i}.png", np.concatenate([rgb, alpha[..., None]], axis=-1))
+            frames.append({"file_path": f"./{split}/r_{i}", "transform_matrix": c2w.tolist()})
+        for stale in (out / split).glob("r_*.png"):
+            if stale.stem[2:].isdigit() and int(stale.stem[2:]) >= len(poses):
+                stale.unlink()
+        meta = {"camera_angle_x": CAMERA_ANGLE_X, "frames": frames}
+        (out / f"transforms_{split}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def toy_view() -> np.ndarray:
+    """The toy image's camera [4, 4]: 30 degrees up, close enough that the scene fills the frame."""
+    el, az = math.radians(30.0), math.radians(-60.0)
+    return look_at_origin(3.2 * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]))
+
+
+def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,
+                    background: tuple[float, float, float] = TOY_BACKGROUND) -> Path:
+    """A detailed RGB render of the default scene composited on `background`, for the toy lab."""
+    rgb, alpha = render_view(toy_view(), size, size, CAMERA_ANGLE_X, supersample)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _save_png(path, rgb * alpha[..., None] + np.asarray(background) * (1.0 - alpha[..., None]))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m nerf.synthetic",
+                                description="Render the analytic default scene (and the toy image).")
+    p.add_argument("--out", metavar="DIR", help="write a Blender-format scene here")
+    p.add_argument("--toy-image", metavar="PNG", help="write the toy lab's default image here")
+    p.add_argument("--n-train", type=int, default=64)
+    p.add_argument("--n-test", type=int, default=16)
+    p.add_argument("--size", type=int, default=128, help="image width and height in pixels")
+    p.add_argument("--supersample", type=int, default=3, help="rays per pixel along each axis")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if not args.out and not args.toy_image:
+        p.error("give --out DIR and/or --toy-image PNG")
+    if min(args.n_train, args.n_test, args.size, args.supersample) < 1:
+        p.error("--n-train, --n-test, --size and --supersample must be positive")
+    try:
+        if args.out:
+            write_synthetic_scene(args.out, args.n_train, args.n_test, args.size, args.seed, args.supersample)
+        if args.toy_image:
+            write_toy_image(args.toy_image)
+    except OSError as e:
+        print(f"{p.prog}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
