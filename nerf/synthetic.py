@@ -355,9 +355,10 @@ def render_depth(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA
 
 # --- cameras and files ---------------------------------------------------------------------------
 
-def look_at_origin(position: np.ndarray) -> np.ndarray:
+def look_at(position: np.ndarray, target=(0.0, 0.0, 0.0)) -> np.ndarray:
     """Camera-to-world [4, 4] (OpenGL: x right, y up, looking down -z) at `position`, world z up."""
-    back = position / np.linalg.norm(position)
+    back = np.asarray(position, np.float64) - np.asarray(target, np.float64)
+    back /= np.linalg.norm(back)
     right = np.cross([0.0, 0.0, 1.0], back)
     right /= np.linalg.norm(right)
     c2w = np.eye(4)
@@ -385,7 +386,7 @@ def _poses_at(z: np.ndarray, phi: np.ndarray, radius: float) -> np.ndarray:
     rho = np.sqrt(1.0 - z * z)
     positions = radius * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
     # rounded as written to the json, so the images are exact for the stored poses
-    return np.round(np.stack([look_at_origin(p) for p in positions]), 8)  # [n, 4, 4]
+    return np.round(np.stack([look_at(p) for p in positions]), 8)  # [n, 4, 4]
 
 
 def _save_png(path: Path, array: np.ndarray) -> None:
@@ -417,10 +418,12 @@ def write_synthetic_scene(out_dir: str | Path, n_train: int = 64, n_test: int = 
     return out
 
 
-def toy_view() -> np.ndarray:
-    """The toy image's camera [4, 4]: 30 degrees up, close enough that the scene fills the frame."""
-    el, az = math.radians(30.0), math.radians(-60.0)
-    return look_at_origin(3.2 * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]))
+def toy_view(elevation_deg: float = 28.0, azimuth_deg: float = 10.0, distance: float = 3.2) -> np.ndarray:
+    """The toy image's camera [4, 4]: close enough that the scene fills the frame, aimed at its middle."""
+    el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
+    direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    target = np.array([0.0, 0.0, -0.3])
+    return look_at(target + distance * direction, target)
 
 
 def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,
