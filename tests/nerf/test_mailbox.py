@@ -1,0 +1,47 @@
+import threading
+import time
+
+from nerf.mailbox import Mailbox
+
+
+def test_newest_wins_and_take_empties():
+    box = Mailbox()
+    assert box.take() is None and not box.full
+    box.put(1)
+    box.put(2)
+    assert box.full and box.peek() == 2 and box.puts == 2
+    assert box.take() == 2
+    assert box.take() is None and not box.full
+
+
+def test_wait_times_out_then_receives_from_another_thread():
+    box = Mailbox()
+    start = time.perf_counter()
+    assert box.wait(0.05) is None
+    assert time.perf_counter() - start >= 0.04
+    threading.Timer(0.02, box.put, args=("hello",)).start()
+    assert box.wait(2.0) == "hello"
+
+
+def test_many_writers_one_reader_never_tears():
+    box = Mailbox()
+    n_writers, n_items = 4, 2000
+
+    def write(w):
+        for i in range(n_items):
+            box.put((w, i, w * 100000 + i))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(n_writers)]
+    for t in threads:
+        t.start()
+    seen = 0
+    while any(t.is_alive() for t in threads) or box.full:
+        item = box.wait(0.01)
+        if item is not None:
+            w, i, check = item
+            assert check == w * 100000 + i  # the item is whole, never mixed from two puts
+            seen += 1
+    for t in threads:
+        t.join()
+    assert box.puts == n_writers * n_items
+    assert 1 <= seen <= n_writers * n_items

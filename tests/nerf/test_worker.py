@@ -1,0 +1,156 @@
+"""TrainingWorker life cycle against the fake trainer (no NeRF, no GUI)."""
+import json
+import threading
+import time
+
+import pytest
+
+from nerf.cameras import look_at, make_cameras
+from nerf.worker import RenderRequest, TrainingWorker
+from tests.viewer.fakes import FakeTrainer
+
+
+def _wait_for(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _stats(worker, predicate, timeout=3.0):
+    """Wait for a stats message satisfying predicate; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = worker.stats.wait(0.1)
+        if s is not None and predicate(s):
+            return s
+    raise AssertionError("no matching stats in time")
+
+
+@pytest.fixture
+def worker(tmp_path):
+    w = TrainingWorker(FakeTrainer(), log_path=tmp_path / "log.jsonl", stats_interval=0.02).start()
+    yield w
+    assert w.stop(1.0)
+
+
+def _camera(size=8):
+    return make_cameras(look_at((3.0, 0.0, 1.0), (0, 0, 0)), size, size, fov_y_deg=40.0)
+
+
+def test_trains_pauses_resumes_and_logs(worker, tmp_path):
+    _stats(worker, lambda s: s["step"] >= 5)
+    worker.pause()
+    paused = _stats(worker, lambda s: not s["running"])
+    time.sleep(0.1)
+    assert worker._trainer.step_count == paused["step"]  # no steps while paused
+    worker.resume()
+    _stats(worker, lambda s: s["running"] and s["step"] > paused["step"] + 3)
+    lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in lines if "loss" in r]
+    assert steps == sorted(steps) and steps[-1] > steps[0]
+    assert {"step", "seconds", "loss", "psnr", "rays_per_s"} <= set(lines[-1])
+
+
+def test_reset_returns_to_step_zero_and_clears_history(worker):
+    _stats(worker, lambda s: s["step"] >= 10)
+    worker.pause()
+    worker.reset()
+    s = _stats(worker, lambda s: s["step"] == 0 and not s["running"])
+    assert s["history"] == ([], [], [])
+    assert worker._trainer.resets == 1
+
+
+def test_stop_joins_within_a_second_even_mid_render(tmp_path):
+    trainer = FakeTrainer(render_row_seconds=0.05)  # a 64-row render would take 3 s
+    w = TrainingWorker(trainer).start()
+    w.request_render(RenderRequest(_camera(64), interactive=True))
+    assert _wait_for(lambda: trainer.thread_ids)
+    start = time.perf_counter()
+    assert w.stop(1.0)
+    assert time.perf_counter() - start < 1.0
+    assert not w.alive
+
+
+def test_step_exception_is_published_and_worker_keeps_serving(worker):
+    _stats(worker, lambda s: s["step"] >= 2)
+    worker._trainer.fail_next_step = True  # set from the test thread; read by the worker
+    err = worker.errors.wait(2.0)
+    assert err is not None and "fake step failure" in err
+    _stats(worker, lambda s: not s["running"])  # a failed step pauses training
+    worker.request_render(RenderRequest(_camera(), tag="after-error"))
+    result = worker.frames.wait(2.0)
+    assert result is not None and result.request.tag == "after-error" and result.outputs is not None
+    worker.resume()
+    s0 = worker._trainer.step_count
+    assert _wait_for(lambda: worker._trainer.step_count > s0 + 2)
+
+
+def test_render_exception_surfaces_and_next_render_works(worker):
+    worker._trainer.fail_next_render = True
+    worker.request_render(RenderRequest(_camera(), tag=1, interactive=True))
+    first = worker.frames.wait(2.0)
+    assert first.outputs is None and first.request.tag == 1
+    assert "fake render failure" in worker.errors.wait(1.0)
+    worker.request_render(RenderRequest(_camera(), tag=2, interactive=True))
+    second = worker.frames.wait(2.0)
+    assert second.outputs["rgb"].shape == (8, 8, 3)
+
+
+def test_newer_request_aborts_a_slow_render():
+    trainer = FakeTrainer(render_row_seconds=0.02)
+    w = TrainingWorker(trainer, start_paused=True).start()
+    try:
+        w.request_render(RenderRequest(_camera(100), tag="slow"))  # ~2 s
+        assert _wait_for(lambda: trainer.thread_ids)
+        time.sleep(0.05)
+        w.request_render(RenderRequest(_camera(4), tag="fast"))
+        start = time.perf_counter()
+        got = []
+        while time.perf_counter() - start < 1.5 and not any(r.request.tag == "fast" for r in got):
+            r = w.frames.wait(0.1)
+            if r is not None:
+                got.append(r)
+        assert any(r.request.tag == "fast" and r.outputs is not None for r in got)
+        assert all(r.outputs is None for r in got if r.request.tag == "slow")
+        assert time.perf_counter() - start < 1.0
+    finally:
+        assert w.stop(1.0)
+
+
+def test_settings_jobs_and_budget_run_on_the_worker_thread(worker):
+    worker.set_lr(0.5)
+    worker.set_batch_rays(77)
+    worker.submit("evaluate", lambda t, abort: t.evaluate("test", should_abort=abort))
+    notice = worker.notices.get(timeout=2.0)
+    assert notice.name == "evaluate" and notice.result["psnr"] >= 20.0
+    s = _stats(worker, lambda s: s["test"] is not None)
+    assert s["test"]["psnr"] == notice.result["psnr"]
+    trainer = worker._trainer
+    assert trainer.lr == 0.5 and trainer.batch_rays == 77
+    worker.set_budget(0.05)
+    _stats(worker, lambda s: not s["running"] and s["train_seconds"] >= 0.05)
+    assert worker.notices.get(timeout=1.0).name == "budget"
+    assert len(trainer.thread_ids) == 1 and threading.get_ident() not in trainer.thread_ids
+
+
+def test_swap_trainer_replaces_the_model(worker):
+    _stats(worker, lambda s: s["step"] >= 3)
+    worker.swap_trainer("model", lambda: FakeTrainer(step_seconds=0.001))
+    assert worker.notices.get(timeout=2.0).name == "model"
+    s = _stats(worker, lambda s: s["step"] < 3)
+    assert s["history"][0] == [] or s["history"][0][0] == 1
+
+
+def test_interacting_holds_training(worker):
+    worker.set_interacting(True)
+    s = _stats(worker, lambda s: s["interacting"])
+    time.sleep(0.05)
+    held = worker._trainer.step_count
+    time.sleep(0.1)
+    assert worker._trainer.step_count == held
+    worker.set_interacting(False)
+    assert _wait_for(lambda: worker._trainer.step_count > held)
+    assert s["step"] <= held
