@@ -1,0 +1,122 @@
+"""LLFF forward-facing scenes: poses_bounds.npy + images_<factor>/.
+
+We render forward-facing scenes with NDC rays, as the NeRF paper does: the unbounded space in front
+of the cameras maps to the cube [-1, 1]^3 (z = -1 is the near plane, z = +1 is infinity), so one
+bounded field covers everything up to the horizon. To set that up, like nerf-pytorch's
+`load_llff_data`:
+
+1. poses_bounds.npy holds N x 17: a 3x5 matrix [R | t | hwf] per image, R's columns in LLFF's
+   [down, right, back] order, which we reorder to OpenGL's [right, up, back];
+2. the world is scaled by sc = 1 / (0.75 * min near bound), so the nearest content is at depth
+   ~1 / 0.75 and the near plane z = -1 lies safely in front of it;
+3. poses are recentred on the average pose (mean position, mean viewing direction and up), so the
+   cameras look down -z around the origin, which is what the NDC warp assumes.
+
+The Scene then has ndc=True, bound=1, near=1 (the near plane's depth, passed to
+nerf.cameras.to_ndc) and far = the largest scaled far bound (for information only: in NDC the
+cube's far face is infinity). Images 0, 8, 16, ... are the test split (the paper's llffhold = 8).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nerf.images import image_header, read_images
+from nerf.scene import Cameras, Scene, SceneError, Split
+
+BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
+HOLDOUT_EVERY = 8
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def llff_image_files(root: Path, factor: int) -> tuple[list[Path], int]:
+    """-> (sorted image files, extra downscale). Falls back to images/ downscaled by `factor`."""
+    if factor < 1:
+        raise SceneError(root, f"llff factor must be >= 1, got {factor}")
+    folder = root / ("images" if factor == 1 else f"images_{factor}")
+    extra = 1
+    if not folder.is_dir() and (root / "images").is_dir():
+        folder, extra = root / "images", factor
+    if not folder.is_dir():
+        have = sorted(p.name for p in root.glob("images*") if p.is_dir())
+        raise SceneError(root, f"no images_{factor}/ folder (has: {', '.join(have) or 'none'}); "
+                               f"choose another with --llff-factor")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise SceneError(folder, "no images (.png/.jpg)")
+    return files, extra
+
+
+def _average_pose(c2w: np.ndarray) -> np.ndarray:
+    """Mean camera [4, 4] of c2w [N, 3, 4]: mean centre, mean back (z) axis, mean up (y) axis."""
+    centre = c2w[:, :, 3].mean(0)
+    z = c2w[:, :, 2].sum(0)
+    z /= np.linalg.norm(z)
+    x = np.cross(c2w[:, :, 1].sum(0), z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    avg = np.eye(4)
+    avg[:3, 0], avg[:3, 1], avg[:3, 2], avg[:3, 3] = x, y, z, centre
+    return avg
+
+
+def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
+              splits: list[str] | None = None) -> Scene:
+    file = root / "poses_bounds.npy"
+    try:
+        arr = np.load(file)
+    except Exception as exc:
+        raise SceneError(file, f"cannot read: {exc}") from None
+    if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
+        raise SceneError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
+    arr = arr.astype(np.float64)
+    n = arr.shape[0]
+    poses, bounds = arr[:, :15].reshape(n, 3, 5), arr[:, 15:17]
+    for i in range(n):
+        if not np.isfinite(arr[i]).all():
+            raise SceneError(file, f"pose {i}: contains NaN or inf")
+        if abs(np.linalg.det(poses[i, :, :3])) < 1e-6:
+            raise SceneError(file, f"pose {i}: rotation is singular (not invertible)")
+    if not (bounds > 0).all():
+        raise SceneError(file, "near/far bounds must be positive")
+    files, extra = llff_image_files(root, llff_factor)
+    if len(files) != n:
+        raise SceneError(files[0].parent, f"has {len(files)} images but {file.name} has {n} poses")
+
+    # [down, right, back, t] -> [right, up, back, t]
+    c2w = np.concatenate([poses[:, :, 1:2], -poses[:, :, 0:1], poses[:, :, 2:4]], axis=2)  # [N, 3, 4]
+    sc = 1.0 / (bounds.min() * BOUND_FACTOR)
+    c2w[:, :, 3] *= sc
+    bounds = bounds * sc
+    avg = _average_pose(c2w)
+    c2w4 = np.concatenate([c2w, np.broadcast_to([[[0.0, 0.0, 0.0, 1.0]]], (n, 1, 4))], axis=1)
+    c2w4 = np.linalg.inv(avg)[None] @ c2w4  # [N, 4, 4] recentred on the average pose
+
+    w_img, h_img, _ = image_header(files[0])
+    hwf = poses[:, :, 4]  # [N, 3]: full-resolution height, width, focal
+    focal = hwf[:, 2] * (h_img / hwf[:, 0])  # focal at the images' resolution
+    ds = downscale * extra
+    members = {"train": [i for i in range(n) if i % HOLDOUT_EVERY != 0],
+               "test": [i for i in range(n) if i % HOLDOUT_EVERY == 0]}
+    members = {s: v for s, v in members.items() if v}
+    wanted = list(members) if splits is None else splits
+    loaded = {}
+    for name in wanted:
+        if name not in members:
+            raise SceneError(root, f"no '{name}' split (has: {', '.join(members)})")
+        idx = members[name]
+        images = read_images([files[i] for i in idx], ds, name)
+        f = torch.tensor(focal[idx] / ds, dtype=torch.float32)
+        cameras = Cameras(c2w=torch.tensor(c2w4[idx], dtype=torch.float32), fx=f, fy=f.clone(),
+                          cx=torch.full((len(idx),), w_img / 2.0 / ds),
+                          cy=torch.full((len(idx),), h_img / 2.0 / ds),
+                          width=images.shape[2], height=images.shape[1])
+        loaded[name] = Split(name=name, images=images, cameras=cameras,
+                             files=[str(files[i]) for i in idx])
+    # scale/offset only record the scaling and the average camera position; the recentring
+    # rotation is not representable there, so NDC scenes do not write poses back
+    return Scene(name=root.name, format="llff", root=root, splits=loaded, bound=1.0, near=1.0,
+                 far=float(bounds.max()), ndc=True, scale=float(1.0 / sc),
+                 offset=tuple(float(v) for v in avg[:3, 3] / sc))
