@@ -1,0 +1,194 @@
+"""The original NeRF (Mildenhall et al. 2020): coarse + fine 8x256 MLPs with positional encoding,
+stratified then hierarchical sampling, and the NeRF volume-rendering quadrature.
+
+Architecture (paper, appendix A / fig. 7), per MLP:
+    gamma(x) [63] -> 8 x (Linear 256, ReLU), gamma(x) concatenated again to the 5th layer's
+    activation (so layer 6 takes 256 + 63 inputs) -> sigma = ReLU(Linear 1)
+                                             -> feature = Linear 256 (no activation)
+    [feature, gamma(d)] [256 + 27] -> Linear 128, ReLU -> Linear 3, sigmoid = rgb
+with gamma of 10 frequencies for positions and 4 for view directions (`nerf.encodings`).
+
+Two computations are arranged for speed without changing that function or its parameters:
+- the direction layer's product with gamma(d) is the same for every sample of a ray, so it is done
+  once per ray and broadcast (its weight matrix is split column-wise, not duplicated);
+- the fine network re-uses the coarse samples' positional encoding, encoding only the new samples.
+
+Sampling: the ray's segment inside the scene cube [-bound, bound]^3 (clipped to the scene's near /
+far; for NDC scenes the cube is [-1, 1]^3 in NDC, which the Trainer has already mapped the rays
+into); rays that miss the cube get only the background. `nerf_coarse_samples` stratified samples
+for the coarse MLP, `nerf_fine_samples` more drawn from its weights (nerf.sampling.sample_pdf); the
+fine MLP evaluates all of them together, sorted. Both renders are returned as loss terms (eq. 6).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nerf.encodings import FrequencyEncoding
+from nerf.rendering import composite, volume_weights
+from nerf.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
+
+SKIP_AFTER = 4  # gamma(x) is concatenated to the output of layer 4 (0-based), i.e. the 5th layer
+CHUNK_SAMPLES = 1 << 16  # MLP evaluations per chunk of rays: bounds memory when rendering images
+
+
+class NeRFMLP(nn.Module):
+    """One NeRF MLP: encoded positions (+ per-ray direction term) -> raw density and colour."""
+
+    def __init__(self, pos_dim: int, dir_dim: int, width: int = 256, depth: int = 8, skip: int = SKIP_AFTER):
+        super().__init__()
+        self.skip = skip
+        layers = []
+        for i in range(depth):
+            fan_in = pos_dim if i == 0 else width + (pos_dim if i == skip + 1 else 0)
+            layers.append(nn.Linear(fan_in, width))
+        self.layers = nn.ModuleList(layers)
+        self.sigma = nn.Linear(width, 1)
+        self.feature = nn.Linear(width, width)
+        self.rgb_hidden = nn.Linear(width + dir_dim, width // 2)  # input order: [feature, gamma(d)]
+        self.rgb_out = nn.Linear(width // 2, 3)
+        for m in self.modules():  # the reference code's (Keras) default: Glorot uniform, zero bias
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def direction_term(self, dir_enc: torch.Tensor) -> torch.Tensor:
+        """gamma(d) [n_rays, dir_dim] -> its share of the rgb_hidden pre-activation [n_rays, width/2]."""
+        w = self.rgb_hidden.weight[:, self.feature.out_features:]
+        return F.linear(dir_enc, w, self.rgb_hidden.bias)
+
+    def forward(self, pos_enc: torch.Tensor, dir_term: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """pos_enc [n_rays, S, pos_dim], dir_term [n_rays, width/2] -> sigma [n_rays, S], rgb [n_rays, S, 3]."""
+        n, s, _ = pos_enc.shape
+        x = pos_enc.reshape(n * s, -1)
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = F.relu(layer(h), inplace=True)  # Linear's backward does not need its output
+            if i == self.skip:
+                h = torch.cat([x, h], dim=-1)
+        sigma = F.relu(self.sigma(h)).reshape(n, s)
+        w_feat = self.rgb_hidden.weight[:, : self.feature.out_features]
+        hid = F.linear(self.feature(h), w_feat).reshape(n, s, -1) + dir_term[:, None, :]
+        rgb = torch.sigmoid(self.rgb_out(F.relu(hid, inplace=True)))  # [n, s, 3]
+        return sigma, rgb
+
+
+class VanillaNeRF(nn.Module):
+    """The nerf model of nerf.models.RadianceModel: coarse and fine NeRF MLPs.
+
+    scene_bound: content lies in [-bound, bound]^3 (NDC scenes: 1); near/far clip the cube segment
+    of object scenes (ignored for NDC, where they are world distances); config: a TrainConfig whose
+    nerf_* fields size the model and the samples.
+    """
+
+    def __init__(self, scene_bound: float, near: float, far: float, ndc: bool, config):
+        super().__init__()
+        self.bound = float(scene_bound)
+        self.near = float(near)
+        self.far = float(far)
+        self.ndc = bool(ndc)
+        self.n_coarse = int(config.nerf_coarse_samples)
+        self.n_fine = int(config.nerf_fine_samples)
+        self.pos_enc = FrequencyEncoding(config.nerf_pos_freqs)
+        self.dir_enc = FrequencyEncoding(config.nerf_dir_freqs)
+        width, depth = config.nerf_width, config.nerf_depth
+        self.coarse = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
+        self.fine = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
+
+    @staticmethod
+    def default_config_overrides(device: str = "cpu") -> dict:
+        """TrainConfig fields for training this model on a device kind ("cpu" | "cuda").
+
+        The paper's architecture and sample counts on both; the CPU differs in batch size only:
+        a 2-core CPU evaluates a few hundred rays per second, so small batches give many more
+        optimizer steps in minutes, and the learning rate decays over a few thousand steps.
+        """
+        base = dict(lr=5e-4, lr_decay_steps=25000, lr_decay=0.1, lr_min_factor=0.01, batch_rays=1024,
+                    adam_eps=1e-7, weight_decay=0.0)
+        if device != "cuda":
+            base.update(batch_rays=256, lr=1e-3, lr_decay_steps=2000, lr_decay=0.5, lr_min_factor=0.1)
+        return base
+
+    def sample_counts(self, max_samples: int | None) -> tuple[int, int]:
+        """(coarse, fine) samples per ray; max_samples caps coarse + fine, keeping their ratio."""
+        n_c, n_f = self.n_coarse, self.n_fine
+        if max_samples is not None and max_samples < n_c + n_f:
+            n_c2 = max(2, math.floor(max_samples * n_c / (n_c + n_f)))
+            n_c, n_f = n_c2, max(0, max_samples - n_c2)
+        return n_c, n_f
+
+    def ray_segments(self, rays_o: torch.Tensor, rays_d: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(near [n], far [n], hit [n] bool): each ray's segment inside the scene cube."""
+        near, far, hit = ray_aabb(rays_o, rays_d, self.bound)
+        if not self.ndc:
+            near = near.clamp_min(self.near)
+            far = far.clamp_max(self.far)
+            hit = hit & (far > near)
+        return near, far, hit
+
+    def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
+                    stratified: bool, generator: torch.Generator | None,
+                    max_samples: int | None = None) -> dict:
+        """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models."""
+        n = rays_o.shape[0]
+        bg = background.to(rays_o).expand(n, 3)
+        n_c, n_f = self.sample_counts(max_samples)
+        near, far, hit = self.ray_segments(rays_o, rays_d)
+        idx = hit.nonzero().squeeze(1)  # [m] rays that cross the cube; the rest show the background
+        m = idx.shape[0]
+        zeros = torch.zeros(n, dtype=rays_o.dtype, device=rays_o.device)
+        if m == 0:
+            return {"rgb": bg.clone(), "depth": zeros, "opacity": zeros, "rgb_terms": [bg.clone(), bg.clone()],
+                    "samples_per_ray": 0.0}
+        o, d, nr, fr, b = rays_o[idx], rays_d[idx], near[idx], far[idx], bg[idx]
+        chunk = max(1, CHUNK_SAMPLES // (2 * n_c + n_f))
+        parts = [self._render_hit(o[i:i + chunk], d[i:i + chunk], nr[i:i + chunk], fr[i:i + chunk],
+                                  b[i:i + chunk], n_c, n_f, stratified, generator)
+                 for i in range(0, m, chunk)]
+        out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        rgb_c = bg.index_copy(0, idx, out["rgb_coarse"])
+        rgb_f = bg.index_copy(0, idx, out["rgb"])
+        return {
+            "rgb": rgb_f,
+            "depth": zeros.index_copy(0, idx, out["depth"]),
+            "opacity": zeros.index_copy(0, idx, out["opacity"]),
+            "rgb_terms": [rgb_c, rgb_f],
+            "samples_per_ray": (2 * n_c + n_f) * m / n,  # MLP evaluations per ray (coarse + fine)
+        }
+
+    def _render_hit(self, o, d, near, far, bg, n_c: int, n_f: int, stratified: bool,
+                    generator: torch.Generator | None) -> dict:
+        """Coarse then fine render of rays that cross the cube: o, d, bg [m, 3], near, far [m]."""
+        dir_enc = self.dir_enc(d)  # [m, 27]
+        t_c, delta_c = stratified_samples(near, far, n_c, stratified, generator)  # [m, n_c]
+        enc_c = self.pos_enc(o[:, None, :] + t_c[..., None] * d[:, None, :])  # [m, n_c, 63]
+        sigma_c, rgb_c = self.coarse(enc_c, self.coarse.direction_term(dir_enc))
+        w_c, _, _ = volume_weights(sigma_c, delta_c)
+        rgb_coarse, _, _ = composite(w_c, rgb_c, t_c + 0.5 * delta_c, None, o.shape[0], bg)
+
+        t_f = sample_pdf(torch.cat([t_c, far[:, None]], dim=-1), w_c, n_f, stratified, generator)
+        enc_f = self.pos_enc(o[:, None, :] + t_f[..., None] * d[:, None, :])  # [m, n_f, 63]
+        t_all, order = torch.sort(torch.cat([t_c, t_f], dim=-1), dim=-1)  # [m, n_c + n_f]
+        enc_all = torch.cat([enc_c, enc_f], dim=1).gather(
+            1, order[..., None].expand(-1, -1, enc_c.shape[-1]))
+        delta = intervals(t_all, far)
+        sigma, rgb = self.fine(enc_all, self.fine.direction_term(dir_enc))
+        w, _, _ = volume_weights(sigma, delta)
+        rgb_fine, depth, opacity = composite(w, rgb, t_all + 0.5 * delta, None, o.shape[0], bg)
+        return {"rgb": rgb_fine, "rgb_coarse": rgb_coarse, "depth": depth, "opacity": opacity}
+
+    def update(self, step: int) -> None:
+        """Nothing to refresh between steps (no occupancy grid)."""
+
+    def param_groups(self, lr: float) -> list[dict]:
+        return [{"params": list(self.parameters()), "lr": lr}]
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, d: dict) -> None:
+        """No state outside the parameters."""
