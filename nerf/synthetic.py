@@ -305,7 +305,7 @@ def _shade(objects, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return colour, hit, t
 
 
-def _camera_rays(c2w: np.ndarray, width: int, height: int, fov_x: float,
+def camera_rays(c2w: np.ndarray, width: int, height: int, fov_x: float,
                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rays through pixel positions (i + offset) of a pinhole camera: o, d [height*width*k*k, 3].
 
@@ -335,7 +335,7 @@ def render_view(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA_
         raise ValueError(f"supersample must be >= 1, got {supersample}")
     objects = default_objects() if objects is None else objects
     offsets = (np.arange(supersample) + 0.5) / supersample  # a regular grid inside each pixel
-    o, d = _camera_rays(c2w, width, height, fov_x, offsets)
+    o, d = camera_rays(c2w, width, height, fov_x, offsets)
     colour, hit, _ = _shade(objects, o, d)
     n_sub = supersample * supersample
     alpha = hit.reshape(height, width, n_sub).mean(axis=2)
@@ -348,7 +348,7 @@ def render_depth(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA
                  objects=None) -> np.ndarray:
     """Distance along each pixel-centre ray to the first surface [H, W] float32; inf where nothing is hit."""
     objects = default_objects() if objects is None else objects
-    o, d = _camera_rays(c2w, width, height, fov_x, np.array([0.5]))
+    o, d = camera_rays(c2w, width, height, fov_x, np.array([0.5]))
     t, _ = _trace(objects, o, d)
     return t.reshape(height, width).astype(np.float32)
 
@@ -375,7 +375,7 @@ def train_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndar
     return _poses_at(z, phi, radius)
 
 
-def test_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndarray:
+def held_out_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndarray:
     """n cameras on two rings (12 and 40 degrees elevation), azimuths between each other: [n, 4, 4]."""
     elevation = np.where(np.arange(n) % 2 == 0, math.radians(12.0), math.radians(40.0))
     phi = (np.arange(n) + 0.25) * 2 * math.pi / n + np.random.default_rng(seed + 1).uniform(0, 2 * math.pi)
@@ -403,7 +403,7 @@ def write_synthetic_scene(out_dir: str | Path, n_train: int = 64, n_test: int = 
     """
     out = Path(out_dir)
     objects = default_objects()
-    for split, poses in (("train", train_poses(n_train, seed)), ("test", test_poses(n_test, seed))):
+    for split, poses in (("train", train_poses(n_train, seed)), ("test", held_out_poses(n_test, seed))):
         (out / split).mkdir(parents=True, exist_ok=True)
         frames = []
         for i, c2w in enumerate(poses):
