@@ -1,0 +1,305 @@
+"""Loaders on tiny scenes written into tmp_path (8x6 pixel images)."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nerf.cameras import look_at
+from nerf.images import image_header, read_image
+from nerf.loaders import estimate_scene_memory, load_scene, pose_to_file, scene_centre
+from nerf.scene import SceneError
+
+W, H = 8, 6
+
+
+def _png(path, mode="RGBA", size=(W, H), seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    channels = {"RGBA": 4, "RGB": 3}[mode]
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8), mode).save(path)
+
+
+def _ring(n, centre=(0.0, 0.0, 0.0), radius=4.0):
+    """Cameras on a tilted ring looking at `centre`: list of [4, 4] lists."""
+    c = np.asarray(centre)
+    out = []
+    for i in range(n):
+        a = 2 * math.pi * i / n
+        eye = c + radius * np.array([math.cos(a) * 0.8, math.sin(a) * 0.8, 0.6])
+        out.append(look_at(eye.tolist(), c.tolist(), (0.0, 0.0, 1.0)).tolist())
+    return out
+
+
+def _blender(root, counts=None, angle=0.9):
+    counts = counts or {"train": 4, "test": 2}
+    for split, n in counts.items():
+        frames = []
+        for i, pose in enumerate(_ring(n)):
+            _png(root / split / f"r_{i}.png", seed=i)
+            frames.append({"file_path": f"./{split}/r_{i}", "transform_matrix": pose})
+        (root / f"transforms_{split}.json").write_text(json.dumps({"camera_angle_x": angle, "frames": frames}))
+    return root
+
+
+def _transforms(root, n=10, per_frame=None, **meta):
+    frames = []
+    for i, pose in enumerate(_ring(n, centre=(1.0, 2.0, 3.0), radius=5.0)):
+        _png(root / "images" / f"{i:04d}.png", mode="RGB", seed=i)
+        frames.append({"file_path": f"images/{i:04d}.png", "transform_matrix": pose, **(per_frame or {})})
+    base = {"fl_x": 7.0, "fl_y": 6.5, "cx": 4.1, "cy": 2.9, "w": W, "h": H}
+    (root / "transforms.json").write_text(json.dumps({**base, **meta, "frames": frames}))
+    return root
+
+
+def test_blender_without_val_split(tmp_path):
+    scene = load_scene(_blender(tmp_path))
+    assert scene.format == "blender" and set(scene.splits) == {"train", "test"}
+    train = scene.split("train")
+    assert train.images.shape == (4, H, W, 4) and train.has_alpha
+    assert train.cameras.fx[0].item() == pytest.approx(0.5 * W / math.tan(0.45), rel=1e-5)
+    assert train.cameras.cx[0].item() == W / 2 and train.cameras.cy[0].item() == H / 2
+    assert scene.bound == 1.0 and not scene.ndc
+    expected = np.asarray(Image.open(tmp_path / "train" / "r_2.png"), dtype=np.float32) / 255
+    assert torch.allclose(train.images[2], torch.from_numpy(expected))
+    with pytest.raises(SceneError, match="no 'val' split"):
+        scene.split("val")
+
+
+def test_normalisation_recovers_the_centre_and_scale(tmp_path):
+    scene = load_scene(_transforms(tmp_path))  # cameras at radius 5 around (1, 2, 3)
+    assert np.allclose(scene.offset, (1.0, 2.0, 3.0), atol=1e-6)
+    assert scene.scale == pytest.approx(5.0 / 2.7)
+    c2w = torch.cat([s.cameras.c2w for s in scene.splits.values()])
+    assert torch.allclose(c2w[:, :3, 3].norm(dim=-1), torch.full((10,), 2.7), atol=1e-5)
+    # and back to file units
+    back = pose_to_file(scene, scene.split("test").cameras.c2w[0].numpy())
+    original = json.loads((tmp_path / "transforms.json").read_text())["frames"][0]["transform_matrix"]
+    assert np.allclose(back, original, atol=1e-5)
+
+
+def test_scene_centre_falls_back_to_mean_for_parallel_axes():
+    origins = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    axes = np.array([[0.0, 0, -1]] * 3)
+    assert np.allclose(scene_centre(origins, axes), origins.mean(0))
+
+
+def test_transforms_global_intrinsics_distortion_aabb_and_holdout(tmp_path):
+    scene = load_scene(_transforms(tmp_path, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002, aabb_scale=4))
+    assert scene.format == "transforms" and scene.bound == 4.0
+    test, train = scene.split("test"), scene.split("train")
+    assert [f.rsplit("/", 1)[1] for f in test.files] == ["0000.png", "0008.png"]
+    assert len(train) == 8 and not any(f.endswith(("0000.png", "0008.png")) for f in train.files)
+    cams = train.cameras
+    assert (cams.fx == 7.0).all() and (cams.fy == 6.5).all()
+    assert cams.cx[0].item() == pytest.approx(4.1) and cams.cy[0].item() == pytest.approx(2.9)
+    assert torch.allclose(cams.distortion[3], torch.tensor([-0.1, 0.02, 0.001, -0.002]))
+    assert train.images.shape == (8, H, W, 3)
+
+
+def test_transforms_per_frame_intrinsics_override_global(tmp_path):
+    _transforms(tmp_path)
+    meta = json.loads((tmp_path / "transforms.json").read_text())
+    for i, fr in enumerate(meta["frames"]):
+        fr.update(fl_x=5.0 + i, cx=3.5, k1=0.01 * i)
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    cams = load_scene(tmp_path).split("train").cameras  # frames 1..7, 9
+    assert cams.fx.tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 14.0]
+    assert (cams.fy == 6.5).all() and (cams.cx == 3.5).all()
+    assert cams.distortion[1, 0].item() == pytest.approx(0.02)
+
+
+def test_transforms_angle_fallback(tmp_path):
+    _transforms(tmp_path)
+    meta = json.loads((tmp_path / "transforms.json").read_text())
+    for key in ("fl_x", "fl_y", "cx", "cy"):
+        del meta[key]
+    meta.update(camera_angle_x=1.0, camera_angle_y=0.8)
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    cams = load_scene(tmp_path).split("test").cameras
+    assert cams.fx[0].item() == pytest.approx(0.5 * W / math.tan(0.5))
+    assert cams.fy[0].item() == pytest.approx(0.5 * H / math.tan(0.4))
+    assert cams.cx[0].item() == W / 2
+
+
+def test_instant_ngp_scale_offset(tmp_path):
+    scene = load_scene(_transforms(tmp_path, scale=0.1, offset=[0.5, 0.4, 0.3]))
+    raw = json.loads((tmp_path / "transforms.json").read_text())["frames"][0]["transform_matrix"]
+    p = np.asarray(raw)[:3, 3]
+    expected = 2 * (p * 0.1 + np.array([0.5, 0.4, 0.3])) - 1  # ngp unit cube -> [-1, 1]^3
+    assert np.allclose(scene.split("test").cameras.c2w[0, :3, 3].numpy(), expected, atol=1e-5)
+
+
+def _llff(root, n=9, factor=4):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        t = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.0]) + np.array([5.0, 0.0, 0.0])
+        right, up, back = np.eye(3)
+        pose = np.stack([-up, right, back, t, [H * factor, W * factor, 40.0]], axis=1)  # [down, right, back]
+        rows.append(np.concatenate([pose.reshape(-1), [2.0 + i, 50.0]]))
+        _png(root / f"images_{factor}" / f"image{i:03d}.png", mode="RGB", seed=i)
+    np.save(root / "poses_bounds.npy", np.asarray(rows))
+    return root
+
+
+def test_llff_ndc_recentred_and_holdout(tmp_path):
+    scene = load_scene(_llff(tmp_path))
+    assert scene.format == "llff" and scene.ndc and scene.bound == 1.0 and scene.near == 1.0
+    test, train = scene.split("test"), scene.split("train")
+    assert [f.rsplit("/", 1)[1] for f in test.files] == ["image000.png", "image008.png"]
+    assert len(train) == 7
+    assert train.cameras.fx[0].item() == pytest.approx(10.0)  # focal 40 at 4x the resolution
+    c2w = torch.cat([train.cameras.c2w, test.cameras.c2w])
+    assert torch.allclose(c2w[:, :3, :3], torch.eye(3).expand(9, 3, 3), atol=1e-6)
+    assert torch.allclose(c2w[:, :3, 3].mean(0), torch.zeros(3), atol=1e-6)
+    sc = 1 / (2.0 * 0.75)  # nearest bound 2 -> 1 / 0.75
+    assert scene.far == pytest.approx(50.0 * sc)
+    raw = np.load(tmp_path / "poses_bounds.npy")[:, :15].reshape(9, 3, 5)[:, :, 3]
+    assert torch.allclose(c2w[8, :3, 3].double(), torch.from_numpy((raw[8] - raw.mean(0)) * sc), atol=1e-5)
+
+
+def test_llff_missing_factor_folder(tmp_path):
+    _llff(tmp_path)
+    with pytest.raises(SceneError, match="no images_2/ folder"):
+        load_scene(tmp_path, llff_factor=2)
+
+
+def test_downscale_area_average_and_intrinsics(tmp_path):
+    _transforms(tmp_path)
+    full, half = load_scene(tmp_path), load_scene(tmp_path, downscale=2)
+    a, b = full.split("train"), half.split("train")
+    assert b.images.shape == (8, H // 2, W // 2, 3)
+    blocks = a.images.reshape(8, H // 2, 2, W // 2, 2, 3).mean(dim=(2, 4))
+    assert torch.allclose(b.images, blocks, atol=1e-6)
+    for key in ("fx", "fy", "cx", "cy"):
+        assert torch.allclose(getattr(b.cameras, key), getattr(a.cameras, key) / 2)
+    assert (b.cameras.width, b.cameras.height) == (W // 2, H // 2)
+
+
+def test_downscale_rgba_composites_like_the_average(tmp_path):
+    _blender(tmp_path)
+    full, half = load_scene(tmp_path), load_scene(tmp_path, downscale=2)
+    bg = torch.tensor([0.2, 0.5, 0.9])
+    expected = full.split("train").rgb(bg).reshape(4, H // 2, 2, W // 2, 2, 3).mean(dim=(2, 4))
+    assert torch.allclose(half.split("train").rgb(bg), expected, atol=1e-5)
+
+
+def test_memory_estimate_matches_loaded_bytes(tmp_path):
+    _blender(tmp_path)
+    est = estimate_scene_memory(tmp_path, downscale=2)
+    scene = load_scene(tmp_path, downscale=2)
+    loaded = sum(s.images.numel() * 4 for s in scene.splits.values())
+    assert est["bytes"] == loaded and est["splits"]["train"]["count"] == 4
+
+
+# --- bad input: each raises SceneError naming the file -------------------------------------------
+
+def _raises(path, file, match=None):
+    with pytest.raises(SceneError, match=match) as info:
+        load_scene(path)
+    assert str(file) in str(info.value), info.value
+    return info.value
+
+
+def test_missing_folder(tmp_path):
+    _raises(tmp_path / "nope", tmp_path / "nope", "no such folder")
+
+
+def test_unknown_format(tmp_path):
+    (tmp_path / "notes.txt").write_text("hi")
+    _raises(tmp_path, tmp_path, "not a scene folder")
+
+
+def test_malformed_json_says_line_and_column(tmp_path):
+    (tmp_path / "transforms.json").write_text('{\n  "frames": [\n    {"file_path": }\n  ]\n}')
+    err = _raises(tmp_path, tmp_path / "transforms.json", "line 3, column")
+    assert "invalid JSON" in err.problem
+
+
+def test_missing_image(tmp_path):
+    _blender(tmp_path)
+    (tmp_path / "train" / "r_1.png").unlink()
+    _raises(tmp_path, tmp_path / "train" / "r_1.png", "missing")
+
+
+def test_corrupt_image(tmp_path):
+    _blender(tmp_path)
+    (tmp_path / "test" / "r_0.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
+    _raises(tmp_path, tmp_path / "test" / "r_0.png", "cannot read image")
+
+
+def test_images_of_different_sizes(tmp_path):
+    _blender(tmp_path)
+    _png(tmp_path / "train" / "r_3.png", size=(W + 2, H))
+    _raises(tmp_path, tmp_path / "train" / "r_3.png", "10x6")
+
+
+@pytest.mark.parametrize("bad, match", [(float("nan"), "NaN or inf"), ("singular", "singular")])
+def test_bad_pose(tmp_path, bad, match):
+    _transforms(tmp_path)
+    meta = json.loads((tmp_path / "transforms.json").read_text())
+    m = meta["frames"][3]["transform_matrix"]
+    if bad == "singular":
+        m[0][:3], m[1][:3] = [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]
+    else:
+        m[1][3] = bad
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    err = _raises(tmp_path, tmp_path / "transforms.json", match)
+    assert "frame 3" in err.problem
+
+
+def test_bad_llff_pose(tmp_path):
+    _llff(tmp_path)
+    arr = np.load(tmp_path / "poses_bounds.npy")
+    arr[2, 3] = np.inf
+    np.save(tmp_path / "poses_bounds.npy", arr)
+    _raises(tmp_path, tmp_path / "poses_bounds.npy", "pose 2")
+
+
+def test_empty_split(tmp_path):
+    _blender(tmp_path)
+    (tmp_path / "transforms_test.json").write_text(json.dumps({"camera_angle_x": 0.9, "frames": []}))
+    _raises(tmp_path, tmp_path / "transforms_test.json", "no frames")
+
+
+# --- image decoding --------------------------------------------------------------------------------
+
+def test_grey_and_grey_alpha(tmp_path):
+    Image.fromarray(np.full((H, W), 51, np.uint8), "L").save(tmp_path / "g.png")
+    Image.fromarray(np.dstack([np.full((H, W), 102, np.uint8), np.full((H, W), 255, np.uint8)]),
+                    "LA").save(tmp_path / "ga.png")
+    g, ga = read_image(tmp_path / "g.png"), read_image(tmp_path / "ga.png")
+    assert g.shape == (H, W, 3) and np.allclose(g, 0.2)
+    assert ga.shape == (H, W, 4) and np.allclose(ga[..., :3], 0.4) and np.allclose(ga[..., 3], 1.0)
+
+
+def test_palette_with_transparency(tmp_path):
+    img = Image.new("P", (W, H), 1)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    img.putpixel((0, 0), 0)
+    img.save(tmp_path / "p.png", transparency=0)
+    a = read_image(tmp_path / "p.png")
+    assert a.shape == (H, W, 4)
+    assert a[0, 0, 3] == 0.0 and a[1, 1, 3] == 1.0 and np.allclose(a[1, 1, :3], [1, 0, 0])
+    assert image_header(tmp_path / "p.png") == (W, H, 4)
+
+
+def test_16_bit_png(tmp_path):
+    Image.fromarray(np.full((H, W), 16384, np.uint16)).save(tmp_path / "d.png")
+    a = read_image(tmp_path / "d.png")
+    assert a.shape == (H, W, 3) and np.allclose(a, 16384 / 65535)
+
+
+def test_exif_rotated_jpg_is_upright(tmp_path):
+    arr = np.zeros((H, W, 3), np.uint8)
+    arr[:, : W // 2] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: display needs a 90 degree clockwise turn
+    Image.fromarray(arr).save(tmp_path / "r.jpg", exif=exif, quality=100)
+    a = read_image(tmp_path / "r.jpg")
+    assert a.shape == (W, H, 3)
+    assert image_header(tmp_path / "r.jpg") == (H, W, 3)
+    assert a[:W // 2 - 1].mean() > 0.9 and a[W // 2 + 1:].mean() < 0.1  # white is now on top
