@@ -1,0 +1,59 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from nerf.cli import main
+from tests.nerf.test_loaders import _blender, _llff, _transforms
+
+
+def test_inspect_json_blender(tmp_path, capsys):
+    _blender(tmp_path)
+    assert main([str(tmp_path), "--inspect", "--json"]) == 0
+    out = capsys.readouterr().out
+    info = json.loads(out)  # exactly one JSON object on stdout
+    assert info["format"] == "blender" and info["bound"] == 1.0
+    assert info["splits"]["train"]["count"] == 4 and info["splits"]["test"]["count"] == 2
+    assert (info["splits"]["train"]["width"], info["splits"]["train"]["height"]) == (8, 6)
+    assert info["splits"]["train"]["fx"] == pytest.approx(info["splits"]["train"]["fy"])
+    assert info["memory_bytes"] == (4 + 2) * 8 * 6 * 4 * 4
+
+
+def test_inspect_json_downscale_transforms(tmp_path, capsys):
+    _transforms(tmp_path, aabb_scale=8, k1=0.05)
+    assert main([str(tmp_path), "--inspect", "--json", "--downscale", "2"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "transforms" and info["bound"] == 8.0
+    assert info["splits"]["train"]["fx"] == pytest.approx(3.5)
+    assert info["splits"]["test"]["count"] == 2 and info["splits"]["test"]["width"] == 4
+    assert info["splits"]["test"]["distortion"][0] == pytest.approx(0.05)
+
+
+def test_inspect_text_llff(tmp_path, capsys):
+    _llff(tmp_path)
+    assert main([str(tmp_path), "--inspect"]) == 0
+    out = capsys.readouterr().out
+    assert "llff" in out and "ndc: yes" in out and "8x6" in out
+
+
+def test_inspect_error_is_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "transforms.json").write_text("{oops")
+    assert main([str(tmp_path), "--inspect", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"nerf-train: error: {tmp_path / 'transforms.json'}: invalid JSON at line 1")
+
+
+def test_console_script_inspect(tmp_path):
+    _blender(tmp_path)
+    exe = shutil.which("nerf-train")
+    cmd = [exe] if exe else [sys.executable, "-m", "nerf.cli"]
+    ok = subprocess.run(cmd + [str(tmp_path), "--inspect", "--json"], capture_output=True, text=True,
+                        timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["splits"]["test"]["count"] == 2
+    assert ok.stderr == ""
