@@ -306,7 +306,7 @@ def _shade(objects, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def camera_rays(c2w: np.ndarray, width: int, height: int, fov_x: float,
-                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rays through pixel positions (i + offset) of a pinhole camera: o, d [height*width*k*k, 3].
 
     Ordered row-major by pixel, then by sub-sample, so a reshape to [H, W, k*k, 3] groups each pixel.
