@@ -1,0 +1,349 @@
+"""`nerf-viewer`: the desktop app. Trains a NeRF in a worker thread and shows it live.
+
+The main thread owns every dpg.* call and runs a manual, ~30 fps loop: it drains DearPyGui's
+callback queue, takes the newest stats/frames/errors from the worker's mailboxes, schedules the
+next render and draws. The worker (nerf.worker.TrainingWorker) owns the Trainer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+import torch
+
+from nerf.mailbox import Mailbox
+from nerf.worker import TrainingWorker
+from viewer.orbit import camera_from_views
+from viewer.panels.record import RecordPanel
+from viewer.panels.render import RenderPanel, RenderSettings
+from viewer.panels.status import RateMeter, StatusLine
+from viewer.panels.training import TrainingPanel
+from viewer.panels.view import LiveView
+from viewer.recording import Recorder, render_turntable, save_screenshot, turntable_c2ws
+from viewer.session import Session, SessionError, open_session
+
+FPS_CAP = 30.0
+SIDE_WIDTH = 420  # px of the control column
+RECORD_FPS = 10.0
+TURNTABLE_FRAMES = 60
+
+
+class ViewerApp:
+    def __init__(self, session: Session):
+        self.session = session
+        self.scene, self.config, self.device = session.trainer.scene, session.trainer.config, session.device
+        self.run_dir = session.run_dir
+        self.render_share = 0.3
+        self.worker = TrainingWorker(session.trainer, log_path=self.run_dir / "log.jsonl",
+                                     render_share=self.render_share, num_threads=torch.get_num_threads())
+        train = self.scene.split("train")
+        fov = float(np.degrees(2 * np.arctan(0.5 * train.cameras.height / float(train.cameras.fy[0]))))
+        self.camera = camera_from_views(train.cameras.c2w.numpy(), 640, 640, fov)
+        self.settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if self.device.type == "cuda" else 0.5)
+        self.render_meter, self.ui_meter = RateMeter(), RateMeter()
+        self.files: list[str] = []
+        self.recorder: Recorder | None = None
+        self._next_record = 0.0
+        self._stats: dict | None = None
+        self._last_error = ""
+        self._progress: Mailbox = Mailbox()
+        self._shots = 0
+        self._debug_path = os.environ.get("NERF_VIEWER_DEBUG_STATE")
+        self._next_debug = 0.0
+        self.toy = None
+
+    # --- building ------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        dpg.create_context()
+        dpg.configure_app(manual_callback_management=True)
+        dpg.create_viewport(title=f"nerf-viewer - {self.scene.name}", width=1280, height=800,
+                            x_pos=0, y_pos=0, vsync=False)
+        self.view = LiveView(self, self.camera, self.settings)
+        self.training_panel = TrainingPanel(self)
+        self.render_panel = RenderPanel(self, self.settings)
+        self.record_panel = RecordPanel(self)
+        self.status = StatusLine(self.device)
+        with dpg.window(tag="main", no_scrollbar=True) as main:
+            with dpg.tab_bar():
+                with dpg.tab(label="NeRF") as nerf_tab:
+                    with dpg.group(horizontal=True):
+                        self.view_holder = dpg.add_child_window(width=-SIDE_WIDTH - 8, height=-30,
+                                                                no_scrollbar=True, border=False)
+                        side = dpg.add_child_window(width=SIDE_WIDTH, height=-30)
+                    self.training_panel.build(side)
+                    self.render_panel.build(side)
+                    self.record_panel.build(side)
+                    self.status.build(nerf_tab)
+                with dpg.tab(label="Toy lab") as toy_tab:
+                    self._build_toy(toy_tab)
+        dpg.set_primary_window(main, True)
+        with dpg.handler_registry():
+            dpg.add_mouse_click_handler(callback=lambda _s, a: self.view.on_press(a))
+            dpg.add_mouse_drag_handler(threshold=0.0, callback=lambda _s, a: self.view.on_drag(a[0], a[1], a[2]))
+            dpg.add_mouse_release_handler(callback=lambda _s, a: self.view.on_release(a))
+            dpg.add_mouse_wheel_handler(callback=lambda _s, a: self.view.on_wheel(a))
+            dpg.add_key_press_handler(callback=lambda _s, a: self.on_key(a))
+        dpg.set_viewport_resize_callback(lambda *_: self._fit_view())
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        self.view.build(self.view_holder, 1280 - SIDE_WIDTH - 24, 800 - 80)
+
+    def _build_toy(self, tab) -> None:
+        try:
+            from viewer.panels.toy_lab import ToyLabPanel
+        except ImportError:
+            dpg.add_text("The toy lab is not part of this build.", parent=tab)
+            return
+        self.toy = ToyLabPanel(tab, self.run_dir / "toy")
+        self.toy.build()
+
+    def _fit_view(self) -> None:
+        w, h = dpg.get_item_rect_size(self.view_holder)
+        if w > 0 and h > 0:
+            self.view.resize(w, h)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.build()
+        self.worker.start()
+        frame_s = 1.0 / FPS_CAP
+        last = time.perf_counter()
+        while dpg.is_dearpygui_running():
+            now = time.perf_counter()
+            dpg.run_callbacks(dpg.get_callback_queue())
+            self._fit_view()
+            self.view.poll_keys(now - last)
+            self._frame(now)
+            dpg.render_dearpygui_frame()
+            self.ui_meter.tick(now)
+            last = now
+            spare = frame_s - (time.perf_counter() - now)
+            if spare > 0:
+                time.sleep(spare)  # frame pacing: an uncapped loop starves the training thread
+        self.shutdown()
+        return 0
+
+    def _frame(self, now: float) -> None:
+        stats = self.worker.stats.take()
+        if stats is not None:
+            self._stats = stats
+        self.training_panel.update(stats)
+        error = self.worker.errors.take()
+        if error:
+            self._last_error = error
+            self.status.show_error(error)
+        while not self.worker.notices.empty():
+            self._on_notice(self.worker.notices.get_nowait())
+        progress = self._progress.take()
+        if progress:
+            self.record_panel.set_progress(*progress)
+        s = self._stats or {"step": 0, "running": False}
+        self.view.update(now, self.worker.frames.take(), s["step"], s["running"])
+        self._record_frame(now)
+        self.status.update(self.ui_meter.rate(now), self.render_meter.rate(now),
+                           "| recording" if self.recorder else "")
+        if self.toy is not None:
+            self.toy.update()
+        self._write_debug(now)
+
+    def shutdown(self) -> None:
+        stopped = self.worker.stop(1.0)
+        if self.recorder is not None:
+            self.stop_recording()
+        if self.toy is not None:
+            self.toy.shutdown()
+        dpg.destroy_context()
+        if not stopped:
+            print("nerf-viewer: warning: the training thread did not stop within 1 s", file=sys.stderr)
+
+    # --- actions (main thread) -----------------------------------------------------------------
+
+    def on_key(self, key: int) -> None:
+        if _typing():
+            return
+        ctrl = dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
+        if key == dpg.mvKey_Escape or (ctrl and key == dpg.mvKey_Q):
+            dpg.stop_dearpygui()
+        elif key in (dpg.mvKey_P, dpg.mvKey_F12):
+            self.screenshot()
+        elif key == dpg.mvKey_G:
+            self.toggle_recording()
+        elif key == dpg.mvKey_Spacebar:
+            self.toggle_training()
+        elif key == dpg.mvKey_R and not ctrl:
+            self.camera.reset()
+            self.view.changed()
+
+    def toggle_training(self) -> None:
+        running = self._stats["running"] if self._stats else True
+        (self.worker.pause if running else self.worker.resume)()
+
+    def on_render_settings(self, settings: RenderSettings, rerender: bool) -> None:
+        self.settings = self.view.settings = settings
+        if rerender:
+            self.view.changed(keep_snap=True)
+        else:
+            self.view.show()
+
+    def snap_to_view(self, split: str, index: int) -> np.ndarray:
+        """Put the camera on dataset view `index` of `split`; returns its ground truth [H, W, 3]."""
+        cams = self.scene.split(split).cameras
+        self.camera.set_c2w(cams.c2w[index].numpy())
+        self.view.changed()
+        self.view.snapped = (split, index, self.view.version)
+        return self.snapped_ground_truth()
+
+    def snapped_ground_truth(self) -> np.ndarray | None:
+        snap = self.view.snapped
+        if snap is None or snap[2] != self.view.version:
+            return None
+        bg = torch.tensor(self.settings.background)
+        return self.scene.split(snap[0]).rgb(bg)[snap[1]].numpy()
+
+    def dataset_camera(self, split: str, index: int, scale: float):
+        """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
+        from nerf.cameras import make_cameras
+        c = self.scene.split(split).cameras
+        if scale >= 1.0:
+            return _one_camera(c, index)
+        w, h = max(8, int(c.width * scale)), max(8, int(c.height * scale))
+        sx, sy = w / c.width, h / c.height
+        return make_cameras(c.c2w[index], w, h, fx=float(c.fx[index]) * sx, fy=float(c.fy[index]) * sy,
+                            cx=float(c.cx[index]) * sx, cy=float(c.cy[index]) * sy)
+
+    def screenshot(self) -> None:
+        self.view.pending_screenshot = True
+
+    def save_screenshot(self, rgb: np.ndarray, request) -> None:
+        self._shots += 1
+        cams = request.cameras
+        intr = (float(cams.fx[0]), float(cams.fy[0]), float(cams.cx[0]), float(cams.cy[0]))
+        png, pose = save_screenshot(self.run_dir / f"screenshot-{self._shots:03d}.png", rgb,
+                                    cams.c2w[0].numpy(), intr, scale=self.scene.scale, offset=self.scene.offset)
+        self._note(f"screenshot: {png.name} (+ {pose.name})")
+
+    def toggle_recording(self) -> None:
+        if self.recorder is None:
+            ext = self.record_panel.record_format()
+            n = len(list(self.run_dir.glob(f"recording-*.{ext}"))) + 1
+            self.recorder = Recorder(self.run_dir / f"recording-{n:03d}.{ext}", fps=RECORD_FPS)
+            self._note(f"recording to {self.recorder.path.name} ...")
+        else:
+            self.stop_recording()
+        self.record_panel.set_recording(self.recorder is not None)
+
+    def stop_recording(self) -> None:
+        rec, self.recorder = self.recorder, None
+        path = rec.close()
+        self._note(f"recording: {path.name} ({rec.frames_written} frames)" + (f" {rec.error}" if rec.error else ""))
+
+    def _record_frame(self, now: float) -> None:
+        if self.recorder is not None and self.view.last_image is not None and now >= self._next_record:
+            self._next_record = now + 1.0 / RECORD_FPS
+            self.recorder.add(self.view.last_image)
+
+    def turntable(self) -> None:
+        path = self.run_dir / f"turntable-step{(self._stats or {}).get('step', 0)}.mp4"
+        w, h = (int(v * self.settings.scale) // 2 * 2 for v in self.view.size)
+        c2ws = turntable_c2ws(self.camera.c2w, self.camera.target, self.camera.up, TURNTABLE_FRAMES)
+        settings, progress = self.settings, self._progress
+        self.worker.submit("turntable", lambda t, abort: render_turntable(
+            t, abort, c2ws=c2ws, width=w, height=h, fov_y_deg=settings.fov_y_deg,
+            background=settings.background, path=path, progress=progress))
+        self._note(f"turntable: rendering {TURNTABLE_FRAMES} frames ...")
+
+    def evaluate(self) -> None:
+        self.worker.submit("evaluate", lambda t, abort: t.evaluate("test", should_abort=abort))
+        self._note("evaluating test views ...")
+
+    def save_checkpoint(self, path: str) -> None:
+        self.worker.submit("save", lambda t, _abort: (t.save(path), path)[1])
+
+    def load_checkpoint(self, path: str) -> None:
+        self.worker.swap_trainer(f"loaded {Path(path).name}", lambda: self.session.load(path))
+
+    def change_model(self, model: str) -> None:
+        self.worker.swap_trainer(f"model {model}", lambda: self.session.new_trainer(model))
+
+    def _on_notice(self, notice) -> None:
+        if notice.name == "evaluate":
+            r = notice.result
+            self._note(f"test PSNR {r['psnr']:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
+        elif notice.name == "turntable":
+            self._note(f"turntable: {Path(notice.result).name}" if notice.result else "turntable aborted")
+        elif notice.name == "save":
+            self._note(f"checkpoint: {notice.result}" if notice.result else "checkpoint not saved")
+        elif notice.name == "budget":
+            self._note(f"time budget reached after {notice.result / 60:.1f} min: training paused")
+        else:
+            self._note(f"{notice.name} ({notice.seconds:.1f} s)")
+            self.view.changed()
+
+    def _note(self, line: str) -> None:
+        self.files.append(line)
+        self.record_panel.show_files(self.files)
+
+    def _write_debug(self, now: float) -> None:
+        """NERF_VIEWER_DEBUG_STATE=path: a JSON snapshot each 0.25 s, for GUI tests and benchmarks."""
+        if not self._debug_path or now < self._next_debug:
+            return
+        self._next_debug = now + 0.25
+        x, y = dpg.get_item_rect_min(self.view.image)
+        state = {"time": time.time(), "ui_fps": self.ui_meter.rate(now), "render_fps": self.render_meter.rate(now),
+                 "stats": {k: v for k, v in (self._stats or {}).items() if k != "history"},
+                 "c2w": self.camera.c2w.tolist(), "frame_hash": self.view.frame_hash,
+                 "frames_shown": self.view.frames_shown, "view_rect": [x, y, *self.view.size],
+                 "latencies_ms": self.view.latencies_ms[-50:], "recording": self.recorder is not None,
+                 "files": self.files, "error": self._last_error, "run_dir": str(self.run_dir)}
+        tmp = self._debug_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, self._debug_path)
+
+
+def _typing() -> bool:
+    """A text field has the keyboard: shortcuts must not fire."""
+    item = dpg.get_focused_item() if hasattr(dpg, "get_focused_item") else 0
+    return bool(item) and dpg.get_item_type(item).endswith(("InputText", "InputFloat", "InputInt")) \
+        and dpg.is_item_active(item)
+
+
+def _one_camera(cameras, index: int):
+    from nerf.scene import Cameras
+    sl = slice(index, index + 1)
+    return Cameras(cameras.c2w[sl], cameras.fx[sl], cameras.fy[sl], cameras.cx[sl], cameras.cy[sl],
+                   cameras.width, cameras.height,
+                   None if cameras.distortion is None else cameras.distortion[sl])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
+    p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
+                   help="scene folder or a checkpoint file (.pt); default: the embedded scene")
+    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
+    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scene>-<time>)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        session = open_session(args)
+    except SessionError as exc:
+        print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)
+        return 2
+    return ViewerApp(session).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

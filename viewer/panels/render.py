@@ -1,0 +1,137 @@
+"""Render panel: what the live view shows (mode, background, field of view, resolution, samples)
+and a slider that snaps the camera to any dataset view, with its ground truth beside it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+
+MODES = ("RGB", "Depth", "Opacity", "Error")
+GT_SIZE = 160  # px of the ground-truth thumbnail
+
+# A short perceptual ramp (dark blue -> teal -> yellow), interpolated for depth and error maps.
+_RAMP = np.array([[0.05, 0.03, 0.25], [0.15, 0.35, 0.6], [0.15, 0.65, 0.55], [0.6, 0.85, 0.3],
+                  [0.99, 0.91, 0.15]], dtype=np.float32)
+
+
+def colormap(x: np.ndarray) -> np.ndarray:
+    """x [H, W] in [0, 1] -> [H, W, 3] float32."""
+    t = np.clip(x, 0.0, 1.0) * (len(_RAMP) - 1)
+    i = np.minimum(t.astype(np.int64), len(_RAMP) - 2)
+    f = (t - i)[..., None]
+    return _RAMP[i] * (1.0 - f) + _RAMP[i + 1] * f
+
+
+def visualize(outputs: dict, mode: str, near: float, far: float, gt: np.ndarray | None) -> np.ndarray:
+    """The render outputs (numpy) as an image [H, W, 3] float32 for `mode`."""
+    if mode == "Depth":
+        d = outputs["depth"]
+        lo, hi = (np.percentile(d, 2), np.percentile(d, 98)) if not np.isfinite(far) else (near, far)
+        return colormap((d - lo) / max(hi - lo, 1e-6))
+    if mode == "Opacity":
+        return np.repeat(outputs["opacity"][..., None], 3, axis=-1)
+    if mode == "Error" and gt is not None and gt.shape == outputs["rgb"].shape:
+        return colormap(np.abs(outputs["rgb"] - gt).mean(axis=-1) * 4.0)  # x4: errors are small
+    return outputs["rgb"]
+
+
+def fit_into(image: np.ndarray, width: int, height: int, fill=0.1) -> np.ndarray:
+    """Nearest-neighbour scale of image [h, w, 3] into [height, width, 3], letterboxed, aspect kept."""
+    h, w = image.shape[:2]
+    s = min(width / w, height / h)
+    nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
+    ys = np.minimum((np.arange(nh) + 0.5) / s, h - 1).astype(np.int64)
+    xs = np.minimum((np.arange(nw) + 0.5) / s, w - 1).astype(np.int64)
+    out = np.full((height, width, 3), fill, dtype=np.float32)
+    y0, x0 = (height - nh) // 2, (width - nw) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = image[ys[:, None], xs[None, :]]
+    return out
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    mode: str = "RGB"
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    fov_y_deg: float = 40.0
+    scale: float = 0.5  # full-quality resolution relative to the view's size
+    max_samples: int = 0  # 0: the model's own number
+
+
+class RenderPanel:
+    """Widgets for RenderSettings and the dataset-view slider. Calls back into the app on change."""
+
+    def __init__(self, app, settings: RenderSettings):
+        self.app = app
+        self.settings = settings
+        self._gt_texture = None
+        self._split = "train"
+
+    def build(self, parent) -> None:
+        s = self.settings
+        with dpg.collapsing_header(label="Render", default_open=True, parent=parent):
+            dpg.add_combo(MODES, default_value=s.mode, label="mode", width=150,
+                          callback=lambda _s, v: self._set(mode=v))
+            dpg.add_color_edit([int(c * 255) for c in s.background] + [255], label="background",
+                               no_alpha=True, width=150,
+                               callback=lambda _s, v: self._set(background=_rgb(v)))
+            dpg.add_slider_float(label="field of view", default_value=s.fov_y_deg, min_value=15.0,
+                                 max_value=100.0, format="%.0f deg", width=150,
+                                 callback=lambda _s, v: self._set(fov_y_deg=float(v)))
+            dpg.add_slider_float(label="resolution", default_value=s.scale, min_value=0.1,
+                                 max_value=1.0, format="%.2f x view", width=150,
+                                 callback=lambda _s, v: self._set(scale=float(v)))
+            dpg.add_slider_int(label="samples/ray", default_value=s.max_samples, min_value=0,
+                               max_value=1024, width=150, format="%d (0 = model's)",
+                               callback=lambda _s, v: self._set(max_samples=int(v)))
+            dpg.add_separator()
+            dpg.add_text("Dataset view (snaps the camera):")
+            dpg.add_radio_button(("train", "test"), default_value="train", horizontal=True,
+                                 callback=lambda _s, v: self._set_split(v))
+            n = len(self.app.scene.split("train"))
+            self.view_slider = dpg.add_slider_int(label="view", min_value=0, max_value=max(n - 1, 0),
+                                                  width=150, callback=lambda _s, v: self._snap(int(v)))
+            with dpg.texture_registry():
+                self._gt_texture = dpg.add_raw_texture(GT_SIZE, GT_SIZE,
+                                                       np.zeros(GT_SIZE * GT_SIZE * 3, np.float32),
+                                                       format=dpg.mvFormat_Float_rgb)
+            with dpg.group(horizontal=True):
+                with dpg.group():
+                    dpg.add_text("ground truth")
+                    dpg.add_image(self._gt_texture, width=GT_SIZE, height=GT_SIZE)
+                with dpg.group():
+                    dpg.add_text("model (snapped view)")
+                    self._pred_texture = None
+                    with dpg.texture_registry():
+                        self._pred_texture = dpg.add_raw_texture(
+                            GT_SIZE, GT_SIZE, np.zeros(GT_SIZE * GT_SIZE * 3, np.float32),
+                            format=dpg.mvFormat_Float_rgb)
+                    dpg.add_image(self._pred_texture, width=GT_SIZE, height=GT_SIZE)
+
+    def _set(self, **changes) -> None:
+        from dataclasses import replace
+        self.settings = replace(self.settings, **changes)
+        self.app.on_render_settings(self.settings, rerender=set(changes) != {"mode"})
+
+    def _set_split(self, split: str) -> None:
+        self._split = split
+        n = len(self.app.scene.split(split))
+        dpg.configure_item(self.view_slider, max_value=max(n - 1, 0))
+        dpg.set_value(self.view_slider, min(dpg.get_value(self.view_slider), n - 1))
+        self._snap(dpg.get_value(self.view_slider))
+
+    def _snap(self, index: int) -> None:
+        gt = self.app.snap_to_view(self._split, index)
+        dpg.set_value(self._gt_texture, fit_into(gt, GT_SIZE, GT_SIZE).ravel())
+
+    def show_prediction(self, image: np.ndarray) -> None:
+        """The model's render of the snapped view, beside the ground truth."""
+        dpg.set_value(self._pred_texture, fit_into(image, GT_SIZE, GT_SIZE).ravel())
+
+
+def _rgb(value) -> tuple[float, float, float]:
+    """DearPyGui colour (0..255 or 0..1 floats, 3 or 4 values) -> RGB in [0, 1]."""
+    v = [float(x) for x in value[:3]]
+    if max(v) > 1.0:
+        v = [x / 255.0 for x in v]
+    return v[0], v[1], v[2]

@@ -1,0 +1,85 @@
+"""Training panel: start/pause, reset, live numbers and curves, and the knobs that can change while
+training runs. Every action becomes a worker command; nothing here touches the trainer."""
+from __future__ import annotations
+
+import math
+
+import dearpygui.dearpygui as dpg
+
+
+class TrainingPanel:
+    def __init__(self, app):
+        self.app = app
+        self._running = None
+        self._history_len = -1
+
+    def build(self, parent) -> None:
+        cfg = self.app.config
+        with dpg.collapsing_header(label="Training", default_open=True, parent=parent):
+            with dpg.group(horizontal=True):
+                self.run_button = dpg.add_button(label="Pause", width=80, callback=self.app.toggle_training)
+                dpg.add_button(label="Reset weights", callback=lambda: self.app.worker.reset())
+                self.model_combo = dpg.add_combo(("ngp", "nerf"), default_value=cfg.model, width=70,
+                                                 callback=lambda _s, v: self.app.change_model(v))
+            self.numbers = dpg.add_text("step 0")
+            self.test_text = dpg.add_text("test PSNR: not evaluated")
+            with dpg.group(horizontal=True):
+                self.eval_button = dpg.add_button(label="Evaluate test views", callback=self.app.evaluate)
+                dpg.add_button(label="Abort", callback=lambda: self.app.worker.abort_job())
+            with dpg.plot(label="loss / PSNR", height=150, width=-1, no_mouse_pos=True):
+                dpg.add_plot_legend(location=dpg.mvPlot_Location_NorthWest)
+                self.x_axis = dpg.add_plot_axis(dpg.mvXAxis, label="step")
+                self.loss_axis = dpg.add_plot_axis(dpg.mvYAxis, label="log10 loss")
+                self.loss_series = dpg.add_line_series([], [], label="log10 loss", parent=self.loss_axis)
+                self.psnr_axis = dpg.add_plot_axis(dpg.mvYAxis2, label="PSNR dB", opposite=True) \
+                    if hasattr(dpg, "mvYAxis2") else self.loss_axis
+                self.psnr_series = dpg.add_line_series([], [], label="PSNR", parent=self.psnr_axis)
+            dpg.add_input_float(label="learning rate", default_value=cfg.lr, format="%.2e", width=120,
+                                step=0, on_enter=True, callback=lambda _s, v: self._lr(v))
+            dpg.add_input_int(label="rays / batch", default_value=cfg.batch_rays, width=120, step=0,
+                              on_enter=True, callback=lambda _s, v: self._batch(v))
+            dpg.add_input_float(label="budget (min, 0 = none)", default_value=0.0, width=120, step=0,
+                                on_enter=True, format="%.1f", callback=lambda _s, v: self._budget(v))
+            dpg.add_slider_float(label="render share", default_value=self.app.render_share,
+                                 min_value=0.05, max_value=1.0, width=120, format="%.2f",
+                                 callback=lambda _s, v: self.app.worker.set_render_share(v))
+
+    def _lr(self, v: float) -> None:
+        if v > 0 and math.isfinite(v):
+            self.app.worker.set_lr(v)
+
+    def _batch(self, v: int) -> None:
+        if v >= 1:
+            self.app.worker.set_batch_rays(v)
+
+    def _budget(self, minutes: float) -> None:
+        self.app.worker.set_budget(minutes * 60.0 if minutes > 0 else None)
+
+    def update(self, stats: dict | None) -> None:
+        """New stats from the worker (None: nothing new this frame)."""
+        if stats is None:
+            return
+        if stats["running"] != self._running:
+            self._running = stats["running"]
+            dpg.set_item_label(self.run_button, "Pause" if self._running else "Train")
+        budget = f"  budget {stats['budget_s'] / 60:.1f} min" if stats["budget_s"] else ""
+        dpg.set_value(self.numbers,
+                      f"step {stats['step']}   loss {stats['loss']:.4g}   PSNR {stats['psnr']:.2f} dB\n"
+                      f"{stats['rays_per_s'] / 1000:.1f} k rays/s   trained {stats['train_seconds']:.0f} s"
+                      f"{budget}   model {stats['model']}")
+        if stats["test"]:
+            t = stats["test"]
+            dpg.set_value(self.test_text, f"test PSNR {t['psnr']:.2f} dB (step {t['step']}, {t.get('views', '?')} views)")
+        elif self._history_len != 0:
+            dpg.set_value(self.test_text, "test PSNR: not evaluated")
+        dpg.set_value(self.model_combo, stats["model"])
+        steps, losses, psnrs = stats["history"]
+        if len(steps) != self._history_len:
+            self._history_len = len(steps)
+            x = [float(s) for s in steps]
+            dpg.set_value(self.loss_series, [x, [math.log10(max(v, 1e-12)) for v in losses]])
+            dpg.set_value(self.psnr_series, [x, [float(v) for v in psnrs]])
+            if steps:
+                dpg.fit_axis_data(self.x_axis)
+                dpg.fit_axis_data(self.loss_axis)
+                dpg.fit_axis_data(self.psnr_axis)

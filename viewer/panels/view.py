@@ -1,0 +1,219 @@
+"""The live view: one raw texture showing the model from the orbit camera.
+
+Input: left-drag orbits, right/middle-drag pans, the wheel zooms, WASD/QE move (only while the view
+is hovered). Rendering: requests go to the worker's newest-wins mailbox, one at a time; while the
+camera moves they are small (1/4 resolution, few samples) and interactive, and once it rests the
+view refines to 1/2 and then full resolution, then keeps refreshing while training changes the model.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+import torch
+
+from nerf.cameras import make_cameras
+from nerf.worker import RenderRequest
+from viewer.orbit import DragDelta, OrbitCamera
+from viewer.panels.render import RenderSettings, fit_into, visualize
+
+LEVELS = (0.25, 0.5, 1.0)  # resolution of each refinement level, relative to full quality
+MOVING_SAMPLES = 64  # sample cap while the camera moves
+REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change
+MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
+
+
+@dataclass(frozen=True)
+class ViewTag:
+    version: int  # camera/settings version the frame was requested for
+    level: int
+    purpose: str = "view"  # "view" | "screenshot"
+    snapped: tuple | None = None  # (split, index) when rendering a dataset camera
+
+
+class LiveView:
+    def __init__(self, app, camera: OrbitCamera, settings: RenderSettings):
+        self.app, self.camera, self.settings = app, camera, settings
+        self.version = 0
+        self.snapped: tuple | None = None  # (split, index, version) while the camera sits on a dataset view
+        self.size = (camera.width, camera.height)
+        self.texture = self.image = None
+        self._drag = {b: DragDelta() for b in (0, 1, 2)}
+        self._drag_ok = False  # the press started over the view
+        self._inflight: ViewTag | None = None
+        self._shown: tuple[int, int, int] | None = None  # (version, level, step) on screen
+        self._last_change = 0.0
+        self._interacting = False
+        self._pending_move: tuple[int, float] | None = None  # (version, time) of the first unserved move
+        self.latencies_ms: list[float] = []
+        self.last_outputs: dict | None = None
+        self.last_image: np.ndarray | None = None  # [H, W, 3] float, as uploaded
+        self.frame_hash = 0
+        self.frames_shown = 0
+        self.pending_screenshot = False
+
+    # --- widgets -------------------------------------------------------------------------------
+
+    def build(self, parent, width: int, height: int) -> None:
+        self.holder = parent
+        self.resize(width, height)
+
+    def resize(self, width: int, height: int) -> None:
+        width, height = max(32, int(width)), max(32, int(height))
+        if self.texture is not None and (width, height) == self.size:
+            return
+        self.size = (width, height)
+        self.camera.resize(width, height)
+        old = self.texture
+        with dpg.texture_registry():
+            self.texture = dpg.add_raw_texture(width, height, np.full(width * height * 3, 0.1, np.float32),
+                                               format=dpg.mvFormat_Float_rgb)
+        if self.image is None:
+            self.image = dpg.add_image(self.texture, width=width, height=height, parent=self.holder)
+        else:
+            dpg.configure_item(self.image, texture_tag=self.texture, width=width, height=height)
+        if old is not None:
+            dpg.delete_item(old)
+        if self.last_image is not None:
+            self._upload(self.last_image)
+        self.changed()
+
+    def hovered(self) -> bool:
+        return self.image is not None and dpg.is_item_hovered(self.image)
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def on_press(self, button: int) -> None:
+        self._drag_ok = self.hovered()
+
+    def on_drag(self, button: int, cum_dx: float, cum_dy: float) -> None:
+        if button not in self._drag:
+            return
+        dx, dy = self._drag[button].update(cum_dx, cum_dy)
+        if not self._drag_ok or (dx == 0 and dy == 0):
+            return
+        if button == 0:
+            self.camera.orbit(dx, dy)
+        else:
+            self.camera.pan(dx, dy)
+        self.changed()
+
+    def on_release(self, button: int) -> None:
+        if button in self._drag:
+            self._drag[button].release()
+
+    def on_wheel(self, notches: float) -> None:
+        if self.hovered():
+            self.camera.zoom(notches)
+            self.changed()
+
+    def poll_keys(self, dt: float) -> None:
+        """WASD/QE move the camera while held (view hovered, no text field active)."""
+        if not self.hovered():
+            return
+        move = np.zeros(3)
+        for key, vec in MOVE_KEYS.items():
+            if dpg.is_key_down(getattr(dpg, f"mvKey_{key}")):
+                move += vec
+        if move.any():
+            self.camera.move(*(move * dt * 0.5))
+            self.changed()
+
+    def changed(self, *, keep_snap: bool = False) -> None:
+        """The camera or a render setting changed: the view is stale."""
+        self.version += 1
+        self._last_change = time.perf_counter()
+        if self._pending_move is None:
+            self._pending_move = (self.version, self._last_change)
+        if keep_snap and self.snapped is not None:
+            self.snapped = (*self.snapped[:2], self.version)
+
+    # --- frames --------------------------------------------------------------------------------
+
+    def update(self, now: float, result, step: int, training: bool) -> None:
+        """Show `result` (a RenderResult or None), then ask for the next frame if one is due."""
+        if result is not None and isinstance(result.request.tag, ViewTag):
+            self._receive(result, now)
+        resting = now - self._last_change > REST_AFTER_S
+        if resting == self._interacting:
+            self._interacting = not resting
+            self.app.worker.set_interacting(self._interacting)
+        self._schedule(resting, step, training)
+
+    def _receive(self, result, now: float) -> None:
+        tag: ViewTag = result.request.tag
+        if self._inflight == tag:
+            self._inflight = None
+        if result.outputs is None:
+            return
+        outputs = {k: v.detach().cpu().numpy() for k, v in result.outputs.items()}
+        if tag.purpose == "screenshot":
+            self.pending_screenshot = False
+            self.app.save_screenshot(outputs["rgb"], result.request)
+        if tag.version != self.version and tag.purpose != "screenshot":
+            return  # a stale frame would make the view jump back
+        self.last_outputs = outputs
+        self._shown = (tag.version, tag.level, result.step)
+        self.show()
+        if self._pending_move is not None and tag.version >= self._pending_move[0]:
+            self.latencies_ms.append((now - self._pending_move[1]) * 1000.0)
+            self.latencies_ms = self.latencies_ms[-200:]
+            self._pending_move = None
+        self.app.render_meter.tick(now)
+        if tag.snapped is not None and tag.level == len(LEVELS) - 1:
+            self.app.render_panel.show_prediction(outputs["rgb"])
+
+    def show(self) -> None:
+        """(Re)draw the last outputs in the current mode."""
+        if self.last_outputs is None:
+            return
+        gt = self.app.snapped_ground_truth() if self.snapped else None
+        image = visualize(self.last_outputs, self.settings.mode, self.app.scene.near, self.app.scene.far, gt)
+        self._upload(image)
+
+    def _upload(self, image: np.ndarray) -> None:
+        w, h = self.size
+        frame = fit_into(image.astype(np.float32), w, h)
+        dpg.set_value(self.texture, frame.ravel())
+        self.last_image = frame
+        small = (frame[::8, ::8] * 255).astype(np.uint8)
+        self.frame_hash = zlib.crc32(small.tobytes())
+        self.frames_shown += 1
+
+    def _schedule(self, resting: bool, step: int, training: bool) -> None:
+        if self._inflight is not None:
+            stale = self._inflight.version != self.version and self._inflight.level > 0
+            if not stale:
+                return  # one request at a time; a newer one only to abort a slow, stale refinement
+        if self.pending_screenshot and resting:
+            self._request(len(LEVELS) - 1, purpose="screenshot")
+            return
+        last = len(LEVELS) - 1
+        if self._shown is None or self._shown[0] != self.version:
+            self._request(0 if not resting or self._shown is None or self._shown[1] == 0 else 1)
+        elif self._shown[1] < last:
+            if resting:
+                self._request(self._shown[1] + 1)
+        elif training and step != self._shown[2] and resting:
+            self._request(last)  # the model moved on: refresh (the worker paces this by the share)
+
+    def _request(self, level: int, purpose: str = "view") -> None:
+        s = self.settings
+        snapped = self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
+        scale = LEVELS[level] * (1.0 if purpose == "screenshot" else s.scale)
+        if snapped:
+            cams = self.app.dataset_camera(*snapped, LEVELS[level])
+        else:
+            self.camera.fov_y_deg = s.fov_y_deg
+            w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))
+            cams = make_cameras(torch.as_tensor(self.camera.c2w, dtype=torch.float32), w, h, fov_y_deg=s.fov_y_deg)
+        samples = s.max_samples or None
+        if level == 0 and purpose == "view":
+            samples = min(samples or MOVING_SAMPLES, MOVING_SAMPLES)
+        tag = ViewTag(self.version, level, purpose, snapped)
+        self._inflight = tag
+        self.app.worker.request_render(RenderRequest(cams, 0, background=s.background, max_samples=samples,
+                                                     interactive=level == 0, tag=tag))
