@@ -127,9 +127,11 @@ def to_ndc(rays_o: torch.Tensor, rays_d: torch.Tensor, fx, fy, width: int, heigh
     z = -near, then projected. Returns NDC origins [n, 3], all with z = -1, and unit-length NDC
     directions [n, 3].
 
-    The t-range is implicit: in NDC the scene fills [-1, 1]^3 and every ray starts on the z = -1 face,
-    so samples go from z = -1 (the near plane) to z = +1 (infinity in world space), i.e. for
-    t in [0, 2 / rays_d[:, 2]], or simply the ray's intersection with the cube [-1, 1]^3.
+    The t-range is implicit: every ray starts on the plane z = -1 (the near plane) and samples go to
+    z = +1 (infinity in world space), i.e. t in [0, 2 / rays_d[:, 2]]. Bound z only, not x and y:
+    for cameras away from the average pose, edge rays start slightly outside [-1, 1] in x or y
+    (fern: |x|, |y| up to 1.36; 16% of rays start outside) and head inwards, so clipping them to
+    the cube [-1, 1]^3 would cut off their near part.
     """
     t = -(near + rays_o[..., 2]) / rays_d[..., 2]
     o = rays_o + t[..., None] * rays_d  # on the near plane
