@@ -109,7 +109,7 @@ def check_fern(root: Path, out: Path) -> None:
     assert (fwd[:, 2] < -0.9).all()
     # NDC origins of every pixel's ray (at 1/4 resolution) for every view: z = -1 exactly; x, y fill
     # about [-1, 1] for the average camera and spill a little beyond it for cameras off the average
-    xy_max, centre_max = 0.0, 0.0
+    xy_max, centre_max, outside, total = 0.0, 0.0, 0, 0
     for split in (train, test):
         cams = split.cameras
         for i in range(len(cams)):
@@ -118,11 +118,13 @@ def check_fern(root: Path, out: Path) -> None:
                               cams.width, cams.height, near=scene.near)
             assert torch.allclose(o_ndc[:, 2], torch.tensor(-1.0), atol=1e-5)
             xy_max = max(xy_max, o_ndc[:, :2].abs().max().item())
+            outside += (o_ndc[:, :2].abs() > 1).any(-1).sum().item()
+            total += o_ndc.shape[0]
             oc, dc = pixel_rays(cams, torch.tensor([i]), cams.cx[i:i + 1].clone(), cams.cy[i:i + 1].clone())
             centre = to_ndc(oc, dc, cams.fx[i].item(), cams.fy[i].item(), cams.width, cams.height)[0]
             centre_max = max(centre_max, centre[0, :2].abs().max().item())
     print(f"fern: NDC ray origins: max |x|,|y| over all pixels {xy_max:.3f}, "
-          f"over principal points {centre_max:.3f}")
+          f"over principal points {centre_max:.3f}; {100 * outside / total:.1f}% of rays start outside")
     assert centre_max < 0.5 and xy_max < 1.5
     contact_sheet(scene, "train", (0.0, 0.0, -2.0), out / "contact_fern.png")
 

@@ -120,8 +120,21 @@ def test_to_ndc_maps_world_points_onto_the_ndc_ray():
     assert ((p_ndc[:, 2] > -1) & (p_ndc[:, 2] < 1)).all()
 
 
-def test_pixel_rays_follow_the_input_device():
-    cams = _camera(distortion=(-0.1, 0.01, 0.0, 0.0))
-    o, d = pixel_rays(cams, torch.tensor([0, 0]), torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]))
-    assert o.device == d.device == torch.device("cpu")
-    assert o.dtype == d.dtype == torch.float32
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device"))])
+def test_rays_stay_on_the_cameras_device(device):
+    cams = _camera(distortion=(-0.1, 0.01, 0.001, 0.0))
+    ref_o, ref_d = pixel_rays(cams, torch.tensor([0, 0]), torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0]))
+    for key in ("c2w", "fx", "fy", "cx", "cy", "distortion"):
+        setattr(cams, key, getattr(cams, key).to(device))
+    dev = torch.device(device)
+    o, d = pixel_rays(cams, torch.tensor([0, 0], device=dev), torch.tensor([1.0, 2.0], device=dev),
+                      torch.tensor([3.0, 4.0], device=dev))
+    assert o.device.type == d.device.type == device
+    assert torch.allclose(d.cpu(), ref_d, atol=1e-5) and torch.allclose(o.cpu(), ref_o)
+    io, idr = image_rays(cams, 0, downscale=2)
+    assert io.device.type == idr.device.type == device and idr.shape == (15, 20, 3)
+    px, py, depth = project(cams, torch.tensor([0], device=dev), o[:1] + 2.0 * d[:1])
+    assert px.item() == pytest.approx(1.0, abs=1e-3) and py.item() == pytest.approx(3.0, abs=1e-3)
+    o_ndc, d_ndc = to_ndc(o, d, cams.fx, cams.fy, cams.width, cams.height)
+    assert o_ndc.device.type == device and torch.isfinite(d_ndc).all()
