@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from nerf.images import image_header, read_images
+from nerf.loaders import check_pose, holdout_split
 from nerf.scene import Cameras, Scene, SceneError, Split
 
 BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
-HOLDOUT_EVERY = 8
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -75,12 +75,9 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     n = arr.shape[0]
     poses, bounds = arr[:, :15].reshape(n, 3, 5), arr[:, 15:17]
     for i in range(n):
-        if not np.isfinite(arr[i]).all():
-            raise SceneError(file, f"pose {i}: contains NaN or inf")
-        if abs(np.linalg.det(poses[i, :, :3])) < 1e-6:
-            raise SceneError(file, f"pose {i}: rotation is singular (not invertible)")
-    if not (bounds > 0).all():
-        raise SceneError(file, "near/far bounds must be positive")
+        check_pose(poses[i], file, f"pose {i}")
+    if not (np.isfinite(bounds).all() and (bounds > 0).all()):
+        raise SceneError(file, "near/far bounds must be positive and finite")
     files, extra = llff_image_files(root, llff_factor)
     if len(files) != n:
         raise SceneError(files[0].parent, f"has {len(files)} images but {file.name} has {n} poses")
@@ -98,9 +95,7 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     hwf = poses[:, :, 4]  # [N, 3]: full-resolution height, width, focal
     focal = hwf[:, 2] * (h_img / hwf[:, 0])  # focal at the images' resolution
     ds = downscale * extra
-    members = {"train": [i for i in range(n) if i % HOLDOUT_EVERY != 0],
-               "test": [i for i in range(n) if i % HOLDOUT_EVERY == 0]}
-    members = {s: v for s, v in members.items() if v}
+    members = holdout_split(list(range(n)))
     wanted = list(members) if splits is None else splits
     loaded = {}
     for name in wanted:

@@ -34,6 +34,13 @@ HOLDOUT_EVERY = 8  # files without splits: images 0, 8, 16, ... are the test spl
 BLENDER_SPLITS = ("train", "val", "test")
 
 
+def holdout_split(items: list) -> dict[str, list]:
+    """Files without splits: items 0, 8, 16, ... are the test split, the rest train (empty dropped)."""
+    split = {"train": [x for i, x in enumerate(items) if i % HOLDOUT_EVERY != 0],
+             "test": [x for i, x in enumerate(items) if i % HOLDOUT_EVERY == 0]}
+    return {name: v for name, v in split.items() if v}
+
+
 @dataclass
 class Frame:
     """One view as the file describes it, before normalisation and decoding."""
@@ -230,8 +237,7 @@ def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, d
                     raise SceneError(file, f"{s}_filenames names {missing[0]}, which no frame has")
                 frames[s] = [by_name[n] for n in listed]
     else:
-        frames = {"train": [f for i, f in enumerate(all_frames) if i % HOLDOUT_EVERY != 0],
-                  "test": [f for i, f in enumerate(all_frames) if i % HOLDOUT_EVERY == 0]}
+        frames = holdout_split(all_frames)
     return frames, meta, {s: file for s in frames}
 
 
@@ -279,9 +285,7 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
     if fmt == "llff":
         from nerf.llff import llff_image_files
         files, extra = llff_image_files(root, llff_factor)
-        per_split = {"train": [f for i, f in enumerate(files) if i % HOLDOUT_EVERY != 0],
-                     "test": [f for i, f in enumerate(files) if i % HOLDOUT_EVERY == 0]}
-        per_split = {s: v for s, v in per_split.items() if v}
+        per_split = holdout_split(files)
         downscale = downscale * extra
     else:
         frames, _, _ = _split_frames(fmt, root)
