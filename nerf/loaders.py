@@ -12,6 +12,9 @@ stays in [-1, 1]^3 and the background extends to the larger cube, as in instant-
 `scale`/`offset` in the file is honoured with instant-ngp's meaning (p * scale + offset puts the
 object in the unit cube [0, 1]^3), which we map onto [-1, 1]^3.
 
+nerfstudio files: `train_filenames`/`test_filenames` choose the splits when present; poses already
+include `applied_transform` (nerfstudio records it only to align exports), so it is not applied again.
+
 Scene.scale / Scene.offset record the mapping back: p_file = p_normalised * scale + offset.
 LLFF scenes are handled in nerf/llff.py.
 """

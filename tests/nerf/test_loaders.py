@@ -124,6 +124,22 @@ def test_transforms_angle_fallback(tmp_path):
     assert cams.cx[0].item() == W / 2
 
 
+def test_nerfstudio_split_filenames_and_applied_transform(tmp_path):
+    _transforms(tmp_path)
+    meta = json.loads((tmp_path / "transforms.json").read_text())
+    meta.update(camera_model="OPENCV", applied_transform=[[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, -1, 0]],
+                train_filenames=[f"images/{i:04d}.png" for i in range(6)],
+                test_filenames=["images/0007.png", "images/0009.png"])
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    scene = load_scene(tmp_path)
+    assert len(scene.split("train")) == 6
+    assert [f.rsplit("/", 1)[1] for f in scene.split("test").files] == ["0007.png", "0009.png"]
+    assert np.allclose(scene.offset, (1.0, 2.0, 3.0), atol=1e-6)  # poses already hold the transform
+    meta["camera_model"] = "OPENCV_FISHEYE"
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    _raises(tmp_path, tmp_path / "transforms.json", "not supported")
+
+
 def test_instant_ngp_scale_offset(tmp_path):
     scene = load_scene(_transforms(tmp_path, scale=0.1, offset=[0.5, 0.4, 0.3]))
     raw = json.loads((tmp_path / "transforms.json").read_text())["frames"][0]["transform_matrix"]
