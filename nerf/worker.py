@@ -344,7 +344,8 @@ class TrainingWorker:
         })
         if step != self._last_logged_step and h.step:
             self._last_logged_step = step
-            self._log({"step": step, "seconds": round(self._train_s, 3), "loss": self._last["loss"],
+            self._log({"step": step, "seconds": round(self._train_s, 3), "time": round(time.time(), 3),
+                       "loss": self._last["loss"],
                        "psnr": self._last["psnr"], "rays_per_s": round(self._rays_per_s, 1)})
 
     def _log(self, record: dict) -> None:

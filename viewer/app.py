@@ -178,6 +178,8 @@ class ViewerApp:
             self.toggle_recording()
         elif key == dpg.mvKey_Spacebar:
             self.toggle_training()
+        elif key == dpg.mvKey_T:
+            self.evaluate()
         elif key == dpg.mvKey_R and not ctrl:
             self.camera.reset()
             self.view.changed()

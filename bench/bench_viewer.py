@@ -1,0 +1,148 @@
+"""Viewer figures under Xvfb: UI fps while training, camera-move-to-frame latency, training
+throughput with the window open vs headless `nerf-train`, and test PSNR after the same wall time.
+
+    python bench/bench_viewer.py                 # default scene, 3 minutes each, prints a table
+    python bench/bench_viewer.py --minutes 1 --skip-headless
+
+The viewer runs as a subprocess on its own Xvfb display and reports through
+NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
+the bench presses T (evaluate the test views) and reads the test PSNR from the run's log.jsonl.
+Needs Xvfb and xdotool. Results go in BENCHMARKS.md "## Viewer".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _free_display() -> int:
+    for n in range(150, 400):
+        if not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display")
+
+
+def _state(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _log(run_dir: Path) -> list[dict]:
+    try:
+        return [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+    except OSError:
+        return []
+
+
+def _xdo(env, *args) -> None:
+    subprocess.run(["xdotool", *map(str, args)], env=env, check=True, timeout=10)
+
+
+def _press(env, key: str) -> None:
+    _xdo(env, "keydown", key)
+    time.sleep(0.15)
+    _xdo(env, "keyup", key)
+
+
+def run_viewer(scene: str | None, minutes: float, downscale: int, work: Path) -> dict:
+    n = _free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not Path(f"/tmp/.X11-unix/X{n}").exists():
+        time.sleep(0.05)
+    out, debug = work / "viewer", work / "state.json"
+    env = {**os.environ, "DISPLAY": f":{n}", "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
+    cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale)]
+    app = subprocess.Popen(cmd + ([scene] if scene else []), env=env)
+    try:
+        start = time.monotonic()
+        while _state(debug) is None:
+            time.sleep(0.1)
+        fps, drags = [], 0
+        end = start + minutes * 60
+        next_drag = time.monotonic() + 10
+        while time.monotonic() < end:
+            s = _state(debug)
+            if s and s["stats"].get("running") and not s["stats"].get("interacting"):
+                fps.append(s["ui_fps"])
+            if time.monotonic() >= next_drag:  # one short orbit drag through real X events
+                x, y, w, h = s["view_rect"]
+                cx, cy = int(x + w / 2), int(y + h / 2)
+                _xdo(env, "mousemove", cx, cy)
+                _xdo(env, "mousedown", 1)
+                for i in range(1, 6):
+                    _xdo(env, "mousemove", cx + 12 * i, cy)
+                    time.sleep(0.03)
+                _xdo(env, "mouseup", 1)
+                drags += 1
+                next_drag = time.monotonic() + 8
+            time.sleep(0.5)
+        latencies = _state(debug)["latencies_ms"]
+        steps = [r for r in _log(out) if "loss" in r]
+        _press(env, "space")  # pause, then evaluate
+        _press(env, "t")
+        deadline = time.monotonic() + 600
+        while not any("test_psnr" in r for r in _log(out)) and time.monotonic() < deadline:
+            time.sleep(1)
+        tests = [r for r in _log(out) if "test_psnr" in r]
+        _press(env, "Escape")
+        app.wait(30)
+    finally:
+        if app.poll() is None:
+            app.kill()
+        xvfb.terminate()
+    return {"ui_fps": statistics.median(fps) if fps else float("nan"),
+            "latency_ms": statistics.median(latencies) if latencies else float("nan"),
+            "latency_p90_ms": sorted(latencies)[int(0.9 * (len(latencies) - 1))] if latencies else float("nan"),
+            "steps": steps[-1]["step"] if steps else 0, "drags": drags,
+            "test_psnr": tests[-1]["test_psnr"] if tests else float("nan")}
+
+
+def run_headless(scene: str | None, minutes: float, downscale: int, work: Path) -> dict:
+    out = work / "headless"
+    cmd = ["nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
+           str(downscale), "--out", str(out)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    log = _log(out)
+    steps = [r["step"] for r in log if "step" in r]
+    tests = [r.get("test_psnr", r.get("psnr_test")) for r in log if "test_psnr" in r or "psnr_test" in r]
+    return {"steps": max(steps) if steps else 0, "test_psnr": tests[-1] if tests else float("nan")}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("scene", nargs="?", default=None, help="scene folder (default: the embedded scene)")
+    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--downscale", type=int, default=1)
+    p.add_argument("--skip-headless", action="store_true")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        v = run_viewer(args.scene, args.minutes, args.downscale, Path(tmp))
+        h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, Path(tmp))
+    print(f"| figure | viewer | target |\n|---|---|---|")
+    print(f"| UI frame rate while training (median) | {v['ui_fps']:.1f} fps | >= 30 fps |")
+    print(f"| camera move -> first updated frame (median / p90, {len(v) and v['drags']} drags) | "
+          f"{v['latency_ms']:.0f} / {v['latency_p90_ms']:.0f} ms | <= 150 ms |")
+    print(f"| training steps in {args.minutes:g} min, viewer | {v['steps']} | |")
+    if h:
+        ratio = v["steps"] / h["steps"] if h["steps"] else float("nan")
+        print(f"| training steps in {args.minutes:g} min, headless nerf-train | {h['steps']} | |")
+        print(f"| throughput viewer / headless | {100 * ratio:.0f} % | >= 60 % |")
+        print(f"| test PSNR after {args.minutes:g} min: viewer / headless | {v['test_psnr']:.2f} / "
+              f"{h['test_psnr']:.2f} dB | within 2 dB |")
+    else:
+        print(f"| test PSNR after {args.minutes:g} min, viewer | {v['test_psnr']:.2f} dB | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
