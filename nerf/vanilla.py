@@ -13,9 +13,10 @@ Two computations are arranged for speed without changing that function or its pa
   once per ray and broadcast (its weight matrix is split column-wise, not duplicated);
 - the fine network re-uses the coarse samples' positional encoding, encoding only the new samples.
 
-Sampling: the ray's segment inside the scene cube [-bound, bound]^3 (clipped to the scene's near /
-far; for NDC scenes the cube is [-1, 1]^3 in NDC, which the Trainer has already mapped the rays
-into); rays that miss the cube get only the background. `nerf_coarse_samples` stratified samples
+Sampling: the ray's segment inside the scene cube [-bound, bound]^3, clipped to the scene's near /
+far; rays that miss the cube get only the background. NDC scenes (rays already mapped by the
+Trainer with nerf.cameras.to_ndc) sample from z = -1 to z = +1 in NDC, linear in NDC depth as in
+the paper, without clipping x and y. `nerf_coarse_samples` stratified samples
 for the coarse MLP, `nerf_fine_samples` more drawn from its weights (nerf.sampling.sample_pdf); the
 fine MLP evaluates all of them together, sorted. Both renders are returned as loss terms (eq. 6).
 """
@@ -79,8 +80,8 @@ class NeRFMLP(nn.Module):
 class VanillaNeRF(nn.Module):
     """The nerf model of nerf.models.RadianceModel: coarse and fine NeRF MLPs.
 
-    scene_bound: content lies in [-bound, bound]^3 (NDC scenes: 1); near/far clip the cube segment
-    of object scenes (ignored for NDC, where they are world distances); config: a TrainConfig whose
+    scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
+    (both ignored for NDC, where rays run from z = -1 to z = +1); config: a TrainConfig whose
     nerf_* fields size the model and the samples.
     """
 
@@ -123,12 +124,17 @@ class VanillaNeRF(nn.Module):
     def ray_segments(self, rays_o: torch.Tensor, rays_d: torch.Tensor
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(near [n], far [n], hit [n] bool): each ray's segment inside the scene cube."""
+        if self.ndc:
+            # z bounds only, from the near plane z = -1 to z = +1 (infinity): edge rays of cameras
+            # away from the average pose start outside |x|, |y| <= 1 and head inwards (to_ndc)
+            dz = rays_d[:, 2].clamp_min(1e-6)
+            near = ((-1.0 - rays_o[:, 2]) / dz).clamp_min(0.0)
+            far = (1.0 - rays_o[:, 2]) / dz
+            return near, far, far > near
         near, far, hit = ray_aabb(rays_o, rays_d, self.bound)
-        if not self.ndc:
-            near = near.clamp_min(self.near)
-            far = far.clamp_max(self.far)
-            hit = hit & (far > near)
-        return near, far, hit
+        near = near.clamp_min(self.near)
+        far = far.clamp_max(self.far)
+        return near, far, hit & (far > near)
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,

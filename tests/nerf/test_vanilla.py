@@ -137,14 +137,16 @@ def test_loss_decreases_and_both_networks_learn():
     assert losses[-1][1] < 0.7 * losses[0][1]
 
 
-def test_ndc_scene_samples_inside_the_ndc_cube():
+def test_ndc_rays_run_from_the_near_plane_to_infinity_unclipped_in_x_and_y():
     model = VanillaNeRF(1.0, 0.5, 100.0, True, TrainConfig(**SMALL))  # near/far are world units: ignored
-    o = torch.tensor([[0.2, -0.1, -1.0]])
-    d = torch.tensor([[0.0, 0.0, 1.0]])
+    # on the z = -1 plane; the second starts outside |x| <= 1 and heads inwards (edge ray of an
+    # off-centre camera): its near part must not be cut off
+    o = torch.tensor([[0.2, -0.1, -1.0], [1.2, 0.0, -1.0]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 0.0, 1.0], [-0.5, 0.0, 1.0]]), dim=-1)
     near, far, hit = model.ray_segments(o, d)
     assert hit.all()
-    torch.testing.assert_close(near, torch.tensor([0.0]))
-    torch.testing.assert_close(far, torch.tensor([2.0]))
+    torch.testing.assert_close(near, torch.tensor([0.0, 0.0]))
+    torch.testing.assert_close(far, 2.0 / d[:, 2])  # z reaches +1
 
 
 @pytest.mark.slow
