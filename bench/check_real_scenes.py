@@ -66,7 +66,7 @@ def contact_sheet(scene: Scene, split: str, point, path: Path, views: int = 6, m
 
 
 def _stats(d: np.ndarray) -> str:
-    return f"min {d.min():.4f}  median {np.median(d):.4f}  max {d.max():.4f}  (n={len(d)})"
+    return f"min {d.min():.3g}  median {np.median(d):.3g}  max {d.max():.3g}  (n={len(d)})"
 
 
 def check_lego(root: Path, out: Path) -> None:
