@@ -21,7 +21,7 @@ from nerf.mailbox import Mailbox
 from nerf.worker import TrainingWorker
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
-from viewer.panels.render import RenderPanel, RenderSettings
+from viewer.panels.render import RenderPanel, RenderSettings, fit_into
 from viewer.panels.status import RateMeter, StatusLine
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
@@ -203,12 +203,14 @@ class ViewerApp:
         self.view.snapped = (split, index, self.view.version)
         return self.snapped_ground_truth()
 
+    def settings_background(self) -> torch.Tensor:
+        return torch.tensor(self.settings.background)
+
     def snapped_ground_truth(self) -> np.ndarray | None:
         snap = self.view.snapped
         if snap is None or snap[2] != self.view.version:
             return None
-        bg = torch.tensor(self.settings.background)
-        return self.scene.split(snap[0]).rgb(bg)[snap[1]].numpy()
+        return self.scene.split(snap[0]).rgb(self.settings_background())[snap[1]].numpy()
 
     def dataset_camera(self, split: str, index: int, scale: float):
         """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
@@ -250,7 +252,8 @@ class ViewerApp:
     def _record_frame(self, now: float) -> None:
         if self.recorder is not None and self.view.last_image is not None and now >= self._next_record:
             self._next_record = now + 1.0 / RECORD_FPS
-            self.recorder.add(self.view.last_image)
+            w, h = (int(v * self.settings.scale) for v in self.view.size)
+            self.recorder.add(fit_into(self.view.last_image, max(w, 16), max(h, 16)))
 
     def turntable(self) -> None:
         path = self.run_dir / f"turntable-step{(self._stats or {}).get('step', 0)}.mp4"

@@ -107,6 +107,8 @@ class RenderPanel:
                             GT_SIZE, GT_SIZE, np.zeros(GT_SIZE * GT_SIZE * 3, np.float32),
                             format=dpg.mvFormat_Float_rgb)
                     dpg.add_image(self._pred_texture, width=GT_SIZE, height=GT_SIZE)
+        first = self.app.scene.split("train").rgb(self.app.settings_background())[0].numpy()
+        dpg.set_value(self._gt_texture, fit_into(first, GT_SIZE, GT_SIZE).ravel())
 
     def _set(self, **changes) -> None:
         from dataclasses import replace
