@@ -57,3 +57,13 @@ def test_console_script_inspect(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["splits"]["test"]["count"] == 2
     assert ok.stderr == ""
+
+
+def test_inspect_warns_when_images_need_over_half_the_ram(tmp_path, capsys, monkeypatch):
+    import nerf.inspect
+    _blender(tmp_path)
+    monkeypatch.setattr(nerf.inspect, "total_ram_bytes", lambda: 1000)
+    assert main([str(tmp_path), "--inspect", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["memory_bytes"] > 500
+    assert "warning" in captured.err and "--downscale 2" in captured.err
