@@ -150,38 +150,43 @@ class HashGrid(nn.Module):
         return self.n_levels * self.n_features
 
     def corner_indices(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [n, 3] in [0, 1] -> rows into `table` [n, L, 8] and trilinear weights [n, L, 8].
+        """x [n, 3] in [0, 1] -> rows into `table` [L, n, 8] and trilinear weights [L, n, 8].
 
-        Corner c = 4*bx + 2*by + bz (bit per axis). Per-axis terms are built on [n, L, 3, 2] first,
-        then combined by broadcasting, so only two big ops run at the 8-corner size.
+        Level-major so each level group is a contiguous slice. Corner c = 4*bx + 2*by + bz (a bit
+        per axis). Per-axis terms are built at [L, n, 2] size first (level offsets folded in there),
+        then combined by broadcasting into preallocated outputs, so only a few ops (and no
+        temporaries) run at the 8-corner size.
         """
-        n, levels = x.shape[0], self.n_levels
-        pos = x.float().clamp(0.0, 1.0)[:, None, :] * self.res[None, :, None]  # [n, L, 3]
-        base = pos.floor().long()
-        # clamp so the +1 corner of points exactly on the upper face stays inside the grid
-        base = torch.minimum(base, self.res.long()[None, :, None] - 1)
-        frac = pos - base.float()  # [n, L, 3]
-        corner = torch.stack([base, base + 1], dim=-1)  # [n, L, 3, 2]
-        w1 = torch.stack([1.0 - frac, frac], dim=-1)  # [n, L, 3, 2]
-        weights = (w1[:, :, 0, :, None, None] * w1[:, :, 1, None, :, None]
-                   * w1[:, :, 2, None, None, :]).reshape(n, levels, 8)
-        parts = []
-        k = self.n_dense
+        n, levels, k = x.shape[0], self.n_levels, self.n_dense
+        pos = x.float().clamp(0.0, 1.0)[None] * self.res[:, None, None]  # [L, n, 3]
+        # clamp so the +1 corner of points on the upper face stays inside the grid
+        base = torch.minimum(pos.floor(), self.res[:, None, None] - 1)
+        frac = pos - base  # [L, n, 3]
+        base = base.long()
+        corner = torch.stack([base, base + 1], dim=-1)  # [L, n, 3, 2]
+        w1 = torch.stack([1.0 - frac, frac], dim=-1)  # [L, n, 3, 2]
+        weights = torch.empty(levels, n, 2, 2, 2, device=x.device)
+        torch.mul(w1[:, :, 0, :, None, None] * w1[:, :, 1, None, :, None], w1[:, :, 2, None, None, :],
+                  out=weights)
+        idx = torch.empty(levels, n, 2, 2, 2, dtype=torch.int64, device=x.device)
         if k > 0:
-            t = corner[:, :k] * self.dense_strides[None, :k, :, None]  # [n, k, 3, 2]
-            parts.append((t[:, :, 0, :, None, None] + t[:, :, 1, None, :, None]
-                          + t[:, :, 2, None, None, :]).reshape(n, k, 8))
+            t = corner[:k] * self.dense_strides[:k, None, :, None]  # [k, n, 3, 2]
+            tx = t[:, :, 0] + self.offsets[:k, None, None]
+            torch.add(tx[:, :, :, None, None] + t[:, :, 1, None, :, None], t[:, :, 2, None, None, :],
+                      out=idx[:k])
         if k < levels:
-            t = corner[:, k:] * self.primes[None, None, :, None]  # [n, L-k, 3, 2]
-            h = (t[:, :, 0, :, None, None] ^ t[:, :, 1, None, :, None] ^ t[:, :, 2, None, None, :])
-            parts.append(h.reshape(n, levels - k, 8) & ((1 << self.log2_table) - 1))
-        idx = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return idx + self.offsets[None, :, None], weights
+            t = corner[k:] * self.primes[None, None, :, None]  # [L-k, n, 3, 2]
+            h = idx[k:]
+            torch.bitwise_xor(t[:, :, 0, :, None, None] ^ t[:, :, 1, None, :, None],
+                              t[:, :, 2, None, None, :], out=h)
+            h &= (1 << self.log2_table) - 1
+            h += self.offsets[k:, None, None, None, None]
+        return idx.view(levels, n, 8), weights.view(levels, n, 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [n, 3] in [0, 1]^3 -> features [n, n_levels * n_features]."""
         n = x.shape[0]
         idx, weights = self.corner_indices(x)
-        feats = gather_rows(self.table, idx.reshape(-1)).reshape(n, self.n_levels, 8, self.n_features)
-        out = (feats * weights[..., None].to(feats.dtype)).sum(dim=2)  # [n, L, F]
-        return out.reshape(n, self.out_dim)
+        feats = gather_rows(self.table, idx.reshape(-1)).view(self.n_levels, n, 8, self.n_features)
+        out = (feats * weights[..., None].to(feats.dtype)).sum(dim=2)  # [L, n, F]
+        return out.permute(1, 0, 2).reshape(n, self.out_dim)

@@ -1,0 +1,86 @@
+"""The `ngp` model: instant-NGP's hash-grid field, occupancy-culled marching, packed rendering.
+
+render_rays follows nerfacc's two-pass scheme: march the occupancy grid, evaluate density only
+(no grad) on every occupied sample to find where each ray's transmittance drops below
+`ngp_early_stop`, then run the full field with gradients on the surviving samples only.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from torch import nn
+
+from nerf.fields import HashField
+from nerf.occupancy import OccupancyGrid
+from nerf.rendering import composite, packed_exclusive_sum, volume_weights_packed
+
+
+class NGPModel(nn.Module):
+    def __init__(self, bound: float, near: float, far: float, ndc: bool, config):
+        super().__init__()
+        # NDC scenes arrive mapped into [-1, 1]^3 by the caller
+        self.bound = 1.0 if ndc else float(bound)
+        self.near = 0.0 if ndc else float(near)
+        self.far = math.inf if ndc else float(far)
+        self.config = config
+        self.field = HashField(self.bound, config.ngp_levels, config.ngp_features, config.ngp_log2_table,
+                               config.ngp_base_res, config.ngp_max_res, config.ngp_hidden,
+                               config.ngp_geo_features)
+        self.step_size = 2.0 * math.sqrt(3.0) * self.bound / config.ngp_march_steps
+        # a cell is skipped when one step through it would absorb less than ngp_grid_threshold
+        self.grid = OccupancyGrid(self.bound, config.ngp_grid_res, config.ngp_grid_decay,
+                                  config.ngp_grid_threshold / self.step_size, config.ngp_grid_warmup)
+        self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
+
+    def _autocast(self, device: torch.device):
+        if device.type == "cuda" and self.config.mixed_precision:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
+                    stratified: bool, generator: torch.Generator | None,
+                    max_samples: int | None = None) -> dict:
+        n = rays_o.shape[0]
+        ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
+                                         stratified=stratified, generator=generator,
+                                         max_samples=max_samples)
+        with self._autocast(rays_o.device):
+            if ray_idx.numel() > 0:
+                with torch.no_grad():  # pass 1: where does each ray become opaque?
+                    pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
+                    tau = self.field.density(pts).float() * self.step_size
+                    alive = torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
+                    ray_idx, t_mid = ray_idx[alive], t_mid[alive]
+            pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]  # [m, 3]
+            sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
+        deltas = torch.full_like(t_mid, self.step_size)
+        weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
+        rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
+        return {"rgb": rgb_out, "depth": depth, "opacity": opacity, "rgb_terms": [rgb_out],
+                "samples_per_ray": ray_idx.numel() / max(n, 1)}
+
+    def update(self, step: int) -> None:
+        if step % self.config.ngp_grid_every != 0:
+            return
+        device = self.grid.density.device
+        if self.grid_generator is None:
+            self.grid_generator = torch.Generator(device=device).manual_seed(self.config.seed + 1)
+        with self._autocast(device):
+            self.grid.update(step, self.field.density, self.grid_generator)
+
+    def param_groups(self, lr: float) -> list[dict]:
+        return self.field.param_groups(lr, self.config.weight_decay, self.config.adam_eps)
+
+    def extra_state(self) -> dict:
+        # grid buffers are in state_dict already; the generator drives which cells get refreshed
+        return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state()}
+
+    def load_extra_state(self, d: dict) -> None:
+        state = d.get("grid_generator")
+        if state is None:
+            self.grid_generator = None
+            return
+        self.grid_generator = torch.Generator(device=self.grid.density.device)
+        self.grid_generator.set_state(state)

@@ -1,0 +1,119 @@
+"""Occupancy grid (empty-space skipping) and the occupancy-culled ray marcher (instant-NGP, sec. 5.1).
+
+The grid covers [-bound, bound]^3 with res^3 cells. Each cell keeps an exponential moving average of
+the field's density at jittered points inside it; a cell is occupied while that average exceeds
+min(threshold, mean density). Until the first update every cell counts as occupied.
+
+Marching takes fixed steps along each ray's chord through the cube and keeps the samples whose cell
+is occupied, returned packed (flat, ray-sorted, no padding) for nerf.rendering's packed quadrature.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def ray_aabb(rays_o: torch.Tensor, rays_d: torch.Tensor, bound: float
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entry and exit distances of rays [n, 3] through the cube [-bound, bound]^3: t0, t1 [n].
+
+    Rays that miss get t0 >= t1. Slab method; axis-parallel directions divide by a tiny epsilon.
+    """
+    d = torch.where(rays_d.abs() < 1e-9, torch.full_like(rays_d, 1e-9), rays_d)
+    inv = 1.0 / d
+    ta = (-bound - rays_o) * inv  # [n, 3]
+    tb = (bound - rays_o) * inv
+    t0 = torch.minimum(ta, tb).amax(dim=-1)
+    t1 = torch.maximum(ta, tb).amin(dim=-1)
+    return t0, t1
+
+
+class OccupancyGrid(nn.Module):
+    """res^3 occupancy grid over [-bound, bound]^3. Buffers are saved with the model state."""
+
+    def __init__(self, bound: float, res: int = 128, decay: float = 0.95, threshold: float = 0.01,
+                 warmup_steps: int = 256):
+        super().__init__()
+        self.bound, self.res = float(bound), int(res)
+        self.decay, self.threshold, self.warmup_steps = decay, threshold, warmup_steps
+        n = self.res ** 3
+        self.register_buffer("density", torch.zeros(n))  # [res^3] EMA of density per cell
+        self.register_buffer("occupied", torch.ones(n, dtype=torch.bool))  # [res^3]
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long))  # updates done so far
+
+    def cell_index(self, x: torch.Tensor) -> torch.Tensor:
+        """World points [n, 3] -> flat cell index [n] (x-major), clamped into the grid."""
+        c = ((x + self.bound) * (self.res / (2.0 * self.bound))).long().clamp(0, self.res - 1)
+        return (c[:, 0] * self.res + c[:, 1]) * self.res + c[:, 2]
+
+    def _cell_centres(self, idx: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        r = self.res
+        c = torch.stack([idx // (r * r), (idx // r) % r, idx % r], dim=-1).float()  # [m, 3]
+        jitter = torch.rand(c.shape, generator=generator, device=c.device)  # inside the cell
+        return (c + jitter) * (2.0 * self.bound / r) - self.bound
+
+    @torch.no_grad()
+    def update(self, step: int, density_fn: Callable[[torch.Tensor], torch.Tensor],
+               generator: torch.Generator | None, chunk: int = 1 << 18) -> None:
+        """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus a
+        random quarter-size sample of occupied ones (instant-NGP's schedule)."""
+        n = self.res ** 3
+        device = self.density.device
+        if step < self.warmup_steps:
+            idx = torch.arange(n, device=device)
+        else:
+            uniform = torch.randint(0, n, (n // 4,), generator=generator, device=device)
+            occ = self.occupied.nonzero().squeeze(-1)
+            pick = torch.randint(0, max(occ.numel(), 1), (n // 4,), generator=generator, device=device)
+            idx = torch.cat([uniform, occ[pick]]) if occ.numel() > 0 else uniform
+        fresh = torch.empty(idx.shape[0], device=device)
+        for s in range(0, idx.shape[0], chunk):  # bounded memory; one chunk per 2^18 cells
+            fresh[s:s + chunk] = density_fn(self._cell_centres(idx[s:s + chunk], generator)).float()
+        decayed = self.density * self.decay
+        new = decayed.clone()
+        new.scatter_reduce_(0, idx, fresh, "amax", include_self=True)
+        self.density.copy_(new)
+        thresh = torch.clamp(self.density.mean(), max=self.threshold)
+        self.occupied.copy_(self.density > thresh)
+        self.updates += 1
+
+    def occupied_fraction(self) -> float:
+        return float(self.occupied.float().mean())
+
+    @torch.no_grad()
+    def march(self, rays_o: torch.Tensor, rays_d: torch.Tensor, near: float, far: float,
+              step_size: float, *, stratified: bool, generator: torch.Generator | None,
+              max_samples: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Occupied sample points along rays [n, 3], packed.
+
+        Returns ray_indices long [m] (sorted) and t_mid [m] (sample centres, distance along the unit
+        direction); each sample stands for the interval [t_mid - step/2, t_mid + step/2]. With
+        `stratified` every ray gets its own random offset of the step grid (training); otherwise
+        samples sit at step centres. `max_samples` keeps only the first occupied samples of a ray.
+        """
+        n = rays_o.shape[0]
+        t0, t1 = ray_aabb(rays_o, rays_d, self.bound)
+        t0 = t0.clamp_min(near)
+        t1 = t1.clamp_max(far)
+        hit = t1 > t0
+        if n == 0 or not bool(hit.any()):
+            empty = torch.zeros(0, device=rays_o.device)
+            return empty.long(), empty
+        longest = float((t1 - t0)[hit].max())
+        n_steps = max(int(math.ceil(longest / step_size)), 1)
+        if stratified:
+            offset = torch.rand(n, 1, generator=generator, device=rays_o.device)
+        else:
+            offset = torch.full((n, 1), 0.5, device=rays_o.device)
+        k = torch.arange(n_steps, device=rays_o.device, dtype=torch.float32)  # [s]
+        t = t0[:, None] + (k[None, :] + offset) * step_size  # [n, s]
+        keep = t < t1[:, None]
+        pts = rays_o[:, None, :] + t[..., None] * rays_d[:, None, :]  # [n, s, 3]
+        keep &= self.occupied[self.cell_index(pts.reshape(-1, 3))].reshape(n, n_steps)
+        if max_samples is not None:
+            keep &= torch.cumsum(keep, dim=1) <= max_samples
+        ray_indices, step_idx = keep.nonzero(as_tuple=True)  # row-major: sorted by ray, then t
+        return ray_indices, t[ray_indices, step_idx]

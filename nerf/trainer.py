@@ -1,0 +1,280 @@
+"""Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/load().
+
+Model-agnostic: it trains anything implementing nerf.models.RadianceModel. It knows nothing about
+threads; the viewer's worker owns one Trainer and calls it from a single thread.
+
+Batches are random rays across all training images (image index and pixel drawn uniformly) from
+one torch.Generator on the training device, so a run is reproducible from (config, seed), and a
+checkpoint restores the generator too: save, load and continue gives the same losses as not
+stopping.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from nerf.cameras import image_rays, pixel_rays, to_ndc
+from nerf.config import TrainConfig
+from nerf.metrics import mse_to_psnr, psnr, ssim
+from nerf.models import build_model
+from nerf.scene import Cameras, Scene
+
+BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
+CHECKPOINT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used. Carries the file and the problem, printed as one line."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def _optimizer(params: list[dict], device: torch.device) -> torch.optim.Optimizer:
+    # fused Adam is ~10x faster per step than the for-each version on CPU and CUDA
+    try:
+        return torch.optim.Adam(params, betas=(0.9, 0.99), fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, betas=(0.9, 0.99))
+
+
+class Trainer:
+    def __init__(self, scene: Scene, config: TrainConfig, device: torch.device | str = "cpu"):
+        self.scene = scene
+        self.config = config
+        self.device = torch.device(device)
+        split = scene.split("train")
+        self.cameras = _cameras_to(split.cameras, self.device)
+        images = split.images.to(self.device)
+        # uint8 on CUDA: 4x less GPU memory for the same 8-bit images; float on CPU (no conversion)
+        self.images = (images * 255).round().to(torch.uint8) if self.device.type == "cuda" else images
+        self.has_alpha = split.has_alpha
+        self.meta: dict = {}  # free-form, saved with checkpoints (headless stores its downscale here)
+        self.reset()
+
+    # ---- setup -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Fresh weights, optimizer, occupancy grid and sampler; step 0."""
+        c = self.config
+        with torch.random.fork_rng(devices=[]):  # seed the init without touching the global RNG
+            torch.manual_seed(c.seed)
+            self.model = build_model(c.model, self.scene, c, self.device)
+        self.lr = c.lr
+        self.batch_rays = c.batch_rays
+        self.optimizer = _optimizer(self.model.param_groups(self.lr), self.device)
+        self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
+        self.step_count = 0
+        self._snapshot = None
+        self._take_snapshot()
+
+    def set_lr(self, lr: float) -> None:
+        """New base learning rate; the decay schedule continues from the current step."""
+        self.lr = float(lr)
+        self._apply_lr()
+
+    def set_batch_rays(self, n: int) -> None:
+        self.batch_rays = max(1, int(n))
+
+    def _lr_at(self, step: int) -> float:
+        c = self.config
+        factor = max(c.lr_decay ** (step / max(c.lr_decay_steps, 1)), c.lr_min_factor)
+        return self.lr * factor
+
+    def _apply_lr(self) -> None:
+        lr = self._lr_at(self.step_count)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    # ---- rays --------------------------------------------------------------------------------
+    def _ndc(self, rays_o: torch.Tensor, rays_d: torch.Tensor):
+        if not self.scene.ndc:
+            return rays_o, rays_d
+        cams = self.cameras  # one NDC space for every camera: the training intrinsics
+        return to_ndc(rays_o, rays_d, float(cams.fx[0]), float(cams.fy[0]), cams.width, cams.height)
+
+    def _background(self, name: str, n: int) -> torch.Tensor:
+        if name == "random":
+            return torch.rand(n, 3, generator=self.generator, device=self.device)
+        return torch.tensor(BACKGROUNDS[name], device=self.device).expand(n, 3)
+
+    def sample_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Random training rays: rays_o, rays_d [n, 3], target rgb [n, 3], background [n, 3]."""
+        n_img, h, w = self.images.shape[:3]
+        g, dev = self.generator, self.device
+        idx = torch.randint(0, n_img, (n,), generator=g, device=dev)
+        py = torch.randint(0, h, (n,), generator=g, device=dev)
+        px = torch.randint(0, w, (n,), generator=g, device=dev)
+        pix = self.images[idx, py, px].float()  # [n, C]
+        if self.images.dtype == torch.uint8:
+            pix = pix / 255.0
+        rays_o, rays_d = pixel_rays(self.cameras, idx, px.float() + 0.5, py.float() + 0.5)
+        bg = self._background(self.config.train_background if self.has_alpha else "black", n)
+        target = pix[:, :3]
+        if self.has_alpha:
+            target = target * pix[:, 3:] + bg * (1.0 - pix[:, 3:])
+        rays_o, rays_d = self._ndc(rays_o, rays_d)
+        return rays_o, rays_d, target, bg
+
+    # ---- training ----------------------------------------------------------------------------
+    def step(self) -> dict:
+        """One optimisation step. Returns {"step","loss","psnr","rays","samples_per_ray","seconds"}
+        plus "nan_recovered": True when the loss was not finite and the last snapshot was restored."""
+        t0 = time.perf_counter()
+        self._apply_lr()
+        rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
+        out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=self.generator)
+        losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
+        loss = sum(losses)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        loss_value = float(loss.detach())  # the one sync per step: logging and the NaN check need it
+        stats = {"step": self.step_count, "rays": self.batch_rays}
+        if not math.isfinite(loss_value):
+            self._restore_snapshot()
+            stats.update(step=self.step_count, loss=loss_value, psnr=float("nan"), samples_per_ray=0.0,
+                         seconds=time.perf_counter() - t0, nan_recovered=True)
+            return stats
+        self.optimizer.step()
+        self.step_count += 1
+        self.model.update(self.step_count)
+        if self.step_count % self.config.nan_snapshot_every == 0:
+            self._take_snapshot()
+        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(float(losses[-1])),
+                     samples_per_ray=float(out["samples_per_ray"]), seconds=time.perf_counter() - t0,
+                     lr=self._lr_at(self.step_count))
+        return stats
+
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "extra": self.model.extra_state(), "step": self.step_count,
+                "generator": self.generator.get_state(), "lr": self.lr, "batch_rays": self.batch_rays}
+
+    def _load_state(self, s: dict) -> None:
+        self.model.load_state_dict(s["model"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        self.model.load_extra_state(s["extra"])
+        self.step_count = int(s["step"])
+        self.generator.set_state(s["generator"].cpu())  # generator states are CPU byte tensors
+        self.lr, self.batch_rays = float(s["lr"]), int(s["batch_rays"])
+
+    def _take_snapshot(self) -> None:
+        self._snapshot = copy.deepcopy(self._state())
+
+    def _restore_snapshot(self) -> None:
+        self._load_state(copy.deepcopy(self._snapshot))
+
+    # ---- rendering and evaluation ------------------------------------------------------------
+    @torch.no_grad()
+    def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
+               max_samples: int | None = None, should_abort: Callable[[], bool] | None = None
+               ) -> dict | None:
+        """Render camera `index` of `cameras` in chunks of config.render_chunk rays.
+
+        Returns {"rgb" [H, W, 3], "depth" [H, W], "opacity" [H, W]} as CPU float32, or None if
+        should_abort() became true between chunks. depth is the distance along the unit ray (NDC
+        distance for NDC scenes)."""
+        rays_o, rays_d = image_rays(_cameras_to(cameras, self.device), index)
+        h, w = rays_o.shape[:2]
+        rays_o, rays_d = self._ndc(rays_o.reshape(-1, 3), rays_d.reshape(-1, 3))
+        bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
+        parts: dict[str, list[torch.Tensor]] = {"rgb": [], "depth": [], "opacity": []}
+        chunk = self.config.render_chunk
+        for s in range(0, rays_o.shape[0], chunk):
+            if should_abort is not None and should_abort():
+                return None
+            out = self.model.render_rays(rays_o[s:s + chunk], rays_d[s:s + chunk], bg,
+                                         stratified=False, generator=None, max_samples=max_samples)
+            for k in parts:
+                parts[k].append(out[k].float().cpu())
+        return {"rgb": torch.cat(parts["rgb"]).reshape(h, w, 3).clamp(0, 1),
+                "depth": torch.cat(parts["depth"]).reshape(h, w),
+                "opacity": torch.cat(parts["opacity"]).reshape(h, w)}
+
+    def target_image(self, split: str, index: int, background=None) -> torch.Tensor:
+        """Ground truth [H, W, 3] of a view, composited on the eval background (or `background`)."""
+        bg = BACKGROUNDS[self.config.eval_background] if background is None else background
+        return self.scene.split(split).rgb(torch.tensor(bg))[index]
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "test", max_views: int | None = None,
+                 should_abort: Callable[[], bool] | None = None, keep_images: bool = False) -> dict | None:
+        """Mean PSNR and SSIM over the first max_views views of `split` (all by default), rendered
+        on config.eval_background. Returns {"psnr","ssim","views","per_view_psnr"} (and "images",
+        a list of predicted [H, W, 3], with keep_images), or None if aborted."""
+        sp = self.scene.split(split)
+        n = len(sp) if max_views is None else min(max_views, len(sp))
+        bg = BACKGROUNDS[self.config.eval_background]
+        psnrs, ssims, images = [], [], []
+        for i in range(n):
+            out = self.render(sp.cameras, i, background=bg, should_abort=should_abort)
+            if out is None:
+                return None
+            target = self.target_image(split, i)
+            psnrs.append(psnr(out["rgb"], target))
+            ssims.append(ssim(out["rgb"], target))
+            if keep_images:
+                images.append(out["rgb"])
+        result = {"psnr": sum(psnrs) / max(n, 1), "ssim": sum(ssims) / max(n, 1), "views": n,
+                  "per_view_psnr": psnrs}
+        if keep_images:
+            result["images"] = images
+        return result
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Everything needed to resume exactly: config, model, optimizer, occupancy grid, step, RNG."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"version": CHECKPOINT_VERSION, "config": self.config.to_dict(),
+                   "scene": {"root": str(self.scene.root), "name": self.scene.name},
+                   "meta": dict(self.meta), "state": self._state()}
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)  # never leave a half-written checkpoint under the real name
+
+    @classmethod
+    def load(cls, path: str | Path, scene: Scene | None = None, device: torch.device | str = "cpu"
+             ) -> "Trainer":
+        """A Trainer restored from `path`. Without `scene`, the scene is reloaded from the root
+        recorded in the checkpoint (with the downscale in its meta, if any)."""
+        payload = read_checkpoint(path)
+        config = TrainConfig.from_dict(payload["config"])
+        if scene is None:
+            from nerf.loaders import load_scene
+            scene = load_scene(payload["scene"]["root"],
+                               downscale=int(payload.get("meta", {}).get("downscale", 1)))
+        trainer = cls(scene, config, device)
+        trainer.meta = dict(payload.get("meta", {}))
+        try:
+            trainer._load_state(payload["state"])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise CheckpointError(path, f"does not match this scene/model: {str(e).splitlines()[0]}")
+        trainer._take_snapshot()
+        return trainer
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict at `path`, or CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for a corrupt file
+        raise CheckpointError(path, f"not a readable checkpoint ({type(e).__name__})")
+    if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(path, "not a nerf-viewer checkpoint (or from an incompatible version)")
+    return payload
+
+
+def _cameras_to(cameras: Cameras, device: torch.device) -> Cameras:
+    return Cameras(c2w=cameras.c2w.to(device), fx=cameras.fx.to(device), fy=cameras.fy.to(device),
+                   cx=cameras.cx.to(device), cy=cameras.cy.to(device), width=cameras.width,
+                   height=cameras.height,
+                   distortion=None if cameras.distortion is None else cameras.distortion.to(device))
