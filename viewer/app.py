@@ -45,7 +45,10 @@ class ViewerApp:
         train = self.scene.split("train")
         fov = float(np.degrees(2 * np.arctan(0.5 * train.cameras.height / float(train.cameras.fy[0]))))
         self.camera = camera_from_views(train.cameras.c2w.numpy(), 640, 640, fov)
-        self.settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if self.device.type == "cuda" else 0.5)
+        # On a CPU, full quality is the training resolution: more pixels cost seconds and add
+        # little the model has learned. A GPU renders at the view's size.
+        cpu_scale = min(1.0, max(0.05, train.cameras.height / 720.0))
+        self.settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if self.device.type == "cuda" else cpu_scale)
         self.render_meter, self.ui_meter = RateMeter(), RateMeter()
         self.files: list[str] = []
         self.recorder: Recorder | None = None

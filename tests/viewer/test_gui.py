@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,8 +88,10 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
     out, debug = tmp_path / "run", tmp_path / "state.json"
     env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1",
            "NERF_VIEWER_DEBUG_STATE": str(debug)}
+    # The vanilla model at half resolution: on a busy 2-core CPU its steps and small renders take
+    # about a second, which keeps this test well under a minute.
     app = subprocess.Popen([sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", "2",
-                            "--device", "cpu"], env=env, stderr=subprocess.PIPE, text=True)
+                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         # Opens on the default scene, shows frames and trains (the log's step count rises).
         s = _wait_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["stats"].get("step", 0) >= 1,
@@ -131,8 +134,11 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
         time.sleep(1.5)
         _press(env, "g")
         _wait_state(debug, app, lambda s: any(f.startswith("recording:") for f in s["files"]), 20, "the GIF")
+        note = next(f for f in _state(debug)["files"] if f.startswith("recording:"))
+        assert int(re.search(r"\((\d+) frames\)", note).group(1)) >= 3  # ~10 fps for 1.5 s
+        # Pillow merges identical consecutive frames (a resting view), so the file may hold fewer.
         frames = imageio.mimread(out / "recording-001.gif")
-        assert len(frames) >= 3
+        assert len(frames) >= 1
         assert np.asarray(frames[-1])[..., :3].astype(np.float32).std() > 5.0
 
         # Escape quits cleanly.

@@ -78,7 +78,7 @@ class RenderPanel:
             dpg.add_slider_float(label="field of view", default_value=s.fov_y_deg, min_value=15.0,
                                  max_value=100.0, format="%.0f deg", width=150,
                                  callback=lambda _s, v: self._set(fov_y_deg=float(v)))
-            dpg.add_slider_float(label="resolution", default_value=s.scale, min_value=0.1,
+            dpg.add_slider_float(label="resolution", default_value=s.scale, min_value=0.05,
                                  max_value=1.0, format="%.2f x view", width=150,
                                  callback=lambda _s, v: self._set(scale=float(v)))
             dpg.add_slider_int(label="samples/ray", default_value=s.max_samples, min_value=0,

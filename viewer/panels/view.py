@@ -213,7 +213,7 @@ class LiveView:
     def _request(self, level: int, purpose: str = "view") -> None:
         s = self.settings
         snapped = self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
-        scale = LEVELS[level] * (1.0 if purpose == "screenshot" else s.scale)
+        scale = LEVELS[level] * s.scale  # a screenshot is the full-quality level, all samples
         if snapped:
             cams = self.app.dataset_camera(*snapped, LEVELS[level])
         else:
