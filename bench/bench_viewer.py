@@ -53,7 +53,7 @@ def _press(env, key: str) -> None:
     _xdo(env, "keyup", key)
 
 
-def run_viewer(scene: str | None, minutes: float, downscale: int, work: Path) -> dict:
+def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
     n = _free_display()
     xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,7 +61,7 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, work: Path) ->
         time.sleep(0.05)
     out, debug = work / "viewer", work / "state.json"
     env = {**os.environ, "DISPLAY": f":{n}", "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
-    cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale)]
+    cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale), "--model", model]
     app = subprocess.Popen(cmd + ([scene] if scene else []), env=env)
     try:
         start = time.monotonic()
@@ -107,10 +107,10 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, work: Path) ->
             "test_psnr": tests[-1]["test_psnr"] if tests else float("nan")}
 
 
-def run_headless(scene: str | None, minutes: float, downscale: int, work: Path) -> dict:
+def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
     out = work / "headless"
     cmd = ["nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
-           str(downscale), "--out", str(out)]
+           str(downscale), "--model", model, "--out", str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     log = _log(out)
     steps = [r["step"] for r in log if "step" in r]
@@ -123,14 +123,15 @@ def main() -> int:
     p.add_argument("scene", nargs="?", default=None, help="scene folder (default: the embedded scene)")
     p.add_argument("--minutes", type=float, default=3.0)
     p.add_argument("--downscale", type=int, default=1)
+    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
     p.add_argument("--skip-headless", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        v = run_viewer(args.scene, args.minutes, args.downscale, Path(tmp))
-        h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, Path(tmp))
+        v = run_viewer(args.scene, args.minutes, args.downscale, args.model, Path(tmp))
+        h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, args.model, Path(tmp))
     print(f"| figure | viewer | target |\n|---|---|---|")
     print(f"| UI frame rate while training (median) | {v['ui_fps']:.1f} fps | >= 30 fps |")
-    print(f"| camera move -> first updated frame (median / p90, {len(v) and v['drags']} drags) | "
+    print(f"| camera move -> first updated frame (median / p90, {v['drags']} drags) | "
           f"{v['latency_ms']:.0f} / {v['latency_p90_ms']:.0f} ms | <= 150 ms |")
     print(f"| training steps in {args.minutes:g} min, viewer | {v['steps']} | |")
     if h:
