@@ -171,6 +171,22 @@ class ToyWorker:
                                 "running": False, "error": str(exc), "steps_per_s": 0.0})
         return True
 
+    def _handle_all(self, pending: list) -> bool:
+        """Apply queued commands in order; of several setups only the last is built (a dragged slider
+        sends one per frame). False means stop."""
+        while True:
+            try:
+                pending.append(self._commands.get_nowait())
+            except queue.Empty:
+                break
+        last_setup = max((i for i, (c, _) in enumerate(pending) if c == "setup"), default=-1)
+        for i, (command, payload) in enumerate(pending):
+            if command == "setup" and i != last_setup:
+                continue
+            if not self._handle(command, payload):
+                return False
+        return True
+
     def _setup(self, setup: Setup) -> None:
         if setup.image_path:
             image, name = load_image(setup.image_path, setup.size), Path(setup.image_path).name
@@ -187,12 +203,13 @@ class ToyWorker:
         rate_steps, rate_t0 = 0, time.perf_counter()
         while True:
             try:
-                command, payload = self._commands.get(block=not self._running)
-                if not self._handle(command, payload):
+                pending = [self._commands.get(block=not self._running)]
+            except queue.Empty:
+                pending = []
+            if pending:
+                if not self._handle_all(pending):
                     return
                 continue
-            except queue.Empty:
-                pass
             self._wake.clear()
             t0 = time.perf_counter()
             try:

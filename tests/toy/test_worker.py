@@ -58,3 +58,20 @@ def test_worker_reports_bad_image_without_dying(tmp_path):
         assert "not an image" in snap["error"] and worker.alive
     finally:
         worker.stop()
+
+
+def test_queued_setups_collapse_to_the_last():
+    worker = ToyWorker()
+    built = []
+    original = worker._setup
+    worker._setup = lambda setup: (built.append(setup.size), original(setup))
+    configs = ((ModelConfig(hidden=(4,)), FitConfig()),) * 2
+    for size in (8, 12, 16):
+        worker.send("setup", Setup(None, size, configs))
+    worker.send("run", False)
+    worker.send("stop")
+    worker.start()
+    worker._thread.join(60)
+    assert built == [16]
+    snap = worker.snapshots.take()
+    assert snap["configs"][0]["recon"].shape == (16, 16, 3)

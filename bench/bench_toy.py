@@ -1,0 +1,187 @@
+"""Toy-lab benchmarks, printed as one markdown table (paste into BENCHMARKS.md, section "Toy lab").
+
+  python bench/bench_toy.py                   # steps/s, UI fps (under Xvfb), quick ffn protocol
+  python bench/bench_toy.py --only steps      # or ui, ffn
+  python bench/bench_toy.py --ffn-size 512 --ffn-steps 2000 --ffn-width 256   # the paper's full protocol
+
+The UI measurement runs the real ToyLabPanel in a DearPyGui window with both configurations training
+(started here under `Xvfb :97` when DISPLAY is unset) and paces frames like viewer/app.py does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from toy import presets
+from toy.images import load_image
+from toy.model import ModelConfig
+from toy.train import FitConfig, ToyTrainer
+
+PHOTOS = Path("/work/shared/datasets/images/skimage")
+PHOTO_NAMES = ("astronaut", "camera", "chelsea", "coffee")
+
+
+def bench_steps(size: int, steps: int, threads: int) -> list[tuple[str, str, str]]:
+    """Full-batch steps/s of the study's 64-wide networks on a size x size image."""
+    torch.set_num_threads(threads)
+    image = np.random.default_rng(0).random((size, size, 3), dtype=np.float32)
+    rows = []
+    for name, cfg in (("raw [2,64,64,64,3]", ModelConfig(encoding="raw")),
+                      ("PE [20,64,64,64,3]", ModelConfig(encoding="sin"))):
+        trainer = ToyTrainer(image, cfg, FitConfig())
+        for _ in range(3):
+            trainer.step()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            trainer.step()
+        rate = steps / (time.perf_counter() - t0)
+        rows.append((f"steps/s, {name}, full batch {size}x{size}, {threads} thread(s)", f"{rate:.1f}", ">= 10"))
+    return rows
+
+
+def _ui_child(seconds: float, fps_cap: float) -> None:
+    """Runs inside the Xvfb display: the real panel, both configurations training; prints JSON."""
+    import dearpygui.dearpygui as dpg
+
+    from viewer.panels.toy_lab import ToyLabPanel
+
+    dpg.create_context()
+    dpg.configure_app(manual_callback_management=True)
+    dpg.create_viewport(title="toy lab bench", width=1280, height=800, vsync=False)
+    with dpg.window(tag="main"):
+        with dpg.tab_bar() as bar:
+            with dpg.tab(label="NeRF"):
+                dpg.add_text("(not loaded)")
+            with dpg.tab(label="Toy lab") as tab:
+                panel = ToyLabPanel(tab, Path("/tmp/toy_bench_run"))
+                panel.build()
+    dpg.set_primary_window("main", True)
+    dpg.set_value(bar, tab)
+    dpg.setup_dearpygui()
+    dpg.show_viewport()
+    panel._toggle_run()
+    frame_s = 1.0 / fps_cap
+    times, steps, t_start = [], None, time.perf_counter()
+    while dpg.is_dearpygui_running():
+        now = time.perf_counter()
+        dpg.run_callbacks(dpg.get_callback_queue())
+        panel.update()
+        dpg.render_dearpygui_frame()
+        snap = panel._last_snapshot
+        if snap and snap["configs"] and min(c["step"] for c in snap["configs"]) > 0:
+            steps = steps or (now, snap["configs"][0]["step"])
+            times.append(now)
+        if times and now - times[0] > seconds:
+            break
+        if now - t_start > seconds + 120:
+            break
+        spare = frame_s - (time.perf_counter() - now)
+        if spare > 0:
+            time.sleep(spare)
+    snap = panel._last_snapshot
+    final_step = snap["configs"][0]["step"] if snap and snap["configs"] else 0
+    shot = os.environ.get("TOY_BENCH_SCREENSHOT")
+    if shot:
+        subprocess.run(["import", "-window", "root", shot], check=False)
+    panel.shutdown()
+    dpg.destroy_context()
+    gaps = np.diff(times) if len(times) > 1 else np.array([np.nan])
+    train_rate = (final_step - steps[1]) / (times[-1] - steps[0]) if steps and len(times) > 1 else 0.0
+    print(json.dumps({"fps": float(1.0 / gaps.mean()), "p95_ms": float(np.percentile(gaps, 95) * 1e3),
+                      "steps_per_s": float(train_rate), "image": snap["image_name"] if snap else "?"}))
+
+
+def bench_ui(seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
+    env = dict(os.environ)
+    xvfb = None
+    if not env.get("DISPLAY"):
+        if shutil.which("Xvfb") is None:
+            return [("UI fps (toy tab, A and B training)", "skipped: no DISPLAY and no Xvfb", ">= 30")]
+        xvfb = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1280x800x24"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        env["DISPLAY"] = ":97"
+        time.sleep(1.0)
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--ui-child", str(seconds), "--fps-cap", str(fps_cap)],
+                              env=env, capture_output=True, text=True, timeout=seconds + 240)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return [("UI fps (toy tab, A and B training)", f"failed: {proc.stderr.strip()[-200:]}", ">= 30")]
+    r = json.loads(lines[-1])
+    return [(f"UI fps, toy tab, A and B training (128 px, cap {fps_cap:.0f})", f"{r['fps']:.1f} (p95 frame {r['p95_ms']:.0f} ms)", ">= 30"),
+            ("toy training while the UI runs, steps/s per config", f"{r['steps_per_s']:.1f}", "")]
+
+
+def bench_ffn(size: int, steps: int, width: int, frequencies: int) -> tuple[list, str]:
+    per_image = {}
+    fit = presets.ffn_fit(steps)
+    for name in PHOTO_NAMES:
+        path = PHOTOS / f"{name}.png"
+        if not path.exists():
+            continue
+        image = load_image(path, size)
+        per_image[name] = presets.run_ffn(image, name, None, fit, width=width, frequencies=frequencies,
+                                          log=lambda text: print(text, file=sys.stderr, flush=True))
+    if not per_image:
+        return [("ffn protocol", f"skipped: no photos in {PHOTOS}", "")], ""
+    setting = f"{size}x{size} photos, train on the even {size // 2}x{size // 2} grid, {steps} steps, width {width}"
+    return [], presets.ffn_table(per_image, setting)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", choices=("steps", "ui", "ffn"), action="append")
+    p.add_argument("--size", type=int, default=256, help="image side for steps/s")
+    p.add_argument("--steps", type=int, default=30, help="timed steps for steps/s")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--ui-seconds", type=float, default=20.0)
+    p.add_argument("--fps-cap", type=float, default=60.0)
+    p.add_argument("--ffn-size", type=int, default=128, help="paper: 512")
+    p.add_argument("--ffn-steps", type=int, default=500, help="paper: 2000")
+    p.add_argument("--ffn-width", type=int, default=128, help="paper: 256")
+    p.add_argument("--ffn-frequencies", type=int, default=None, help="PE octaves (default log2(size) - 1)")
+    p.add_argument("--ui-child", type=float, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.ui_child is not None:
+        _ui_child(args.ui_child, args.fps_cap)
+        return 0
+    only = set(args.only or ("steps", "ui", "ffn"))
+    rows, ffn_text = [], ""
+    if "steps" in only:
+        for threads in args.threads:
+            rows += bench_steps(args.size, args.steps, threads)
+    if "ui" in only:
+        rows += bench_ui(args.ui_seconds, args.fps_cap)
+    if "ffn" in only:
+        freqs = args.ffn_frequencies or max(1, int(np.log2(args.ffn_size)) - 1)
+        extra, ffn_text = bench_ffn(args.ffn_size, args.ffn_steps, args.ffn_width, freqs)
+        rows += extra
+    torch.set_num_threads(max(args.threads))
+    load = os.getloadavg()[0]
+    print(f"Toy lab benchmarks, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs, torch {torch.__version__},"
+          f" load average {load:.1f} at the end\n")
+    if rows:
+        print("| measurement | value | target |\n|---|---:|---:|")
+        for row in rows:
+            print(f"| {row[0]} | {row[1]} | {row[2]} |")
+        print()
+    if ffn_text:
+        print(ffn_text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
