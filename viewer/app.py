@@ -121,10 +121,14 @@ class ViewerApp:
         last = time.perf_counter()
         while dpg.is_dearpygui_running():
             now = time.perf_counter()
-            dpg.run_callbacks(dpg.get_callback_queue())
-            self._fit_view()
-            self.view.poll_keys(now - last)
-            self._frame(now)
+            try:
+                dpg.run_callbacks(dpg.get_callback_queue())
+                self._fit_view()
+                self.view.poll_keys(now - last)
+                self._frame(now)
+            except Exception as exc:  # noqa: BLE001 - a failed action (disk full, ...) must not close the window
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                self.status.show_error(self._last_error)
             dpg.render_dearpygui_frame()
             self.ui_meter.tick(now)
             last = now
@@ -260,7 +264,7 @@ class ViewerApp:
 
     def turntable(self) -> None:
         path = self.run_dir / f"turntable-step{(self._stats or {}).get('step', 0)}.mp4"
-        w, h = (int(v * self.settings.scale) // 2 * 2 for v in self.view.size)
+        w, h = (max(16, int(v * self.settings.scale) // 2 * 2) for v in self.view.size)
         c2ws = turntable_c2ws(self.camera.c2w, self.camera.target, self.camera.up, TURNTABLE_FRAMES)
         settings, progress = self.settings, self._progress
         self.worker.submit("turntable", lambda t, abort: render_turntable(
