@@ -125,7 +125,8 @@ def bench_ui(seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
             ("toy training while the UI runs, steps/s per config", f"{r['steps_per_s']:.1f}", "")]
 
 
-def bench_ffn(size: int, steps: int, width: int, frequencies: int) -> tuple[list, str]:
+def bench_ffn(size: int, steps: int, width: int, frequencies: int, threads: int) -> tuple[list, str]:
+    torch.set_num_threads(threads)
     per_image = {}
     fit = presets.ffn_fit(steps)
     for name in PHOTO_NAMES:
@@ -152,7 +153,9 @@ def main() -> int:
     p.add_argument("--ffn-size", type=int, default=128, help="paper: 512")
     p.add_argument("--ffn-steps", type=int, default=500, help="paper: 2000")
     p.add_argument("--ffn-width", type=int, default=128, help="paper: 256")
-    p.add_argument("--ffn-frequencies", type=int, default=None, help="PE octaves (default log2(size) - 1)")
+    p.add_argument("--ffn-threads", type=int, default=1,
+                   help="torch threads for ffn (1: two spinning OpenMP threads crawl on a busy 2-core machine)")
+    p.add_argument("--ffn-frequencies", type=int, default=16, help="PE frequencies per axis (log-linear to sigma 10)")
     p.add_argument("--ui-child", type=float, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.ui_child is not None:
@@ -166,8 +169,8 @@ def main() -> int:
     if "ui" in only:
         rows += bench_ui(args.ui_seconds, args.fps_cap)
     if "ffn" in only:
-        freqs = args.ffn_frequencies or max(1, int(np.log2(args.ffn_size)) - 1)
-        extra, ffn_text = bench_ffn(args.ffn_size, args.ffn_steps, args.ffn_width, freqs)
+        extra, ffn_text = bench_ffn(args.ffn_size, args.ffn_steps, args.ffn_width, args.ffn_frequencies,
+                                    args.ffn_threads)
         rows += extra
     torch.set_num_threads(max(args.threads))
     load = os.getloadavg()[0]

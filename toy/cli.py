@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--embed-dim", type=int, default=20, help="N of the learned Linear(2->N) embedding")
     m.add_argument("--embed-activation", choices=EMBED_ACTIVATIONS, default="sine")
     m.add_argument("--warp", choices=WARPS, default="none", help="learned 2->2 coordinate warp")
-    m.add_argument("--widths", type=_widths, default=(64, 64, 64), help="hidden widths, e.g. 64,64,64")
+    m.add_argument("--widths", type=_widths, default=(64, 64, 64),
+                   help="hidden widths, e.g. 64,64,64 (ffn: the first sets its width, default 256)")
     m.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     m.add_argument("--output", "--output-activation", dest="output", choices=OUTPUTS, default="leaky")
     m.add_argument("--slope", type=float, default=0.01, help="LeakyReLU negative slope")

@@ -5,7 +5,8 @@ and reports F as `out_features`. Conventions (chosen so the study's parameter co
 - "raw": (x, y) itself, F = 2.
 - "sin": NeRF's gamma without the cos half and without the raw input: sin(2^k pi x), sin(2^k pi y),
   k = 0..L-1, F = 2L (L = 10 gives the study's 20 input features).
-- "sincos": sin and cos of the same frequencies, F = 4L.
+- "sincos": sin and cos of the same frequencies, F = 4L; with pe_sigma > 0 the frequencies are
+  Tancik et al.'s log-linear sigma^(j/L) cycles per image instead of octaves.
 - "gauss": random Fourier features (Tancik et al. 2020): [sin(pi B v), cos(pi B v)] with
   B ~ N(0, sigma^2) of shape [m, 2], F = 2m. With v in [-1, 1] this has the spectrum of the paper's
   sin(2 pi B v') for v' in [0, 1]. B is a fixed buffer, not a parameter.
@@ -28,14 +29,20 @@ class RawEncoding(nn.Module):
 
 
 class FrequencyEncoding(nn.Module):
-    """sin (and optionally cos) of octave frequencies 2^k pi, k = 0..n_freqs-1, per coordinate."""
+    """sin (and optionally cos) of n_freqs frequencies per coordinate.
 
-    def __init__(self, n_freqs: int, with_cos: bool):
+    sigma = 0: NeRF's octaves 2^k pi, k = 0..n_freqs-1. sigma > 0: Tancik et al.'s log-linear
+    frequencies pi sigma^(j/m), j = 0..m-1 (m = n_freqs), i.e. 1 to about sigma cycles per image.
+    """
+
+    def __init__(self, n_freqs: int, with_cos: bool, sigma: float = 0.0):
         super().__init__()
         if n_freqs < 1:
             raise ValueError(f"n_freqs must be >= 1, got {n_freqs}")
         self.with_cos = with_cos
-        self.register_buffer("freqs", math.pi * 2.0 ** torch.arange(n_freqs, dtype=torch.float32))
+        steps = torch.arange(n_freqs, dtype=torch.float32)
+        freqs = 2.0 ** steps if sigma <= 0 else sigma ** (steps / n_freqs)
+        self.register_buffer("freqs", math.pi * freqs)
         self.out_features = 2 * n_freqs * (2 if with_cos else 1)
 
     def forward(self, xy: torch.Tensor) -> torch.Tensor:  # [n, 2] -> [n, F]

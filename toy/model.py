@@ -26,6 +26,7 @@ EMBED_ACTIVATIONS = ("sine", "relu", "leaky", "tanh")
 class ModelConfig:
     encoding: str = "sin"  # one of ENCODINGS; "sin" with 10 frequencies is the study's [20, ...] input
     frequencies: int = 10  # L for "sin"/"sincos": octaves 2^0..2^(L-1) times pi
+    pe_sigma: float = 0.0  # > 0: log-linear frequencies sigma^(j/L) (Tancik et al.'s PE) instead of octaves
     gauss_features: int = 256  # m for "gauss" (input features = 2m)
     gauss_sigma: float = 10.0  # standard deviation of B for "gauss" (Tancik et al.'s best for photos)
     embed_dim: int = 20  # N for "learned": Linear(2 -> N); the study used 20
@@ -94,7 +95,7 @@ class CoordMLP(nn.Module):
         if cfg.encoding == "raw":
             return RawEncoding()
         if cfg.encoding in ("sin", "sincos"):
-            return FrequencyEncoding(cfg.frequencies, with_cos=cfg.encoding == "sincos")
+            return FrequencyEncoding(cfg.frequencies, with_cos=cfg.encoding == "sincos", sigma=cfg.pe_sigma)
         if cfg.encoding == "gauss":
             return GaussianFourierEncoding(cfg.gauss_features, cfg.gauss_sigma, generator)
         sine = cfg.embed_activation == "sine"

@@ -64,3 +64,15 @@ def test_console_script_bad_image_exits_2_with_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"nerf-toy: error: {bad}: not an image file (PNG or JPG expected)"
+
+
+def test_ffn_preset_trains_on_even_grid_and_writes_table(tmp_path, image_file, capsys):
+    out = tmp_path / "ffn"
+    assert cli.main([str(image_file), "--preset", "ffn", "--size", "16", "--steps", "3", "--widths", "8",
+                     "--frames", "2", "--out", str(out)]) == 0
+    table = (out / "ffn.md").read_text()
+    assert "Tancik et al. 2020" in table and "| tiny.png |" in table
+    metrics = json.loads((out / "ffn_gauss_metrics.json").read_text())
+    assert metrics["pixels_trained"] == 64 and metrics["layers"] == [512, 8, 8, 8, 3]
+    assert json.loads((out / "ffn_pe_metrics.json").read_text())["layers"][0] == 64  # 16 per axis, sin+cos
+    assert "no mapping" in capsys.readouterr().out

@@ -54,3 +54,10 @@ def test_warps_are_identity_at_init_but_trainable(warp):
     loss = (warp(xy) - (xy * 0.5 + 0.1)).square().mean()
     loss.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in warp.parameters())
+
+
+def test_log_linear_frequencies_follow_tancik():
+    enc = FrequencyEncoding(4, with_cos=True, sigma=16.0)
+    # sigma^(j/m) for j = 0..3, m = 4: 1, 2, 4, 8 cycles per image (pi per unit of the [-1, 1] range)
+    assert torch.allclose(enc.freqs, math.pi * torch.tensor([1.0, 2.0, 4.0, 8.0]))
+    assert enc.out_features == 16
