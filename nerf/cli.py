@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/<scene>-<time>)")
     p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-rays", type=int, default=None, metavar="N",
+                   help="rays per training step (default: the model's tuned value for the device)")
+    p.add_argument("--eval-views", type=int, default=None, metavar="N",
+                   help="evaluate only the first N test views (default: all)")
+    p.add_argument("--video-frames", type=int, default=48, metavar="N",
+                   help="frames of the turntable video (0: no video)")
     return p
 
 

@@ -83,4 +83,5 @@ class TrainConfig:
 
 
 # Tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
-CPU_NGP_DEFAULTS = dict(batch_rays=2048, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=256)
+CPU_NGP_DEFAULTS = dict(batch_rays=2048, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=256,
+                        ngp_grid_res=64)

@@ -90,14 +90,14 @@ class _GatherRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(idx)
-        ctx.n_rows = table.shape[0]
+        ctx.n_rows, ctx.dtype = table.shape[0], table.dtype
         return table.index_select(0, idx)  # [len(idx), F]
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (idx,) = ctx.saved_tensors
-        grad_table = torch.zeros(ctx.n_rows, grad.shape[1], dtype=torch.float32, device=grad.device)
-        grad_table.index_add_(0, idx, grad.float())
+        grad_table = torch.zeros(ctx.n_rows, grad.shape[1], dtype=ctx.dtype, device=grad.device)
+        grad_table.index_add_(0, idx, grad.to(ctx.dtype))
         return grad_table, None
 
 

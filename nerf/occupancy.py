@@ -57,7 +57,7 @@ class OccupancyGrid(nn.Module):
 
     @torch.no_grad()
     def update(self, step: int, density_fn: Callable[[torch.Tensor], torch.Tensor],
-               generator: torch.Generator | None, chunk: int = 1 << 18) -> None:
+               generator: torch.Generator | None, chunk: int = 1 << 16) -> None:
         """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus a
         random quarter-size sample of occupied ones (instant-NGP's schedule)."""
         n = self.res ** 3
@@ -70,7 +70,7 @@ class OccupancyGrid(nn.Module):
             pick = torch.randint(0, max(occ.numel(), 1), (n // 4,), generator=generator, device=device)
             idx = torch.cat([uniform, occ[pick]]) if occ.numel() > 0 else uniform
         fresh = torch.empty(idx.shape[0], device=device)
-        for s in range(0, idx.shape[0], chunk):  # bounded memory; one chunk per 2^18 cells
+        for s in range(0, idx.shape[0], chunk):  # bounded memory; 2^16 cells per chunk
             fresh[s:s + chunk] = density_fn(self._cell_centres(idx[s:s + chunk], generator)).float()
         decayed = self.density * self.decay
         new = decayed.clone()

@@ -145,7 +145,7 @@ class Trainer:
         self.model.update(self.step_count)
         if self.step_count % self.config.nan_snapshot_every == 0:
             self._take_snapshot()
-        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(float(losses[-1])),
+        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(float(losses[-1].detach())),
                      samples_per_ray=float(out["samples_per_ray"]), seconds=time.perf_counter() - t0,
                      lr=self._lr_at(self.step_count))
         return stats

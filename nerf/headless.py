@@ -1,0 +1,187 @@
+"""`nerf-train` without a window: train for a step or time budget, evaluate, write results.
+
+Writes into --out: metrics.json, test/<i>.png (prediction | ground truth side by side),
+turntable.mp4 and checkpoint.pt. Ctrl-C stops training cleanly: the checkpoint is saved first.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from nerf.config import TrainConfig
+from nerf.scene import SceneError
+from nerf.sysmem import tune_malloc
+from nerf.trainer import CheckpointError, Trainer, read_checkpoint
+from nerf.video import render_turntable, turntable_cameras, write_png
+
+DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
+PROGRESS_SECONDS = 0.5  # refresh of the one-line progress display
+
+
+def _error(message: str) -> int:
+    print(f"nerf-train: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SceneError("--device", "cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def peak_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if platform.system() == "Darwin" else rss * 1024)  # Linux reports KiB
+
+
+def _out_dir(args, scene_name: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    return Path("runs") / f"{scene_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _make_trainer(args, device: torch.device):
+    from nerf.loaders import load_scene
+    path = args.scene
+    if path is None:
+        from assets import default_scene_path
+        path = default_scene_path()
+    scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
+    if args.resume:
+        read_checkpoint(args.resume)  # a bad file fails before anything heavy happens
+        trainer = Trainer.load(args.resume, scene=scene, device=device)
+    else:
+        overrides = {"seed": args.seed}
+        if getattr(args, "batch_rays", None):
+            overrides["batch_rays"] = args.batch_rays
+        config = TrainConfig.for_model(args.model, device.type, **overrides)
+        trainer = Trainer(scene, config, device)
+    trainer.meta["downscale"] = args.downscale
+    return scene, trainer
+
+
+class _Progress:
+    """One status line rewritten in place with \\r (no tqdm)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.last, self.width = stream, 0.0, 0
+
+    def show(self, text: str, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        self.stream.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: _Progress) -> dict:
+    """Train until `steps` more steps or `seconds` of training time. Returns throughput figures;
+    "interrupted" is True after Ctrl-C."""
+    train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
+    interrupted = False
+    last_loss, last_psnr = float("nan"), float("nan")
+    try:
+        while True:
+            if steps is not None and n >= steps:
+                break
+            if seconds is not None and train_time >= seconds:
+                break
+            t0 = time.perf_counter()
+            stats = trainer.step()
+            train_time += time.perf_counter() - t0
+            n += 1
+            if stats.get("nan_recovered"):
+                nan_count += 1
+                continue
+            rays += stats["rays"]
+            samples += stats["samples_per_ray"] * stats["rays"]
+            last_loss, last_psnr = stats["loss"], stats["psnr"]
+            budget = f"/{steps}" if steps is not None else f" {train_time:5.0f}/{seconds:.0f}s"
+            progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
+                          f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
+    except KeyboardInterrupt:
+        interrupted = True
+    progress.done()
+    return {"train_seconds": train_time, "steps_run": n, "rays": rays,
+            "rays_per_second": rays / max(train_time, 1e-9), "samples_per_ray": samples / max(rays, 1),
+            "nan_recovered": nan_count, "interrupted": interrupted, "final_train_psnr": last_psnr}
+
+
+def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
+                  video_frames: int) -> dict:
+    """Evaluate the test split, write side-by-side PNGs, the turntable MP4 and metrics.json."""
+    split = "test" if "test" in trainer.scene.splits else "train"
+    t0 = time.perf_counter()
+    result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
+    eval_seconds = time.perf_counter() - t0
+    (out / "test").mkdir(parents=True, exist_ok=True)
+    for i, pred in enumerate(result["images"]):
+        gt = trainer.target_image(split, i)
+        write_png(out / "test" / f"{i:03d}.png", torch.cat([pred, gt.to(pred.dtype)], dim=1))
+    if video_frames > 0:
+        bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
+        cams = turntable_cameras(trainer.scene, video_frames)
+        render_turntable(lambda c, i: trainer.render(c, i, background=bg)["rgb"], cams,
+                         out / "turntable.mp4")
+    metrics = {
+        "test_psnr": result["psnr"], "test_ssim": result["ssim"], "test_split": split,
+        "test_views": result["views"], "eval_seconds": eval_seconds,
+        "steps": trainer.step_count, "train_seconds": figures["train_seconds"],
+        "rays_per_second": figures["rays_per_second"], "samples_per_ray": figures["samples_per_ray"],
+        "nan_recovered": figures["nan_recovered"], "device": str(trainer.device),
+        "model": trainer.config.model, "peak_memory_bytes": peak_memory_bytes(trainer.device),
+        "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
+        "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def run_training(args) -> int:
+    tune_malloc()
+    try:
+        device = _device(args.device)
+        scene, trainer = _make_trainer(args, device)
+    except (SceneError, CheckpointError) as e:
+        return _error(str(e))
+    out = _out_dir(args, scene.name)
+    out.mkdir(parents=True, exist_ok=True)
+    steps, minutes = args.steps, args.minutes
+    if steps is None and minutes is None:
+        minutes = DEFAULT_MINUTES
+    print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
+          f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
+          f"device {device}, output {out}", file=sys.stderr)
+    figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, _Progress())
+    trainer.save(out / "checkpoint.pt")
+    if figures["interrupted"]:
+        print(f"nerf-train: interrupted at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
+              file=sys.stderr)
+        return 130
+    try:
+        metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames)
+    except KeyboardInterrupt:
+        print(f"nerf-train: interrupted during evaluation; checkpoint {out / 'checkpoint.pt'}",
+              file=sys.stderr)
+        return 130
+    print(f"nerf-train: test PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
+          f"{metrics['test_views']} views; {metrics['steps']} steps, {metrics['rays_per_second']:.0f} "
+          f"rays/s, {metrics['samples_per_ray']:.1f} samples/ray; results in {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,55 @@
+"""nerf/occupancy.py: ray-box intersection, marching, grid updates."""
+import math
+
+import torch
+
+from nerf.occupancy import OccupancyGrid, ray_aabb
+
+
+def test_ray_aabb_matches_brute_force():
+    g = torch.Generator().manual_seed(0)
+    o = torch.randn(200, 3, generator=g) * 2
+    d = torch.nn.functional.normalize(torch.randn(200, 3, generator=g), dim=-1)
+    t0, t1 = ray_aabb(o, d, 1.0)
+    ts = torch.linspace(-10, 10, 20001)
+    inside = ((o[:, None] + ts[None, :, None] * d[:, None]).abs() <= 1.0).all(-1)  # [200, T]
+    for i in range(200):
+        hit = ts[inside[i]]
+        if hit.numel() == 0:
+            assert t0[i] >= t1[i] - 2e-3
+        else:
+            assert abs(hit.min() - t0[i]) < 2e-3 and abs(hit.max() - t1[i]) < 2e-3
+
+
+def test_march_all_occupied_takes_every_step_inside():
+    grid = OccupancyGrid(1.0, res=8)
+    o = torch.tensor([[-3.0, 0.1, 0.2], [0.0, 0.0, 5.0], [0.0, 3.0, 0.0]])
+    d = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])  # the last one misses
+    ri, t = grid.march(o, d, 0.0, math.inf, 0.1, stratified=False, generator=None)
+    counts = torch.bincount(ri, minlength=3)
+    assert counts.tolist() == [20, 20, 0]
+    assert torch.all(ri[1:] >= ri[:-1])  # sorted
+    torch.testing.assert_close(t[:2], torch.tensor([2.05, 2.15]))
+    ri2, _ = grid.march(o, d, 0.0, math.inf, 0.1, stratified=False, generator=None, max_samples=5)
+    assert torch.bincount(ri2, minlength=3).tolist() == [5, 5, 0]
+
+
+def test_update_finds_a_sphere_and_marching_skips_empty_cells():
+    grid = OccupancyGrid(1.0, res=16, warmup_steps=10)
+
+    def density(x):
+        return (x.norm(dim=-1) < 0.5).float() * 100.0
+    grid.update(0, density, torch.Generator().manual_seed(0))
+    centres = (torch.stack(torch.meshgrid(*[torch.arange(16)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5) / 8 - 1
+    r = centres.norm(dim=-1)
+    occ = grid.occupied
+    assert occ[r < 0.35].all() and not occ[r > 0.65].any()
+    o = torch.tensor([[-3.0, 0.0, 0.0]])
+    d = torch.tensor([[1.0, 0.0, 0.0]])
+    _, t = grid.march(o, d, 0.0, math.inf, 0.01, stratified=True, generator=torch.Generator().manual_seed(0))
+    x = -3.0 + t
+    assert x.min() > -0.65 and x.max() < 0.65 and t.numel() > 60
+    # EMA: with zero density everywhere the cells decay but keep a max with fresh values
+    before = grid.density.clone()
+    grid.update(20, lambda x: torch.zeros(x.shape[0]), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(grid.density, before * grid.decay)

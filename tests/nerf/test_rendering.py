@@ -1,0 +1,101 @@
+"""nerf/rendering.py and the ngp model's render path: quadrature, packing, culling, early stop."""
+import math
+
+import torch
+
+from nerf.config import TrainConfig
+from nerf.ngp import NGPModel
+from nerf.occupancy import ray_aabb
+from nerf.rendering import composite, volume_weights, volume_weights_packed
+
+
+def test_volume_weights_hand_computed():
+    # delta 1, sigma [0, ln 2, ln 4] -> alpha [0, 0.5, 0.75]
+    # transmittance: [1, 1, 0.5]; weights: [0, 0.5, 0.375]
+    sigmas = torch.tensor([[0.0, math.log(2.0), math.log(4.0)]])
+    w, t, a = volume_weights(sigmas, torch.ones_like(sigmas))
+    torch.testing.assert_close(a, torch.tensor([[0.0, 0.5, 0.75]]))
+    torch.testing.assert_close(t, torch.tensor([[1.0, 1.0, 0.5]]))
+    torch.testing.assert_close(w, torch.tensor([[0.0, 0.5, 0.375]]))
+
+
+def test_packed_equals_dense_on_ragged_rays():
+    g = torch.Generator().manual_seed(0)
+    lengths = [5, 0, 1, 9, 3]
+    sig = [torch.rand(n, generator=g) * 4 for n in lengths]
+    dl = [torch.rand(n, generator=g) * 0.5 for n in lengths]
+    rgb = [torch.rand(n, 3, generator=g) for n in lengths]
+    ri = torch.cat([torch.full((n,), i) for i, n in enumerate(lengths)])
+    w, t, a = volume_weights_packed(torch.cat(sig), torch.cat(dl), ri, len(lengths))
+    bg = torch.tensor([0.2, 0.4, 0.6])
+    c_packed, d_packed, o_packed = composite(w, torch.cat(rgb), torch.cat(dl).cumsum(0), ri, len(lengths), bg)
+    for i, n in enumerate(lengths):
+        if n == 0:
+            torch.testing.assert_close(c_packed[i], bg)
+            assert o_packed[i] == 0
+            continue
+        wd, td, _ = volume_weights(sig[i][None], dl[i][None])
+        torch.testing.assert_close(w[ri == i], wd[0])
+        torch.testing.assert_close(t[ri == i], td[0])
+        cd, _, od = composite(wd, rgb[i][None], dl[i][None], None, 1, bg)
+        torch.testing.assert_close(c_packed[i], cd[0])
+        torch.testing.assert_close(o_packed[i], od[0])
+
+
+def test_composite_opaque_and_empty():
+    w = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    rgbs = torch.tensor([[[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]] * 2)
+    t = torch.tensor([[1.0, 2.0, 3.0]] * 2)
+    rgb, depth, opacity = composite(w, rgbs, t, None, 2, torch.tensor([1.0, 1.0, 1.0]))
+    torch.testing.assert_close(rgb, torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0]]))
+    torch.testing.assert_close(depth, torch.tensor([2.0, 0.0]))
+    torch.testing.assert_close(opacity, torch.tensor([1.0, 0.0]))
+
+
+def _model(early_stop: float) -> NGPModel:
+    cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32,
+                                ngp_grid_res=8, ngp_march_steps=64, ngp_early_stop=early_stop)
+    torch.manual_seed(0)
+    model = NGPModel(1.0, 0.0, math.inf, False, cfg)
+    with torch.no_grad():  # a dense blob so rays do terminate
+        model.field.grid.table.uniform_(-1.0, 1.0)
+        model.field.density_mlp[-1].weight[0] += 0.3
+    return model
+
+
+def _rays(n=64):
+    g = torch.Generator().manual_seed(1)
+    d = torch.nn.functional.normalize(torch.randn(n, 3, generator=g), dim=-1)
+    o = -2.5 * d + 0.3 * torch.randn(n, 3, generator=g)
+    return o, d
+
+
+def test_render_all_occupied_equals_dense_reference():
+    model = _model(early_stop=0.0)  # grid starts all occupied; no early stop -> no culling at all
+    o, d = _rays()
+    bg = torch.tensor([1.0, 1.0, 1.0])
+    out = model.render_rays(o, d, bg, stratified=False, generator=None)
+    # dense reference: every step centre inside the cube, padded rays with sigma 0
+    step = model.step_size
+    t0, t1 = ray_aabb(o, d, 1.0)
+    t0 = t0.clamp_min(0.0)
+    k = torch.arange(int(math.ceil(float((t1 - t0).max()) / step)))
+    t = t0[:, None] + (k[None] + 0.5) * step
+    inside = t < t1[:, None]
+    pts = o[:, None] + t[..., None] * d[:, None]
+    sigma, rgb = model.field(pts.reshape(-1, 3), d[:, None].expand_as(pts).reshape(-1, 3))
+    sigma = sigma.reshape(t.shape) * inside
+    w, _, _ = volume_weights(sigma, torch.full_like(sigma, step))
+    ref, _, _ = composite(w, rgb.reshape(*t.shape, 3), t, None, o.shape[0], bg)
+    torch.testing.assert_close(out["rgb"], ref, atol=1e-5, rtol=1e-5)
+    assert abs(out["samples_per_ray"] - float(inside.sum()) / o.shape[0]) < 1e-9
+
+
+def test_early_termination_changes_colour_less_than_threshold():
+    o, d = _rays()
+    bg = torch.tensor([1.0, 0.0, 1.0])
+    full = _model(0.0).render_rays(o, d, bg, stratified=False, generator=None)
+    early = _model(1e-3).render_rays(o, d, bg, stratified=False, generator=None)
+    assert early["samples_per_ray"] < full["samples_per_ray"]  # it did cut samples
+    # dropped light is at most T (< threshold) times a colour in [0, 1] plus the background's share
+    assert (early["rgb"] - full["rgb"]).abs().max() < 2e-3
