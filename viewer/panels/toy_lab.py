@@ -196,8 +196,12 @@ class ToyLabPanel:
         if not self.frames:
             self._show("recording: no frames (start training first)")
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / f"toy_lab_{time.strftime('%Y%m%d_%H%M%S')}.gif"
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._show(f"error: cannot create {self.run_dir}: {exc.strerror}")
+            return
         frames, self.frames = self.frames, []
         self._show(f"writing {path.name} ({len(frames)} frames)...")
         self._writer = threading.Thread(target=self._write_gif, args=(path, frames), daemon=True)
@@ -232,10 +236,14 @@ class ToyLabPanel:
             return
         if not snap["configs"]:
             return
-        for label, cfg in zip("AB", snap["configs"]):
-            self._show_config(label, cfg, snap["image"])
-        if self.recording and snap["running"] and len(self.frames) < MAX_RECORD_FRAMES:
-            self.frames.append(views.ab_frame(snap["configs"]))
+        try:
+            for label, cfg in zip("AB", snap["configs"]):
+                self._show_config(label, cfg, snap["image"])
+            if self.recording and snap["running"] and len(self.frames) < MAX_RECORD_FRAMES:
+                self.frames.append(views.ab_frame(snap["configs"]))
+        except Exception as exc:  # noqa: BLE001 - the app's frame loop must survive any drawing failure
+            self._show(f"error: could not show the snapshot: {exc}")
+            return
         state = "training" if snap["running"] else "paused"
         rec = f" | recording {len(self.frames)} frames" if self.recording else ""
         self._show(f"{snap['image_name']} {snap['image'].shape[1]}x{snap['image'].shape[0]}: {state}{rec}")
