@@ -74,7 +74,7 @@ class ViewerApp:
         self.record_panel = RecordPanel(self)
         self.status = StatusLine(self.device)
         with dpg.window(tag="main", no_scrollbar=True) as main:
-            with dpg.tab_bar():
+            with dpg.tab_bar() as self.tab_bar:
                 with dpg.tab(label="NeRF") as nerf_tab:
                     with dpg.group(horizontal=True):
                         self.view_holder = dpg.add_child_window(width=-SIDE_WIDTH - 8, height=-30,
@@ -84,6 +84,7 @@ class ViewerApp:
                     self.render_panel.build(side)
                     self.record_panel.build(side)
                     self.status.build(nerf_tab)
+                self.nerf_tab = nerf_tab
                 with dpg.tab(label="Toy lab") as toy_tab:
                     self._build_toy(toy_tab)
         dpg.set_primary_window(main, True)
@@ -153,7 +154,10 @@ class ViewerApp:
         if progress:
             self.record_panel.set_progress(*progress)
         s = self._stats or {"step": 0, "running": False}
-        self.view.update(now, self.worker.frames.take(), s["step"], s["running"])
+        frame = self.worker.frames.take()
+        if dpg.get_value(self.tab_bar) == self.nerf_tab or frame is not None:
+            # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
+            self.view.update(now, frame, s["step"], s["running"] and dpg.get_value(self.tab_bar) == self.nerf_tab)
         self._record_frame(now)
         self.status.update(self.ui_meter.rate(now), self.render_meter.rate(now),
                            "| recording" if self.recorder else "")
