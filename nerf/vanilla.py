@@ -63,8 +63,8 @@ class NeRFMLP(nn.Module):
 
     def forward(self, pos_enc: torch.Tensor, dir_term: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """pos_enc [n_rays, S, pos_dim], dir_term [n_rays, width/2] -> sigma [n_rays, S], rgb [n_rays, S, 3]."""
-        n, s, _ = pos_enc.shape
-        x = pos_enc.reshape(n * s, -1)
+        n, s, c = pos_enc.shape
+        x = pos_enc.reshape(n * s, c)  # explicit sizes: n may be 0
         h = x
         for i, layer in enumerate(self.layers):
             h = F.relu(layer(h), inplace=True)  # Linear's backward does not need its output
@@ -72,7 +72,7 @@ class NeRFMLP(nn.Module):
                 h = torch.cat([x, h], dim=-1)
         sigma = F.relu(self.sigma(h)).reshape(n, s)
         w_feat = self.rgb_hidden.weight[:, : self.feature.out_features]
-        hid = F.linear(self.feature(h), w_feat).reshape(n, s, -1) + dir_term[:, None, :]
+        hid = F.linear(self.feature(h), w_feat).reshape(n, s, w_feat.shape[0]) + dir_term[:, None, :]
         rgb = torch.sigmoid(self.rgb_out(F.relu(hid, inplace=True)))  # [n, s, 3]
         return sigma, rgb
 
@@ -152,14 +152,13 @@ class VanillaNeRF(nn.Module):
         idx = hit.nonzero().squeeze(1)  # [m] rays that cross the cube; the rest show the background
         m = idx.shape[0]
         zeros = torch.zeros(n, dtype=rays_o.dtype, device=rays_o.device)
-        if m == 0:
-            return {"rgb": bg.clone(), "depth": zeros, "opacity": zeros, "rgb_terms": [bg.clone(), bg.clone()],
-                    "samples_per_ray": 0.0}
         o, d, nr, fr, b = rays_o[idx], rays_d[idx], near[idx], far[idx], bg[idx]
         chunk = max(1, CHUNK_SAMPLES // (2 * n_c + n_f))
+        # with no hit at all one empty chunk still runs, so the outputs stay attached to the
+        # parameters and a training step's backward() works (with zero gradients)
         parts = [self._render_hit(o[i:i + chunk], d[i:i + chunk], nr[i:i + chunk], fr[i:i + chunk],
                                   b[i:i + chunk], n_c, n_f, stratified, generator)
-                 for i in range(0, m, chunk)]
+                 for i in range(0, max(m, 1), chunk)]
         out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         rgb_c = bg.index_copy(0, idx, out["rgb_coarse"])
         rgb_f = bg.index_copy(0, idx, out["rgb"])

@@ -86,8 +86,11 @@ def test_rays_missing_the_cube_get_the_background_and_no_samples():
         torch.testing.assert_close(term[0], bg[0])
     assert out["opacity"][0] == 0 and out["depth"][0] == 0
     assert out["samples_per_ray"] == (2 * 8 + 16) / 2
-    empty = model.render_rays(o[:1], d[:1], bg[0], stratified=False, generator=None)
+    empty = model.render_rays(o[:1], d[:1], bg[0], stratified=True, generator=None)
     torch.testing.assert_close(empty["rgb"], bg[:1])
+    assert empty["samples_per_ray"] == 0
+    sum(t.sum() for t in empty["rgb_terms"]).backward()  # a batch of misses still trains (no-op)
+    assert model.coarse.layers[0].weight.grad.abs().sum() == 0
 
 
 def test_max_samples_lowers_the_sample_counts():
