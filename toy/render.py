@@ -92,6 +92,17 @@ def side_by_side(panels: list[np.ndarray], gap: int = 4) -> np.ndarray:
     return out
 
 
+def result_panel(recon, error_rgb: np.ndarray | None, lines: list[str], n_lines: int,
+                 min_width: int = 128) -> np.ndarray:
+    """[reconstruction | error] under title lines; small images are enlarged (nearest) to at least
+    min_width per picture so the titles stay legible. recon: [H, W, 3] float; error_rgb: [H, W, 3] uint8."""
+    pictures = [to_uint8(recon)] + ([error_rgb] if error_rgb is not None else [])
+    zoom = -(-min_width // pictures[0].shape[1])
+    if zoom > 1:
+        pictures = [p.repeat(zoom, axis=0).repeat(zoom, axis=1) for p in pictures]
+    return titled(side_by_side(pictures, gap=2), lines, n_lines=n_lines)
+
+
 def _same_size(frames: list[np.ndarray], even: bool = False) -> list[np.ndarray]:
     """Pad frames (bottom/right, white) to the largest size; even sizes for H.264's 4:2:0."""
     h = max(f.shape[0] for f in frames)

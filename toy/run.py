@@ -16,8 +16,6 @@ from toy import render
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer, describe
 
-MIN_PANEL_WIDTH = 128  # px per picture in frames
-
 
 def frame_steps(steps: int, n_frames: int) -> set[int]:
     """Steps at which a frame is recorded: step 0, then roughly even spacing, always the last step."""
@@ -45,14 +43,9 @@ def status_line(trainer: ToyTrainer, evaluation: dict) -> str:
 
 def panel_frame(trainer: ToyTrainer, evaluation: dict, target: np.ndarray, with_error: bool = True) -> np.ndarray:
     """[recon | error] with the run's title lines: uint8 [H', W', 3]."""
-    pictures = [render.to_uint8(evaluation["recon"].numpy())]
-    if with_error:
-        pictures.append(render.error_map(evaluation["recon"].numpy(), target))
-    zoom = -(-MIN_PANEL_WIDTH // pictures[0].shape[1])  # small images are enlarged so titles stay legible
-    if zoom > 1:
-        pictures = [p.repeat(zoom, axis=0).repeat(zoom, axis=1) for p in pictures]
-    body = render.side_by_side(pictures, gap=2)
-    return render.titled(body, [describe(trainer), status_line(trainer, evaluation)], n_lines=4)
+    recon = evaluation["recon"].numpy()
+    error = render.error_map(recon, target) if with_error else None
+    return render.result_panel(recon, error, [describe(trainer), status_line(trainer, evaluation)], n_lines=4)
 
 
 def train_recording(trainers: list[ToyTrainer], target: np.ndarray, steps: int, n_frames: int,

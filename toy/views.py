@@ -87,13 +87,9 @@ def ab_frame(snapshots: list[dict], step_line: bool = True) -> np.ndarray:
     """A|B recording frame: each configuration's reconstruction and error with its title lines."""
     panels = []
     for label, snap in zip("AB", snapshots):
-        recon = render.to_uint8(snap["recon"])
-        body = render.side_by_side([recon, error_rgb(snap["error"])], gap=2)
-        zoom = max(1, -(-128 // recon.shape[1]))
-        body = body.repeat(zoom, axis=0).repeat(zoom, axis=1)
         held = "= train (100% px)" if snap["heldout_is_train"] else f"{snap['heldout_psnr']:.2f} dB"
         lines = [f"{label}: {snap['title']}"]
         if step_line:
             lines.append(f"step {snap['step']}  train {snap['train_psnr']:.2f} dB  held-out {held}")
-        panels.append(render.titled(body, lines, n_lines=5))
+        panels.append(render.result_panel(snap["recon"], error_rgb(snap["error"]), lines, n_lines=5))
     return render.side_by_side(panels, gap=6)
