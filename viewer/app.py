@@ -17,7 +17,10 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
+from nerf.cameras import make_cameras
 from nerf.mailbox import Mailbox
+from nerf.scene import Cameras
+from nerf.sysmem import tune_malloc
 from nerf.worker import TrainingWorker
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
@@ -225,7 +228,6 @@ class ViewerApp:
 
     def dataset_camera(self, split: str, index: int, scale: float):
         """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
-        from nerf.cameras import make_cameras
         c = self.scene.split(split).cameras
         if scale >= 1.0:
             return _one_camera(c, index)
@@ -333,7 +335,6 @@ def _typing() -> bool:
 
 
 def _one_camera(cameras, index: int):
-    from nerf.scene import Cameras
     sl = slice(index, index + 1)
     return Cameras(cameras.c2w[sl], cameras.fx[sl], cameras.fy[sl], cameras.cx[sl], cameras.cy[sl],
                    cameras.width, cameras.height,
@@ -353,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
     try:
         session = open_session(args)
     except SessionError as exc:

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+import torch
+
+from nerf.cameras import make_cameras
+from viewer.orbit import axis_rotation
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -125,8 +129,6 @@ class Recorder:
 
 def turntable_c2ws(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, n_frames: int) -> np.ndarray:
     """[n, 4, 4] poses turning `c2w` once around the axis through `target` along `up`."""
-    from viewer.orbit import axis_rotation
-
     poses = []
     for k in range(n_frames):
         r = np.eye(4)
@@ -145,10 +147,6 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
 
     `progress` (a Mailbox) receives (done, total) after each frame.
     """
-    import torch
-
-    from nerf.cameras import make_cameras
-
     rec = Recorder(path, fps=fps)
     try:
         for i, c2w in enumerate(c2ws):

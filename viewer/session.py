@@ -9,6 +9,12 @@ from pathlib import Path
 
 import torch
 
+from assets import default_scene_path
+from nerf.config import TrainConfig
+from nerf.loaders import load_scene
+from nerf.scene import SceneError
+from nerf.trainer import CheckpointError, Trainer
+
 
 class SessionError(Exception):
     def __init__(self, path, problem: str):
@@ -25,14 +31,11 @@ class Session:
 
     def new_trainer(self, model: str):
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""
-        from nerf.config import TrainConfig
-        from nerf.trainer import Trainer
         t = Trainer(self.trainer.scene, TrainConfig.for_model(model, self.device.type), self.device)
         t.meta["downscale"] = self.downscale
         return t
 
     def load(self, path):
-        from nerf.trainer import Trainer
         return Trainer.load(path, scene=self.trainer.scene, device=self.device)
 
 
@@ -46,16 +49,6 @@ def pick_device(name: str) -> torch.device:
 
 def open_session(args: argparse.Namespace) -> Session:
     """Load the scene or checkpoint named on the command line and make the run folder."""
-    from nerf.loaders import load_scene
-    from nerf.scene import SceneError
-    from nerf.trainer import CheckpointError, Trainer
-    from nerf.config import TrainConfig
-
-    try:
-        from nerf.sysmem import tune_malloc  # optional engine helper: return freed memory to the OS
-        tune_malloc()
-    except ImportError:
-        pass
     device = pick_device(args.device)
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2 if device.type == "cpu" else 4)))
     source = Path(args.source) if args.source else None
@@ -66,7 +59,6 @@ def open_session(args: argparse.Namespace) -> Session:
             trainer = Trainer.load(source, device=device)
         else:
             if source is None:
-                from assets import default_scene_path
                 source = default_scene_path()
             scene = load_scene(source, downscale=args.downscale)
             trainer = Trainer(scene, TrainConfig.for_model(args.model, device.type), device)

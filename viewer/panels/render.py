@@ -2,7 +2,7 @@
 and a slider that snaps the camera to any dataset view, with its ground truth beside it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import dearpygui.dearpygui as dpg
 import numpy as np
@@ -111,7 +111,6 @@ class RenderPanel:
         dpg.set_value(self._gt_texture, fit_into(first, GT_SIZE, GT_SIZE).ravel())
 
     def _set(self, **changes) -> None:
-        from dataclasses import replace
         self.settings = replace(self.settings, **changes)
         self.app.on_render_settings(self.settings, rerender=set(changes) != {"mode"})
 
