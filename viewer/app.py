@@ -63,6 +63,7 @@ class ViewerApp:
         self._debug_path = os.environ.get("NERF_VIEWER_DEBUG_STATE")
         self._next_debug = 0.0
         self.toy = None
+        self._early_frame = None  # a render result that arrived while the loop waited
 
     # --- building ------------------------------------------------------------------------------
 
@@ -137,8 +138,10 @@ class ViewerApp:
             self.ui_meter.tick(now)
             last = now
             spare = frame_s - (time.perf_counter() - now)
-            if spare > 0:
-                time.sleep(spare)  # frame pacing: an uncapped loop starves the training thread
+            if spare > 0 and self._early_frame is None:
+                # Frame pacing (an uncapped loop starves the training thread), but a finished
+                # render ends the wait at once: it goes on screen without waiting out the frame.
+                self._early_frame = self.worker.frames.wait(spare)
         self.shutdown()
         return 0
 
@@ -157,7 +160,8 @@ class ViewerApp:
         if progress:
             self.record_panel.set_progress(*progress)
         s = self._stats or {"step": 0, "running": False}
-        frame = self.worker.frames.take()
+        frame = self.worker.frames.take() or self._early_frame
+        self._early_frame = None
         if dpg.get_value(self.tab_bar) == self.nerf_tab or frame is not None:
             # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
             self.view.update(now, frame, s["step"], s["running"] and dpg.get_value(self.tab_bar) == self.nerf_tab)
