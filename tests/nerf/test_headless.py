@@ -1,0 +1,51 @@
+"""nerf/headless.py through the real CLI entry point: outputs, resume, one-line errors."""
+import json
+
+import pytest
+
+from nerf.cli import main
+from nerf.synthetic import write_synthetic_scene
+
+FAST = ["--batch-rays", "64", "--video-frames", "2", "--eval-views", "1"]
+
+
+@pytest.fixture(scope="module")
+def scene_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scene")
+    write_synthetic_scene(root, n_train=8, n_test=2, size=24)
+    return root
+
+
+def test_train_writes_everything_and_resumes(scene_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "3", "--out", str(out), *FAST]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("test_psnr", "test_ssim", "steps", "train_seconds", "rays_per_second", "samples_per_ray",
+                "device", "model", "peak_memory_bytes"):
+        assert key in metrics, key
+    assert metrics["steps"] == 3 and metrics["model"] == "ngp" and metrics["device"] == "cpu"
+    assert metrics["peak_memory_bytes"] > 0 and metrics["samples_per_ray"] > 0
+    assert (out / "test" / "000.png").stat().st_size > 0
+    assert (out / "turntable.mp4").stat().st_size > 0
+    assert (out / "checkpoint.pt").is_file()
+    err = capsys.readouterr().err
+    assert "\r" in err and "rays/s" in err  # the one-line progress display
+
+    out2 = tmp_path / "resumed"
+    assert main([str(scene_dir), "--steps", "2", "--out", str(out2), "--resume", str(out / "checkpoint.pt"),
+                 *FAST]) == 0
+    assert json.loads((out2 / "metrics.json").read_text())["steps"] == 5
+
+
+def test_bad_scene_one_line_exit_2(tmp_path, capsys):
+    assert main([str(tmp_path / "nope"), "--steps", "1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nerf-train: error: ") and "\n" not in err
+
+
+def test_bad_checkpoint_one_line_exit_2(scene_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("garbage")
+    assert main([str(scene_dir), "--resume", str(bad), "--steps", "1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nerf-train: error: ") and str(bad) in err and "\n" not in err

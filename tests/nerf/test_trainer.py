@@ -1,0 +1,115 @@
+"""nerf/trainer.py and nerf/metrics.py: learning, exact resume, NaN recovery, rendering, metrics."""
+import math
+
+import pytest
+import torch
+
+from nerf.loaders import load_scene
+from nerf.metrics import gaussian_window, psnr, ssim
+from nerf.synthetic import write_synthetic_scene
+from nerf.trainer import CheckpointError, Trainer, TrainConfig
+
+TINY = dict(batch_rays=256, ngp_levels=8, ngp_log2_table=12, ngp_max_res=64, ngp_grid_res=16,
+            ngp_march_steps=96, ngp_grid_warmup=64, lr_decay_steps=10_000)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scene")
+    write_synthetic_scene(root, n_train=10, n_test=2, size=32)
+    return load_scene(root)
+
+
+def test_training_raises_psnr(scene):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    before = trainer.evaluate("test")["psnr"]
+    for _ in range(120):
+        stats = trainer.step()
+    after = trainer.evaluate("test")
+    assert set(stats) >= {"step", "loss", "psnr", "rays", "samples_per_ray", "seconds"}
+    assert stats["step"] == trainer.step_count == 120
+    assert after["psnr"] > before + 5.0, (before, after["psnr"])
+    assert 0.0 < after["ssim"] <= 1.0 and after["views"] == 2
+
+
+def test_save_load_continue_matches_uninterrupted(scene, tmp_path):
+    cfg = TrainConfig.for_model("ngp", "cpu", **TINY)
+    a = Trainer(scene, cfg)
+    for _ in range(20):  # past an occupancy update (every 16 steps)
+        a.step()
+    a.save(tmp_path / "ck.pt")
+    losses_a = [a.step()["loss"] for _ in range(14)]  # crosses the next grid update at 32
+    b = Trainer.load(tmp_path / "ck.pt", scene=scene)
+    assert b.step_count == 20
+    losses_b = [b.step()["loss"] for _ in range(14)]
+    assert losses_a == pytest.approx(losses_b, rel=1e-5, abs=1e-7)
+
+
+def test_nan_step_restores_last_snapshot(scene, monkeypatch):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", nan_snapshot_every=2, **TINY))
+    for _ in range(4):
+        trainer.step()
+    table = trainer.model.field.grid.table.detach().clone()
+    real = trainer.model.render_rays
+
+    def poisoned(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out["rgb_terms"] = [t * float("nan") for t in out["rgb_terms"]]
+        return out
+    monkeypatch.setattr(trainer.model, "render_rays", poisoned)
+    stats = trainer.step()
+    assert stats["nan_recovered"] is True and trainer.step_count == 4
+    torch.testing.assert_close(trainer.model.field.grid.table.detach(), table)
+    monkeypatch.setattr(trainer.model, "render_rays", real)
+    assert math.isfinite(trainer.step()["loss"])
+
+
+def test_render_shapes_abort_and_reset(scene):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", render_chunk=100, **TINY))
+    cams = scene.split("test").cameras
+    out = trainer.render(cams, 1, background=(0.0, 0.0, 0.0))
+    assert out["rgb"].shape == (32, 32, 3) and out["depth"].shape == (32, 32)
+    assert out["rgb"].dtype == torch.float32 and out["rgb"].device.type == "cpu"
+    calls = []
+    assert trainer.render(cams, 0, should_abort=lambda: calls.append(1) or len(calls) > 2) is None
+    assert len(calls) == 3  # checked between chunks, stopped at the third
+    trainer.step()
+    trainer.set_lr(1e-3)
+    trainer.set_batch_rays(64)
+    assert trainer.step()["rays"] == 64
+    trainer.reset()
+    assert trainer.step_count == 0 and trainer.batch_rays == 256
+
+
+def test_load_rejects_bad_checkpoint(tmp_path, scene):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        Trainer.load(bad, scene=scene)
+    with pytest.raises(CheckpointError):
+        Trainer.load(tmp_path / "missing.pt", scene=scene)
+
+
+def _ssim_direct(x, y, k=11, sigma=1.5):
+    """Wang et al.'s formula evaluated window by window (slow, obvious)."""
+    w = gaussian_window(k, sigma)
+    vals = []
+    for c in range(x.shape[2]):
+        for i in range(x.shape[0] - k + 1):
+            for j in range(x.shape[1] - k + 1):
+                a, b = x[i:i + k, j:j + k, c].double(), y[i:i + k, j:j + k, c].double()
+                ma, mb = (w * a).sum(), (w * b).sum()
+                va, vb = (w * (a - ma) ** 2).sum(), (w * (b - mb) ** 2).sum()
+                cov = (w * (a - ma) * (b - mb)).sum()
+                c1, c2 = 0.01 ** 2, 0.03 ** 2
+                vals.append(((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2)))
+    return float(torch.stack(vals).mean())
+
+
+def test_metrics_against_direct_formulas():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 14, 3, generator=g)
+    y = (x + 0.1 * torch.randn(16, 14, 3, generator=g)).clamp(0, 1)
+    assert ssim(x, y) == pytest.approx(_ssim_direct(x, y), abs=1e-9)
+    assert ssim(x, x) == pytest.approx(1.0)
+    assert psnr(torch.zeros(4, 4, 3), torch.full((4, 4, 3), 0.1)) == pytest.approx(20.0)
