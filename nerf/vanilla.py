@@ -177,7 +177,7 @@ class VanillaNeRF(nn.Module):
         t_c, delta_c = stratified_samples(near, far, n_c, stratified, generator)  # [m, n_c]
         enc_c = self.pos_enc(o[:, None, :] + t_c[..., None] * d[:, None, :])  # [m, n_c, 63]
         sigma_c, rgb_c = self.coarse(enc_c, self.coarse.direction_term(dir_enc))
-        w_c, _, _ = volume_weights(sigma_c, delta_c)
+        w_c = self._weights(sigma_c, delta_c)
         rgb_coarse, _, _ = composite(w_c, rgb_c, t_c + 0.5 * delta_c, None, o.shape[0], bg)
 
         t_f = sample_pdf(torch.cat([t_c, far[:, None]], dim=-1), w_c, n_f, stratified, generator)
@@ -187,9 +187,21 @@ class VanillaNeRF(nn.Module):
             1, order[..., None].expand(-1, -1, enc_c.shape[-1]))
         delta = intervals(t_all, far)
         sigma, rgb = self.fine(enc_all, self.fine.direction_term(dir_enc))
-        w, _, _ = volume_weights(sigma, delta)
+        w = self._weights(sigma, delta)
         rgb_fine, depth, opacity = composite(w, rgb, t_all + 0.5 * delta, None, o.shape[0], bg)
         return {"rgb": rgb_fine, "rgb_coarse": rgb_coarse, "depth": depth, "opacity": opacity}
+
+    def _weights(self, sigmas: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
+        """Quadrature weights [m, S] (NeRF eq. 3). NDC rays end at infinity (z = +1) and forward-
+        facing scenes have no background, so there the light left after the last interval is
+        given to the last sample: the paper's code gets the same by a last delta of 1e10, which in
+        float32 cancels the transmittance computed as cumsum - tau (weights summed to ~2). Object
+        scenes keep the remainder for the background."""
+        weights, _, _ = volume_weights(sigmas, deltas)
+        if not self.ndc:
+            return weights
+        rest = (1.0 - weights.sum(dim=-1, keepdim=True)).clamp_min(0.0)  # [m, 1]
+        return torch.cat([weights[:, :-1], weights[:, -1:] + rest], dim=-1)
 
     def update(self, step: int) -> None:
         """Nothing to refresh between steps (no occupancy grid)."""

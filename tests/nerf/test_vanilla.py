@@ -164,3 +164,22 @@ def test_short_training_on_a_generated_scene_raises_psnr(tmp_path):
     after = trainer.evaluate("test")["psnr"]
     assert stats["samples_per_ray"] > 0
     assert after > before + 5.0, (before, after)
+
+
+def test_ndc_rays_are_opaque_at_infinity_and_object_rays_are_not():
+    torch.manual_seed(2)
+    o = torch.tensor([[0.2, -0.1, -1.0], [-0.5, 0.3, -1.0]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.1, 0.0, 1.0], [0.0, -0.2, 1.0]]), dim=-1)
+    ndc = VanillaNeRF(1.0, 0.5, 100.0, True, TrainConfig(**SMALL))
+    with torch.no_grad():
+        ndc.fine.sigma.bias.fill_(-1e3)  # empty space everywhere: all the light reaches infinity
+        for stratified in (False, True):
+            out = ndc.render_rays(o, d, torch.ones(3), stratified=stratified, generator=None)
+            # the far plane takes what is left, as the paper's 1e10 last delta does: no background
+            torch.testing.assert_close(out["opacity"], torch.ones(2))
+            assert torch.all(out["rgb"] < 1.0)  # the last sample's colour (sigmoid < 1), not the white background
+        obj = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+        obj.fine.sigma.bias.fill_(-1e3)
+        out = obj.render_rays(*_rays(3), torch.ones(3), stratified=False, generator=None)
+        assert torch.all(out["opacity"] == 0)
+        torch.testing.assert_close(out["rgb"], torch.ones(3, 3))
