@@ -16,9 +16,10 @@ Two computations are arranged for speed without changing that function or its pa
 Sampling: the ray's segment inside the scene cube [-bound, bound]^3, clipped to the scene's near /
 far; rays that miss the cube get only the background. NDC scenes (rays already mapped by the
 Trainer with nerf.cameras.to_ndc) sample from z = -1 to z = +1 in NDC, linear in NDC depth as in
-the paper, without clipping x and y. `nerf_coarse_samples` stratified samples
-for the coarse MLP, `nerf_fine_samples` more drawn from its weights (nerf.sampling.sample_pdf); the
-fine MLP evaluates all of them together, sorted. Both renders are returned as loss terms (eq. 6).
+the paper, without clipping x and y. `nerf_coarse_samples` stratified samples for the coarse MLP,
+`nerf_fine_samples` more drawn from its weights (nerf.sampling.sample_pdf); the fine MLP evaluates
+all of them together, sorted. Both renders are returned as loss terms (eq. 6). The paper's raw
+density noise (for real scenes only) is not used.
 """
 from __future__ import annotations
 
