@@ -3,6 +3,7 @@ throughput with the window open vs headless `nerf-train`, and test PSNR after th
 
     python bench/bench_viewer.py                 # default scene, 3 minutes each, prints a table
     python bench/bench_viewer.py --minutes 1 --skip-headless
+    python bench/bench_viewer.py --minutes 1 --model fake --skip-headless   # the UI pipeline alone
 
 The viewer runs as a subprocess on its own Xvfb display and reports through
 NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
@@ -20,6 +21,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+FAKE_LAUNCHER = """
+import sys, torch
+from pathlib import Path
+from tests.viewer.fakes import FakeTrainer, make_fake_scene
+from viewer.app import ViewerApp
+from viewer.session import Session
+trainer = FakeTrainer(make_fake_scene(64), step_seconds=0.01)
+Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
+sys.exit(ViewerApp(Session(trainer, torch.device("cpu"), Path(sys.argv[1]))).run())
+"""
 
 
 def _free_display() -> int:
@@ -61,8 +74,12 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
         time.sleep(0.05)
     out, debug = work / "viewer", work / "state.json"
     env = {**os.environ, "DISPLAY": f":{n}", "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
-    cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale), "--model", model]
-    app = subprocess.Popen(cmd + ([scene] if scene else []), env=env)
+    if model == "fake":  # the app with tests/viewer/fakes.py's trainer: the UI pipeline alone
+        cmd = [sys.executable, "-c", FAKE_LAUNCHER, str(out)]
+    else:
+        cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale),
+               "--model", model] + ([scene] if scene else [])
+    app = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
     try:
         start = time.monotonic()
         while _state(debug) is None:
@@ -91,9 +108,9 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
         _press(env, "space")  # pause, then evaluate
         _press(env, "t")
         deadline = time.monotonic() + 600
-        while not any("test_psnr" in r for r in _log(out)) and time.monotonic() < deadline:
+        while not (_state(debug)["stats"].get("test") or app.poll() is not None) and time.monotonic() < deadline:
             time.sleep(1)
-        tests = [r for r in _log(out) if "test_psnr" in r]
+        test = _state(debug)["stats"].get("test") or {}
         _press(env, "Escape")
         app.wait(30)
     finally:
@@ -104,7 +121,7 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
             "latency_ms": statistics.median(latencies) if latencies else float("nan"),
             "latency_p90_ms": sorted(latencies)[int(0.9 * (len(latencies) - 1))] if latencies else float("nan"),
             "steps": steps[-1]["step"] if steps else 0, "drags": drags,
-            "test_psnr": tests[-1]["test_psnr"] if tests else float("nan")}
+            "test_psnr": test.get("psnr", float("nan"))}
 
 
 def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
@@ -123,7 +140,8 @@ def main() -> int:
     p.add_argument("scene", nargs="?", default=None, help="scene folder (default: the embedded scene)")
     p.add_argument("--minutes", type=float, default=3.0)
     p.add_argument("--downscale", type=int, default=1)
-    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
+    p.add_argument("--model", choices=("ngp", "nerf", "fake"), default="ngp",
+                   help="fake: a 10 ms/step stand-in trainer, to time the UI pipeline alone")
     p.add_argument("--skip-headless", action="store_true")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
