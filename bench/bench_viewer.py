@@ -129,10 +129,8 @@ def run_headless(scene: str | None, minutes: float, downscale: int, model: str, 
     cmd = ["nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
            str(downscale), "--model", model, "--out", str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    log = _log(out)
-    steps = [r["step"] for r in log if "step" in r]
-    tests = [r.get("test_psnr", r.get("psnr_test")) for r in log if "test_psnr" in r or "psnr_test" in r]
-    return {"steps": max(steps) if steps else 0, "test_psnr": tests[-1] if tests else float("nan")}
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {"steps": metrics["steps"], "test_psnr": metrics["test_psnr"]}
 
 
 def main() -> int:
