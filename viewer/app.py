@@ -178,9 +178,14 @@ class ViewerApp:
             self.stop_recording()
         if self.toy is not None:
             self.toy.shutdown()
-        dpg.destroy_context()
+        dpg.destroy_context()  # the window goes away now, whatever the worker is doing
         if not stopped:
-            print("nerf-viewer: warning: the training thread did not stop within 1 s", file=sys.stderr)
+            # A training step or one render chunk cannot be interrupted; on a slow CPU one can
+            # outlast the second. Exiting under a running torch op aborts the process, so wait.
+            print("nerf-viewer: waiting for the current training step / render chunk to finish",
+                  file=sys.stderr)
+            if not self.worker.stop(120.0):
+                print("nerf-viewer: warning: the training thread did not stop", file=sys.stderr)
 
     # --- actions (main thread) -----------------------------------------------------------------
 
