@@ -48,56 +48,63 @@ def bench_steps(size: int, steps: int, threads: int) -> list[tuple[str, str, str
     return rows
 
 
-def _ui_child(seconds: float, fps_cap: float) -> None:
-    """Runs inside the Xvfb display: the real panel, both configurations training; prints JSON."""
+def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
+    """Runs inside the Xvfb display; prints one JSON line.
+
+    mode "train": the real panel with A and B training; "idle": the panel, not training; "empty": a
+    window with one line of text, the reference for what the display alone allows on this machine.
+    """
     import dearpygui.dearpygui as dpg
 
     from viewer.panels.toy_lab import ToyLabPanel
 
     dpg.create_context()
     dpg.configure_app(manual_callback_management=True)
-    dpg.create_viewport(title="toy lab bench", width=1280, height=800, vsync=False)
+    dpg.create_viewport(title="toy lab bench", width=1280, height=800, x_pos=0, y_pos=0, vsync=False)
+    panel = None
     with dpg.window(tag="main"):
         with dpg.tab_bar() as bar:
             with dpg.tab(label="NeRF"):
                 dpg.add_text("(not loaded)")
             with dpg.tab(label="Toy lab") as tab:
-                panel = ToyLabPanel(tab, Path("/tmp/toy_bench_run"))
-                panel.build()
+                if mode != "empty":
+                    panel = ToyLabPanel(tab, Path("/tmp/toy_bench_run"))
+                    panel.build()
     dpg.set_primary_window("main", True)
     dpg.set_value(bar, tab)
     dpg.setup_dearpygui()
     dpg.show_viewport()
-    panel._toggle_run()
+    if mode == "train":
+        panel._toggle_run()
     frame_s = 1.0 / fps_cap
-    times, steps, t_start = [], None, time.perf_counter()
+    times, first, t_start = [], None, time.perf_counter()
     while dpg.is_dearpygui_running():
         now = time.perf_counter()
         dpg.run_callbacks(dpg.get_callback_queue())
-        panel.update()
+        if panel is not None:
+            panel.update()
         dpg.render_dearpygui_frame()
-        snap = panel._last_snapshot
-        if snap and snap["configs"] and min(c["step"] for c in snap["configs"]) > 0:
-            steps = steps or (now, snap["configs"][0]["step"])
+        snap = panel._last_snapshot if panel is not None else None
+        steps = min(c["step"] for c in snap["configs"]) if snap and snap["configs"] else 0
+        # Count frames once training is under way (or after a second when nothing trains).
+        if (mode == "train" and steps > 0) or (mode != "train" and now - t_start > 1.0):
+            first = first or (now, steps)
             times.append(now)
-        if times and now - times[0] > seconds:
-            break
-        if now - t_start > seconds + 120:
+        if (times and now - times[0] > seconds) or now - t_start > seconds + 120:
             break
         spare = frame_s - (time.perf_counter() - now)
         if spare > 0:
             time.sleep(spare)
-    snap = panel._last_snapshot
-    final_step = snap["configs"][0]["step"] if snap and snap["configs"] else 0
     shot = os.environ.get("TOY_BENCH_SCREENSHOT")
-    if shot:
+    if shot and mode == "train":
         subprocess.run(["import", "-window", "root", shot], check=False)
-    panel.shutdown()
+    if panel is not None:
+        panel.shutdown()
     dpg.destroy_context()
     gaps = np.diff(times) if len(times) > 1 else np.array([np.nan])
-    train_rate = (final_step - steps[1]) / (times[-1] - steps[0]) if steps and len(times) > 1 else 0.0
+    train_rate = (steps - first[1]) / (times[-1] - first[0]) if first and len(times) > 1 else 0.0
     print(json.dumps({"fps": float(1.0 / gaps.mean()), "p95_ms": float(np.percentile(gaps, 95) * 1e3),
-                      "steps_per_s": float(train_rate), "image": snap["image_name"] if snap else "?"}))
+                      "steps_per_s": float(train_rate)}))
 
 
 def bench_ui(seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
@@ -110,19 +117,26 @@ def bench_ui(seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
                                 stderr=subprocess.DEVNULL)
         env["DISPLAY"] = ":97"
         time.sleep(1.0)
+    rows = []
     try:
-        proc = subprocess.run([sys.executable, __file__, "--ui-child", str(seconds), "--fps-cap", str(fps_cap)],
-                              env=env, capture_output=True, text=True, timeout=seconds + 240)
+        for mode, label, target in (("empty", "UI fps, empty window (reference: the display alone)", ""),
+                                    ("idle", "UI fps, toy tab, not training", ""),
+                                    ("train", "UI fps, toy tab, A and B training (128 px)", ">= 30")):
+            proc = subprocess.run([sys.executable, __file__, "--ui-child", str(seconds), "--fps-cap", str(fps_cap),
+                                   "--ui-mode", mode], env=env, capture_output=True, text=True, timeout=seconds + 240)
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            if proc.returncode != 0 or not lines:
+                rows.append((label, f"failed: {proc.stderr.strip()[-200:]}", target))
+                continue
+            r = json.loads(lines[-1])
+            rows.append((f"{label}, cap {fps_cap:.0f}", f"{r['fps']:.1f} (p95 frame {r['p95_ms']:.0f} ms)", target))
+            if mode == "train":
+                rows.append(("toy training while the UI runs, steps/s per configuration", f"{r['steps_per_s']:.1f}", ""))
     finally:
         if xvfb is not None:
             xvfb.terminate()
             xvfb.wait(5)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return [("UI fps (toy tab, A and B training)", f"failed: {proc.stderr.strip()[-200:]}", ">= 30")]
-    r = json.loads(lines[-1])
-    return [(f"UI fps, toy tab, A and B training (128 px, cap {fps_cap:.0f})", f"{r['fps']:.1f} (p95 frame {r['p95_ms']:.0f} ms)", ">= 30"),
-            ("toy training while the UI runs, steps/s per config", f"{r['steps_per_s']:.1f}", "")]
+    return rows
 
 
 def bench_ffn(size: int, steps: int, width: int, frequencies: int, threads: int) -> tuple[list, str]:
@@ -157,9 +171,10 @@ def main() -> int:
                    help="torch threads for ffn (1: two spinning OpenMP threads crawl on a busy 2-core machine)")
     p.add_argument("--ffn-frequencies", type=int, default=16, help="PE frequencies per axis (log-linear to sigma 10)")
     p.add_argument("--ui-child", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--ui-mode", default="train", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.ui_child is not None:
-        _ui_child(args.ui_child, args.fps_cap)
+        _ui_child(args.ui_child, args.fps_cap, args.ui_mode)
         return 0
     only = set(args.only or ("steps", "ui", "ffn"))
     rows, ffn_text = [], ""

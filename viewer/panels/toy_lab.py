@@ -50,11 +50,13 @@ class ToyLabPanel:
 
     # --- building ------------------------------------------------------------------------------
     def build(self) -> None:
+        # Dynamic, not raw, textures: a raw texture is uploaded again every frame, which with ten of
+        # them cost half the frame rate under software OpenGL; a dynamic one only on set_value.
         with dpg.texture_registry():
             for label in "AB":
                 for name in ("recon", "error", "target", "field", "mosaic"):
-                    self._tex[label][name] = dpg.add_raw_texture(views.DISPLAY, views.DISPLAY, views.blank_texture(),
-                                                                 format=dpg.mvFormat_Float_rgba)
+                    self._tex[label][name] = dpg.add_dynamic_texture(views.DISPLAY, views.DISPLAY,
+                                                                     views.blank_texture())
         # Plain groups, not child windows: each child window is a separate clipped draw pass, which
         # halved the frame rate under software OpenGL (Xvfb + llvmpipe).
         with dpg.group(horizontal=True, parent=self.parent):
