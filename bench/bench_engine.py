@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", choices=sorted(RUNS), action="append")
     p.add_argument("--lego", default=LEGO, help="the nerf_synthetic lego folder")
+    p.add_argument("--threads", type=int, default=None, help="passed to nerf-train --threads")
     p.add_argument("--out", default=None, help="keep run folders here (default: a temp dir)")
     args = p.parse_args(argv)
     names = args.only or list(RUNS)
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             scene, flags, minutes, target = RUNS[name]
             if name == "lego":
                 scene = args.lego
-            m = run(name, scene, flags, minutes, out)
+            extra = ["--threads", str(args.threads)] if args.threads else []
+            m = run(name, scene, flags + extra, minutes, out)
             rows.append((name, minutes, target, m))
     print("| run | minutes | steps | test PSNR (target) | SSIM | views | rays/s | samples/ray | peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|")

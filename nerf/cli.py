@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rays per training step (default: the model's tuned value for the device)")
     p.add_argument("--eval-views", type=int, default=None, metavar="N",
                    help="evaluate only the first N test views (default: all)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy CPU)")
     p.add_argument("--video-frames", type=int, default=48, metavar="N",
                    help="frames of the turntable video (0: no video)")
     return p

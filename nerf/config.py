@@ -56,11 +56,8 @@ class TrainConfig:
     def for_model(cls, model: str = "ngp", device: str = "cpu", **overrides) -> "TrainConfig":
         """Tuned defaults for `model` on a device kind ("cpu" | "cuda"), then `overrides`."""
         if model == "nerf":
-            base = dict(model="nerf", lr=5e-4, lr_decay_steps=25000, lr_decay=0.1, lr_min_factor=0.01,
-                        batch_rays=1024, adam_eps=1e-7, weight_decay=0.0)
-            if device != "cuda":  # a 2-core CPU needs far fewer samples to get anywhere in minutes
-                base.update(batch_rays=256, nerf_coarse_samples=32, nerf_fine_samples=64,
-                            nerf_width=128, nerf_depth=4)
+            from nerf.vanilla import VanillaNeRF  # its tuned defaults live with the model
+            base = dict(model="nerf", **VanillaNeRF.default_config_overrides(device))
         elif model == "ngp":
             base = dict(model="ngp")
             if device != "cuda":
@@ -83,5 +80,5 @@ class TrainConfig:
 
 
 # Tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
-CPU_NGP_DEFAULTS = dict(batch_rays=2048, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=256,
+CPU_NGP_DEFAULTS = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
                         ngp_grid_res=64)

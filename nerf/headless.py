@@ -156,6 +156,8 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
 
 def run_training(args) -> int:
     tune_malloc()
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     try:
         device = _device(args.device)
         scene, trainer = _make_trainer(args, device)
