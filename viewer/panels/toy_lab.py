@@ -45,6 +45,8 @@ class ToyLabPanel:
         self._tex: dict[str, dict[str, int | str]] = {"A": {}, "B": {}}
         self._last_snapshot: dict | None = None
         self._frame_times: list[float] = []
+        self._last_rate_shown = 0.0
+        self._notice = ""
         self._file_dialog = None
         self.fps = 0.0
 
@@ -159,6 +161,7 @@ class ToyLabPanel:
         except ToyError as exc:
             self._show(f"error: {exc}")
             return
+        self._notice = ""
         self.worker.send("setup", Setup(self.image_path, int(dpg.get_value(self.size_combo)), configs))
         if self.running:
             self.worker.send("run", True)
@@ -218,6 +221,8 @@ class ToyLabPanel:
             self._saved.put((None, f"could not write {path}: {exc}"))
 
     def _show(self, text: str) -> None:
+        """A notice (error, saved file) that stays beside the training state until the next one."""
+        self._notice = text
         dpg.set_value(self.status, text)
 
     # --- per frame -----------------------------------------------------------------------------
@@ -229,10 +234,14 @@ class ToyLabPanel:
         if saved is not None:
             self._show(f"saved {saved[0]}" if saved[0] else f"error: {saved[1]}")
         snap = self.worker.snapshots.take()
+        if snap is not None:
+            self._last_snapshot = snap
+        if now - self._last_rate_shown > 0.5:
+            rate = self._last_snapshot["steps_per_s"] if self._last_snapshot and self.running else 0.0
+            dpg.set_value(self.rate_text, f"{rate:.1f} steps/s (A+B)   UI {self.fps:.0f} fps")
+            self._last_rate_shown = now
         if snap is None:
             return
-        self._last_snapshot = snap
-        dpg.set_value(self.rate_text, f"{snap['steps_per_s']:.1f} steps/s (A+B)   UI {self.fps:.0f} fps")
         if snap["error"]:
             self._show(f"error: {snap['error']}")
             return
@@ -248,7 +257,9 @@ class ToyLabPanel:
             return
         state = "training" if snap["running"] else "paused"
         rec = f" | recording {len(self.frames)} frames" if self.recording else ""
-        self._show(f"{snap['image_name']} {snap['image'].shape[1]}x{snap['image'].shape[0]}: {state}{rec}")
+        notice = f"  |  {self._notice}" if self._notice else ""
+        dpg.set_value(self.status, f"{snap['image_name']} {snap['image'].shape[1]}x{snap['image'].shape[0]}:"
+                                   f" {state}{rec}{notice}")
 
     def _show_config(self, label: str, snap: dict, image) -> None:
         tex, w = self._tex[label], self._widgets[label]
