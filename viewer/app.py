@@ -195,6 +195,8 @@ class ViewerApp:
         ctrl = dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
         if key == dpg.mvKey_Escape or (ctrl and key == dpg.mvKey_Q):
             dpg.stop_dearpygui()
+        elif dpg.get_value(self.tab_bar) != self.nerf_tab:
+            return  # the NeRF shortcuts belong to the NeRF tab; the toy lab has its own controls
         elif key in (dpg.mvKey_P, dpg.mvKey_F12):
             self.screenshot()
         elif key == dpg.mvKey_G:
