@@ -166,9 +166,7 @@ class ToyWorker:
             if self._trainers:
                 self._publish()
         except (ToyError, ValueError, RuntimeError) as exc:
-            self._running = False
-            self.snapshots.put({"configs": [], "image": self._image, "image_name": self._image_name,
-                                "running": False, "error": str(exc), "steps_per_s": 0.0})
+            self._publish_error(str(exc))
         return True
 
     def _handle_all(self, pending: list) -> bool:
@@ -216,7 +214,7 @@ class ToyWorker:
                 for t in self._trainers:
                     t.step()
             except RuntimeError as exc:
-                self._handle_failure(exc)
+                self._publish_error(f"training failed: {exc}")
                 continue
             now = time.perf_counter()
             rate_steps += 1
@@ -228,7 +226,8 @@ class ToyWorker:
             busy = time.perf_counter() - t0
             self._wake.wait(busy * (1.0 - self.duty) / self.duty)
 
-    def _handle_failure(self, exc: Exception) -> None:
+    def _publish_error(self, text: str) -> None:
+        """Stop training and tell the panel; the thread itself keeps serving commands."""
         self._running = False
         self.snapshots.put({"configs": [], "image": self._image, "image_name": self._image_name,
-                            "running": False, "error": f"training failed: {exc}", "steps_per_s": 0.0})
+                            "running": False, "error": text, "steps_per_s": 0.0})

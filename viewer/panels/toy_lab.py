@@ -244,6 +244,8 @@ class ToyLabPanel:
             return
         if snap["error"]:
             self._show(f"error: {snap['error']}")
+            self.running = False  # the worker stopped training
+            dpg.configure_item(self.run_button, label="Start")
             return
         if not snap["configs"]:
             return
