@@ -127,7 +127,7 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
 def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
     out = work / "headless"
     cmd = ["nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
-           str(downscale), "--model", model, "--out", str(out)]
+           str(downscale), "--model", model, "--video-frames", "0", "--out", str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     metrics = json.loads((out / "metrics.json").read_text())
     return {"steps": metrics["steps"], "test_psnr": metrics["test_psnr"]}
