@@ -17,11 +17,15 @@ from nerf.occupancy import OccupancyGrid
 from nerf.rendering import composite, packed_exclusive_sum, volume_weights_packed
 
 
+NDC_BOUND = 1.5
+
+
 class NGPModel(nn.Module):
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config):
         super().__init__()
-        # NDC scenes arrive mapped into [-1, 1]^3 by the caller
-        self.bound = 1.0 if ndc else float(bound)
+        # NDC scenes arrive mapped by the caller: z runs -1..1, but edge pixels of LLFF views start
+        # at |x|, |y| up to ~1.4, so the cube is widened to keep them (instead of clipping them)
+        self.bound = NDC_BOUND if ndc else float(bound)
         self.near = 0.0 if ndc else float(near)
         self.far = math.inf if ndc else float(far)
         self.config = config
