@@ -64,7 +64,9 @@ class _History:
     psnr: list = field(default_factory=list)
 
     def add(self, step: int, loss: float, psnr: float) -> None:
-        self.step.append(step), self.loss.append(loss), self.psnr.append(psnr)
+        self.step.append(step)
+        self.loss.append(loss)
+        self.psnr.append(psnr)
         if len(self.step) > HISTORY_MAX:
             self.step, self.loss, self.psnr = self.step[::2], self.loss[::2], self.psnr[::2]
 
