@@ -26,6 +26,7 @@ from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into
 from viewer.panels.status import RateMeter, StatusLine
+from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
 from viewer.recording import Recorder, render_turntable, save_screenshot, turntable_c2ws
@@ -104,11 +105,6 @@ class ViewerApp:
         self.view.build(self.view_holder, 1280 - SIDE_WIDTH - 24, 800 - 80)
 
     def _build_toy(self, tab) -> None:
-        try:
-            from viewer.panels.toy_lab import ToyLabPanel
-        except ImportError:
-            dpg.add_text("The toy lab is not part of this build.", parent=tab)
-            return
         self.toy = ToyLabPanel(tab, self.run_dir / "toy")
         self.toy.build()
 
