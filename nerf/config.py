@@ -81,4 +81,4 @@ class TrainConfig:
 
 # Tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
 CPU_NGP_DEFAULTS = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                        ngp_grid_res=64)
+                        ngp_grid_res=64, lr_decay_steps=1000)
