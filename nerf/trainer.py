@@ -51,9 +51,12 @@ class Trainer:
         self.device = torch.device(device)
         split = scene.split("train")
         self.cameras = _cameras_to(split.cameras, self.device)
-        images = split.images.to(self.device)
-        # uint8 on CUDA: 4x less GPU memory for the same 8-bit images; float on CPU (no conversion)
-        self.images = (images * 255).round().to(torch.uint8) if self.device.type == "cuda" else images
+        # uint8 on CUDA: 4x less GPU memory for the same 8-bit images (converted before the copy, so
+        # the float images never reach the GPU); float on CPU (no conversion per batch)
+        if self.device.type == "cuda":
+            self.images = split.images.mul(255).round_().to(torch.uint8).to(self.device)
+        else:
+            self.images = split.images.to(self.device)
         self.has_alpha = split.has_alpha
         self.meta: dict = {}  # free-form, saved with checkpoints (headless stores its downscale here)
         self.reset()
@@ -198,8 +201,11 @@ class Trainer:
 
     def target_image(self, split: str, index: int, background=None) -> torch.Tensor:
         """Ground truth [H, W, 3] of a view, composited on the eval background (or `background`)."""
-        bg = BACKGROUNDS[self.config.eval_background] if background is None else background
-        return self.scene.split(split).rgb(torch.tensor(bg))[index]
+        bg = torch.tensor(BACKGROUNDS[self.config.eval_background] if background is None else background)
+        image = self.scene.split(split).images[index]  # one view: never composite the whole split
+        if image.shape[-1] == 4:
+            return image[..., :3] * image[..., 3:] + bg * (1.0 - image[..., 3:])
+        return image
 
     @torch.no_grad()
     def evaluate(self, split: str = "test", max_views: int | None = None,
