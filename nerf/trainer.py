@@ -181,10 +181,13 @@ class Trainer:
 
         Returns {"rgb" [H, W, 3], "depth" [H, W], "opacity" [H, W]} as CPU float32, or None if
         should_abort() became true between chunks. depth is the distance along the unit ray (NDC
-        distance for NDC scenes)."""
+        distance for NDC scenes). `background` applies to scenes trained with alpha; scenes without
+        alpha were trained on black (their images cover every ray), so they render on black."""
         rays_o, rays_d = image_rays(_cameras_to(cameras, self.device), index)
         h, w = rays_o.shape[:2]
         rays_o, rays_d = self._ndc(rays_o.reshape(-1, 3), rays_d.reshape(-1, 3))
+        if not self.has_alpha:
+            background = BACKGROUNDS["black"]
         bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
         parts: dict[str, list[torch.Tensor]] = {"rgb": [], "depth": [], "opacity": []}
         chunk = self.config.render_chunk

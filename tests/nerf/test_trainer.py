@@ -113,3 +113,13 @@ def test_metrics_against_direct_formulas():
     assert ssim(x, y) == pytest.approx(_ssim_direct(x, y), abs=1e-9)
     assert ssim(x, x) == pytest.approx(1.0)
     assert psnr(torch.zeros(4, 4, 3), torch.full((4, 4, 3), 0.1)) == pytest.approx(20.0)
+
+
+def test_scene_without_alpha_renders_on_its_training_background(scene):
+    import dataclasses
+    rgb_splits = {k: dataclasses.replace(v, images=v.images[..., :3]) for k, v in scene.splits.items()}
+    trainer = Trainer(dataclasses.replace(scene, splits=rgb_splits), TrainConfig.for_model("ngp", "cpu", **TINY))
+    cams = scene.split("test").cameras
+    white = trainer.render(cams, 0, background=(1.0, 1.0, 1.0))["rgb"]
+    black = trainer.render(cams, 0, background=(0.0, 0.0, 0.0))["rgb"]
+    torch.testing.assert_close(white, black)  # trained on black, so always shown on black
