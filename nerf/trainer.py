@@ -175,9 +175,11 @@ class Trainer:
     # ---- rendering and evaluation ------------------------------------------------------------
     @torch.no_grad()
     def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
-               max_samples: int | None = None, should_abort: Callable[[], bool] | None = None
-               ) -> dict | None:
-        """Render camera `index` of `cameras` in chunks of config.render_chunk rays.
+               max_samples: int | None = None, should_abort: Callable[[], bool] | None = None,
+               chunk: int | None = None) -> dict | None:
+        """Render camera `index` of `cameras` in chunks of `chunk` rays (default config.render_chunk).
+
+        A smaller chunk lets should_abort() stop a stale render sooner (the viewer's case).
 
         Returns {"rgb" [H, W, 3], "depth" [H, W], "opacity" [H, W]} as CPU float32, or None if
         should_abort() became true between chunks. depth is the distance along the unit ray (NDC
@@ -190,7 +192,7 @@ class Trainer:
             background = BACKGROUNDS["black"]
         bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
         parts: dict[str, list[torch.Tensor]] = {"rgb": [], "depth": [], "opacity": []}
-        chunk = self.config.render_chunk
+        chunk = chunk or self.config.render_chunk
         for s in range(0, rays_o.shape[0], chunk):
             if should_abort is not None and should_abort():
                 return None

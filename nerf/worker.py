@@ -71,6 +71,11 @@ class _History:
             self.step, self.loss, self.psnr = self.step[::2], self.loss[::2], self.psnr[::2]
 
 
+# Rays per render chunk on a CPU: small enough that a newer camera aborts a stale render within
+# ~0.1 s on 2 cores. GPUs keep the trainer's larger chunk (per-chunk overhead would dominate).
+CPU_RENDER_CHUNK = 2048
+
+
 class TrainingWorker:
     """Background thread around a Trainer. Call methods from any thread; only it touches the trainer."""
 
@@ -308,7 +313,8 @@ class TrainingWorker:
         outputs = None
         try:
             outputs = self._trainer.render(request.cameras, request.index, background=request.background,
-                                           max_samples=request.max_samples, should_abort=should_abort)
+                                           max_samples=request.max_samples, should_abort=should_abort,
+                                           chunk=self._render_chunk())
         except Exception as exc:  # noqa: BLE001
             self._error("render failed", exc)
         end = time.perf_counter()
@@ -318,6 +324,10 @@ class TrainingWorker:
             self._renders += 1
         self._last_render_end = end
         self.frames.put(RenderResult(request, outputs, end - start, self._trainer.step_count))
+
+    def _render_chunk(self) -> int | None:
+        device = getattr(self._trainer, "device", None)
+        return CPU_RENDER_CHUNK if device is None or torch.device(device).type == "cpu" else None
 
     def _error(self, what: str, exc: BaseException) -> None:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -100,7 +100,7 @@ class FakeTrainer:
                 "views": len(self.scene.split(split))}
 
     def render(self, cameras, index: int = 0, *, background=(1.0, 1.0, 1.0), max_samples=None,
-               should_abort=None) -> dict | None:
+               should_abort=None, chunk=None) -> dict | None:
         self._touch()
         if self.fail_next_render:
             self.fail_next_render = False
