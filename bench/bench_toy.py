@@ -25,6 +25,7 @@ from toy import presets
 from toy.images import load_image
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer
+from viewer.xdriver import virtual_display
 
 PHOTOS = Path("/work/shared/datasets/images/skimage")
 PHOTO_NAMES = ("astronaut", "camera", "chelsea", "coffee")
@@ -109,33 +110,29 @@ def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
 
 def bench_ui(seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
     env = dict(os.environ)
-    xvfb = None
-    if not env.get("DISPLAY"):
-        if shutil.which("Xvfb") is None:
-            return [("UI fps (toy tab, A and B training)", "skipped: no DISPLAY and no Xvfb", ">= 30")]
-        xvfb = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1280x800x24"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        env["DISPLAY"] = ":97"
-        time.sleep(1.0)
+    if env.get("DISPLAY"):
+        return _ui_rows(env, seconds, fps_cap)
+    if shutil.which("Xvfb") is None:
+        return [("UI fps (toy tab, A and B training)", "skipped: no DISPLAY and no Xvfb", ">= 30")]
+    with virtual_display() as display:
+        return _ui_rows({**env, "DISPLAY": display}, seconds, fps_cap)
+
+
+def _ui_rows(env: dict, seconds: float, fps_cap: float) -> list[tuple[str, str, str]]:
     rows = []
-    try:
-        for mode, label, target in (("empty", "UI fps, empty window (reference: the display alone)", ""),
-                                    ("idle", "UI fps, toy tab, not training", ""),
-                                    ("train", "UI fps, toy tab, A and B training (128 px)", ">= 30")):
-            proc = subprocess.run([sys.executable, __file__, "--ui-child", str(seconds), "--fps-cap", str(fps_cap),
-                                   "--ui-mode", mode], env=env, capture_output=True, text=True, timeout=seconds + 240)
-            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-            if proc.returncode != 0 or not lines:
-                rows.append((label, f"failed: {proc.stderr.strip()[-200:]}", target))
-                continue
-            r = json.loads(lines[-1])
-            rows.append((f"{label}, cap {fps_cap:.0f}", f"{r['fps']:.1f} (p95 frame {r['p95_ms']:.0f} ms)", target))
-            if mode == "train":
-                rows.append(("toy training while the UI runs, steps/s per configuration", f"{r['steps_per_s']:.1f}", ""))
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+    for mode, label, target in (("empty", "UI fps, empty window (reference: the display alone)", ""),
+                                ("idle", "UI fps, toy tab, not training", ""),
+                                ("train", "UI fps, toy tab, A and B training (128 px)", ">= 30")):
+        proc = subprocess.run([sys.executable, __file__, "--ui-child", str(seconds), "--fps-cap", str(fps_cap),
+                               "--ui-mode", mode], env=env, capture_output=True, text=True, timeout=seconds + 240)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            rows.append((label, f"failed: {proc.stderr.strip()[-200:]}", target))
+            continue
+        r = json.loads(lines[-1])
+        rows.append((f"{label}, cap {fps_cap:.0f}", f"{r['fps']:.1f} (p95 frame {r['p95_ms']:.0f} ms)", target))
+        if mode == "train":
+            rows.append(("toy training while the UI runs, steps/s per configuration", f"{r['steps_per_s']:.1f}", ""))
     return rows
 
 

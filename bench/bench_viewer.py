@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from viewer.xdriver import press, read_state, virtual_display, xdo
+
 
 FAKE_LAUNCHER = """
 import sys, torch
@@ -35,20 +37,6 @@ sys.exit(ViewerApp(Session(trainer, torch.device("cpu"), Path(sys.argv[1]))).run
 """
 
 
-def _free_display() -> int:
-    for n in range(150, 400):
-        if not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise RuntimeError("no free X display")
-
-
-def _state(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _log(run_dir: Path) -> list[dict]:
     try:
         return [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
@@ -56,24 +44,15 @@ def _log(run_dir: Path) -> list[dict]:
         return []
 
 
-def _xdo(env, *args) -> None:
-    subprocess.run(["xdotool", *map(str, args)], env=env, check=True, timeout=10)
-
-
-def _press(env, key: str) -> None:
-    _xdo(env, "keydown", key)
-    time.sleep(0.15)
-    _xdo(env, "keyup", key)
-
-
 def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
-    n = _free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        time.sleep(0.05)
+    with virtual_display() as display:
+        return _drive_viewer(display, scene, minutes, downscale, model, work)
+
+
+def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: int, model: str,
+                  work: Path) -> dict:
     out, debug = work / "viewer", work / "state.json"
-    env = {**os.environ, "DISPLAY": f":{n}", "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
+    env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
     if model == "fake":  # the app with tests/viewer/fakes.py's trainer: the UI pipeline alone
         cmd = [sys.executable, "-c", FAKE_LAUNCHER, str(out)]
     else:
@@ -82,41 +61,40 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
     app = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
     try:
         start = time.monotonic()
-        while _state(debug) is None:
+        while read_state(debug) is None:
             time.sleep(0.1)
         fps, drags = [], 0
         end = start + minutes * 60
         next_drag = time.monotonic() + 10
         while time.monotonic() < end:
-            s = _state(debug)
+            s = read_state(debug)
             if s and s["stats"].get("running") and not s["stats"].get("interacting"):
                 fps.append(s["ui_fps"])
             if time.monotonic() >= next_drag:  # one short orbit drag through real X events
                 x, y, w, h = s["view_rect"]
                 cx, cy = int(x + w / 2), int(y + h / 2)
-                _xdo(env, "mousemove", cx, cy)
-                _xdo(env, "mousedown", 1)
+                xdo(env, "mousemove", cx, cy)
+                xdo(env, "mousedown", 1)
                 for i in range(1, 6):
-                    _xdo(env, "mousemove", cx + 12 * i, cy)
+                    xdo(env, "mousemove", cx + 12 * i, cy)
                     time.sleep(0.03)
-                _xdo(env, "mouseup", 1)
+                xdo(env, "mouseup", 1)
                 drags += 1
                 next_drag = time.monotonic() + 8
             time.sleep(0.5)
-        latencies = _state(debug)["latencies_ms"]
+        latencies = read_state(debug)["latencies_ms"]
         steps = [r for r in _log(out) if "loss" in r]
-        _press(env, "space")  # pause, then evaluate
-        _press(env, "t")
+        press(env, "space")  # pause, then evaluate
+        press(env, "t")
         deadline = time.monotonic() + 600
-        while not (_state(debug)["stats"].get("test") or app.poll() is not None) and time.monotonic() < deadline:
+        while not (read_state(debug)["stats"].get("test") or app.poll() is not None) and time.monotonic() < deadline:
             time.sleep(1)
-        test = _state(debug)["stats"].get("test") or {}
-        _press(env, "Escape")
+        test = read_state(debug)["stats"].get("test") or {}
+        press(env, "Escape")
         app.wait(30)
     finally:
         if app.poll() is None:
             app.kill()
-        xvfb.terminate()
     return {"ui_fps": statistics.median(fps) if fps else float("nan"),
             "latency_ms": statistics.median(latencies) if latencies else float("nan"),
             "latency_p90_ms": sorted(latencies)[int(0.9 * (len(latencies) - 1))] if latencies else float("nan"),

@@ -19,62 +19,29 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
+from viewer.xdriver import press, read_state, virtual_display, xdo
+
 pytestmark = pytest.mark.gui
-
-
-def _free_display() -> int:
-    for n in range(120, 400):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number")
 
 
 @pytest.fixture
 def xdisplay():
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("Xvfb and xdotool are needed for GUI tests (apt-get install xvfb xdotool)")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"Xvfb :{n} did not start")
-        time.sleep(0.05)
-    yield f":{n}"
-    proc.terminate()
-    proc.wait(5)
+    with virtual_display() as display:
+        yield display
 
 
-def _state(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _wait_state(path: Path, app: subprocess.Popen, predicate, timeout: float, what: str) -> dict:
+def _waitread_state(path: Path, app: subprocess.Popen, predicate, timeout: float, what: str) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if app.poll() is not None:
             pytest.fail(f"the viewer exited ({app.returncode}) while waiting for {what}: {app.stderr.read()}")
-        s = _state(path)
+        s = read_state(path)
         if s is not None and predicate(s):
             return s
         time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; last state: {_state(path)}")
-
-
-def _xdo(env, *args) -> None:
-    subprocess.run(["xdotool", *map(str, args)], env=env, check=True, timeout=10)
-
-
-def _press(env, key: str) -> None:
-    # Held for a few frames: a press and release inside one frame can be missed by the app.
-    _xdo(env, "keydown", key)
-    time.sleep(0.15)
-    _xdo(env, "keyup", key)
+    pytest.fail(f"timed out waiting for {what}; last state: {read_state(path)}")
 
 
 def _log_steps(run_dir: Path) -> list[int]:
@@ -94,34 +61,34 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
                             "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         # Opens on the default scene, shows frames and trains (the log's step count rises).
-        s = _wait_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["stats"].get("step", 0) >= 1,
+        s = _waitread_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["stats"].get("step", 0) >= 1,
                         90, "a first frame and a training step")
         first_steps = _log_steps(out)
-        _wait_state(debug, app, lambda s: _log_steps(out) and _log_steps(out)[-1] > max(first_steps or [0]),
+        _waitread_state(debug, app, lambda s: _log_steps(out) and _log_steps(out)[-1] > max(first_steps or [0]),
                     60, "log.jsonl steps to rise")
 
         # A left-drag across the view, as real X events, orbits the camera and changes the frame.
         x, y, w, h = s["view_rect"]
         cx, cy = int(x + w / 2), int(y + h / 2)
-        before = _state(debug)
-        _xdo(env, "mousemove", cx, cy)
+        before = read_state(debug)
+        xdo(env, "mousemove", cx, cy)
         time.sleep(0.2)
-        _xdo(env, "mousedown", 1)
+        xdo(env, "mousedown", 1)
         for i in range(1, 9):
-            _xdo(env, "mousemove", cx + 20 * i, cy + 6 * i)
+            xdo(env, "mousemove", cx + 20 * i, cy + 6 * i)
             time.sleep(0.05)
-        _xdo(env, "mouseup", 1)
-        moved = _wait_state(debug, app, lambda s: not np.allclose(s["c2w"], before["c2w"]), 10, "the camera to move")
-        _wait_state(debug, app, lambda s: s["frames_shown"] > moved["frames_shown"]
+        xdo(env, "mouseup", 1)
+        moved = _waitread_state(debug, app, lambda s: not np.allclose(s["c2w"], before["c2w"]), 10, "the camera to move")
+        _waitread_state(debug, app, lambda s: s["frames_shown"] > moved["frames_shown"]
                     and s["frame_hash"] != before["frame_hash"], 30, "a new frame after the drag")
         # The mouse rests: the camera must stay put (no drift from cumulative drag deltas).
-        rest = _state(debug)
+        rest = read_state(debug)
         time.sleep(0.6)
-        assert np.allclose(_state(debug)["c2w"], rest["c2w"])
+        assert np.allclose(read_state(debug)["c2w"], rest["c2w"])
 
         # P: a screenshot PNG with its pose JSON, not blank.
-        _press(env, "p")
-        _wait_state(debug, app, lambda s: any(f.startswith("screenshot") for f in s["files"]), 60, "the screenshot")
+        press(env, "p")
+        _waitread_state(debug, app, lambda s: any(f.startswith("screenshot") for f in s["files"]), 60, "the screenshot")
         png = out / "screenshot-001.png"
         assert png.exists() and (out / "screenshot-001.json").exists()
         assert imageio.imread(png).astype(np.float32).std() > 5.0
@@ -129,12 +96,12 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
         assert len(pose["frames"][0]["transform_matrix"]) == 4 and pose["w"] > 0
 
         # G starts and stops a GIF of the live view.
-        _press(env, "g")
-        _wait_state(debug, app, lambda s: s["recording"], 10, "recording to start")
+        press(env, "g")
+        _waitread_state(debug, app, lambda s: s["recording"], 10, "recording to start")
         time.sleep(1.5)
-        _press(env, "g")
-        _wait_state(debug, app, lambda s: any(f.startswith("recording:") for f in s["files"]), 20, "the GIF")
-        note = next(f for f in _state(debug)["files"] if f.startswith("recording:"))
+        press(env, "g")
+        _waitread_state(debug, app, lambda s: any(f.startswith("recording:") for f in s["files"]), 20, "the GIF")
+        note = next(f for f in read_state(debug)["files"] if f.startswith("recording:"))
         assert int(re.search(r"\((\d+) frames\)", note).group(1)) >= 3  # ~10 fps for 1.5 s
         # Pillow merges identical consecutive frames (a resting view), so the file may hold fewer.
         frames = imageio.mimread(out / "recording-001.gif")
@@ -142,7 +109,7 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
         assert np.asarray(frames[-1])[..., :3].astype(np.float32).std() > 5.0
 
         # Escape quits cleanly.
-        _press(env, "Escape")
+        press(env, "Escape")
         assert app.wait(15) == 0
     finally:
         if app.poll() is None:

@@ -1,0 +1,62 @@
+"""Drive the real `nerf-viewer` on a virtual X display: Xvfb start-up and xdotool input.
+
+Shared by the GUI tests and the bench/ scripts so they start displays and send keys the same way.
+No dearpygui here: this only runs Xvfb and xdotool as subprocesses.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_display(first: int = 120, last: int = 400) -> int:
+    """A display number with neither a lock file nor a socket."""
+    for n in range(first, last):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+@contextlib.contextmanager
+def virtual_display(screen: str = "1280x800x24", timeout: float = 10.0) -> Iterator[str]:
+    """Run Xvfb on a free display for the duration of the block; yields ":N"."""
+    n = free_display()
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", screen, "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while not Path(f"/tmp/.X11-unix/X{n}").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Xvfb :{n} did not start")
+            time.sleep(0.05)
+        yield f":{n}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def xdo(env: dict, *args) -> None:
+    """One xdotool command on env's DISPLAY."""
+    subprocess.run(["xdotool", *map(str, args)], env=env, check=True, timeout=10)
+
+
+def press(env: dict, key: str) -> None:
+    # Held for a few frames: a press and release inside one frame can be missed by the app.
+    xdo(env, "keydown", key)
+    time.sleep(0.15)
+    xdo(env, "keyup", key)
+
+
+def read_state(path: Path) -> dict | None:
+    """The app's NERF_VIEWER_DEBUG_STATE snapshot, or None while it is missing or half-written."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
