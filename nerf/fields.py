@@ -46,7 +46,8 @@ def mlp(in_dim: int, hidden: int, out_dim: int, n_hidden: int) -> nn.Sequential:
 class HashField(nn.Module):
     """instant-NGP field over the cube [-bound, bound]^3.
 
-    density(x [n, 3]) -> sigma [n]; forward(x [n, 3], d [n, 3] unit) -> (sigma [n], rgb [n, 3]).
+    density(x [n, 3]) -> sigma [n]; forward(x [n, 3], d [n, 3] unit) -> (sigma [n], rgb [n, 3]);
+    geometry + color split forward in two, so inference can skip colour for hidden samples.
     """
 
     def __init__(self, bound: float, n_levels: int = 16, n_features: int = 2, log2_table: int = 19,
@@ -67,9 +68,17 @@ class HashField(nn.Module):
 
     def forward(self, x: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self._geometry(x)
-        sigma = trunc_exp(h[:, 0])
+        return trunc_exp(h[:, 0]), self.color(h, d)
+
+    def geometry(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sigma [n], h [n, 1 + geo]): density and the density MLP's output that `color` takes."""
+        h = self._geometry(x)
+        return trunc_exp(h[:, 0]), h
+
+    def color(self, h: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """rgb [n, 3] from `geometry`'s h and unit directions d [n, 3]."""
         rgb = torch.sigmoid(self.color_mlp(torch.cat([h[:, 1:], self.dir_encoding(d).to(h.dtype)], -1)))
-        return sigma, rgb.float()
+        return rgb.float()
 
     def param_groups(self, lr: float, weight_decay: float, eps: float) -> list[dict]:
         """The hash table without weight decay (it would erase rarely-seen entries), MLPs with."""

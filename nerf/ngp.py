@@ -2,7 +2,9 @@
 
 render_rays follows nerfacc's two-pass scheme: march the occupancy grid, evaluate density only
 (no grad) on every occupied sample to find where each ray's transmittance drops below
-`ngp_early_stop`, then run the full field with gradients on the surviving samples only.
+`ngp_early_stop`, then run the full field with gradients on the surviving samples only. Without
+gradients (rendering) one pass suffices: the density pass keeps its features and only the
+colour MLP runs again, on the survivors.
 """
 from __future__ import annotations
 
@@ -51,19 +53,31 @@ class NGPModel(nn.Module):
                                          stratified=stratified, generator=generator,
                                          max_samples=max_samples)
         with self._autocast(rays_o.device):
-            if ray_idx.numel() > 0:
+            if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
+                pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
+                sigma, h = self.field.geometry(pts)
+                alive = self._alive(sigma, ray_idx, n)
+                ray_idx, t_mid, sigma = ray_idx[alive], t_mid[alive], sigma[alive]
+                rgb = self.field.color(h[alive], rays_d[ray_idx])
+            else:
                 with torch.no_grad():  # pass 1: where does each ray become opaque?
                     pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                    tau = self.field.density(pts).float() * self.step_size
-                    alive = torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
+                    alive = self._alive(self.field.density(pts), ray_idx, n)
                     ray_idx, t_mid = ray_idx[alive], t_mid[alive]
-            pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]  # [m, 3]
-            sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
+                pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]  # [m, 3]
+                sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
         deltas = torch.full_like(t_mid, self.step_size)
         weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
         return {"rgb": rgb_out, "depth": depth, "opacity": opacity, "rgb_terms": [rgb_out],
                 "samples_per_ray": ray_idx.numel() / max(n, 1)}
+
+    def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
+        """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""
+        if sigma.numel() == 0:
+            return torch.zeros(0, dtype=torch.bool, device=sigma.device)
+        tau = sigma.float() * self.step_size
+        return torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
 
     def update(self, step: int) -> None:
         if step % self.config.ngp_grid_every != 0:

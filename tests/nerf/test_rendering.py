@@ -99,3 +99,29 @@ def test_early_termination_changes_colour_less_than_threshold():
     assert early["samples_per_ray"] < full["samples_per_ray"]  # it did cut samples
     # dropped light is at most T (< threshold) times a colour in [0, 1] plus the background's share
     assert (early["rgb"] - full["rgb"]).abs().max() < 2e-3
+
+
+def test_inference_single_pass_equals_training_two_pass():
+    # Without gradients the model reuses its density pass for colour; with them it runs twice.
+    o, d = _rays()
+    bg = torch.tensor([0.2, 0.4, 0.6])
+    model = _model(1e-3)
+    with torch.no_grad():
+        infer = model.render_rays(o, d, bg, stratified=False, generator=None)
+    train = model.render_rays(o, d, bg, stratified=False, generator=None)
+    assert infer["samples_per_ray"] == train["samples_per_ray"] > 0
+    for key in ("rgb", "depth", "opacity"):
+        torch.testing.assert_close(infer[key], train[key].detach(), atol=1e-6, rtol=1e-5)
+
+
+def test_rays_missing_the_cube_render_background_in_both_paths():
+    o = torch.tensor([[5.0, 5.0, 5.0]])
+    d = torch.tensor([[1.0, 0.0, 0.0]])  # points away from the cube: no samples at all
+    bg = torch.tensor([0.1, 0.2, 0.3])
+    model = _model(1e-3)
+    with torch.no_grad():
+        infer = model.render_rays(o, d, bg, stratified=False, generator=None)
+    train = model.render_rays(o, d, bg, stratified=False, generator=None)
+    for out in (infer, train):
+        torch.testing.assert_close(out["rgb"], bg[None])
+        assert out["samples_per_ray"] == 0
