@@ -3,6 +3,7 @@ the run folder. Input errors become one SessionError carrying the file and the p
 from __future__ import annotations
 
 import argparse
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ class Session:
     device: torch.device
     run_dir: Path
     downscale: int = 1
+    train_threads: int | None = None  # torch CPU threads of the training worker (None: leave as is)
 
     def new_trainer(self, model: str):
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""
@@ -47,13 +49,58 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def training_threads() -> int:
+    """torch CPU threads for the training worker: every core on a 2-core machine (the window
+    needs well under one), all but one on larger ones."""
+    n = torch.get_num_threads()
+    return n if n <= 2 else n - 1
+
+
 def open_session(args: argparse.Namespace) -> Session:
-    """Load the scene or checkpoint named on the command line and make the run folder."""
+    """Load the scene or checkpoint named on the command line and make the run folder.
+
+    Call from the UI thread: from here on it runs torch ops on one thread. OpenMP (libgomp) keeps
+    a team of helper threads for each thread that ever ran a parallel op, for as long as that
+    thread lives, and once there are more such threads than cores it stops spin-waiting and puts
+    them to sleep after every op: the training worker's steps then ran 20-25 % slower. So only the
+    worker runs multi-threaded, and loading runs on a short-lived thread whose team ends with it.
+    """
     device = pick_device(args.device)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2 if device.type == "cpu" else 4)))
-    source = Path(args.source) if args.source else None
-    if source is not None and args.downscale < 1:
+    threads = training_threads()
+    torch.set_num_threads(1)
+    if args.source is not None and args.downscale < 1:
         raise SessionError("--downscale", "must be >= 1")
+    trainer = _in_own_thread(lambda: _load_trainer(args, device), threads)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.out) if args.out else Path("runs") / f"{trainer.scene.name}-{stamp}"
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SessionError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
+    return Session(trainer, device, run_dir, args.downscale, threads)
+
+
+def _in_own_thread(fn, threads: int):
+    """fn() on a new thread with `threads` torch threads; returns its result or raises its error."""
+    box: dict = {}
+
+    def run() -> None:
+        torch.set_num_threads(threads)
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=run, name="nerf-load", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _load_trainer(args: argparse.Namespace, device: torch.device):
+    source = Path(args.source) if args.source else None
     try:
         if source is not None and source.is_file():
             trainer = Trainer.load(source, device=device)
@@ -67,10 +114,4 @@ def open_session(args: argparse.Namespace) -> Session:
         raise SessionError(exc.path, exc.problem) from None
     except OSError as exc:
         raise SessionError(exc.filename or source, exc.strerror or str(exc)) from None
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.out) if args.out else Path("runs") / f"{trainer.scene.name}-{stamp}"
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SessionError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
-    return Session(trainer, device, run_dir, args.downscale)
+    return trainer
