@@ -57,6 +57,7 @@ def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
     """
     import dearpygui.dearpygui as dpg
 
+    from viewer import textures
     from viewer.panels.toy_lab import ToyLabPanel
 
     dpg.create_context()
@@ -85,6 +86,7 @@ def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
         if panel is not None:
             panel.update()
         dpg.render_dearpygui_frame()
+        textures.collect()
         snap = panel._last_snapshot if panel is not None else None
         steps = min(c["step"] for c in snap["configs"]) if snap and snap["configs"] else 0
         # Count frames once training is under way (or after a second when nothing trains).
@@ -102,6 +104,7 @@ def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
     if panel is not None:
         panel.shutdown()
     dpg.destroy_context()
+    textures.forget()
     gaps = np.diff(times) if len(times) > 1 else np.array([np.nan])
     train_rate = (steps - first[1]) / (times[-1] - first[0]) if first and len(times) > 1 else 0.0
     print(json.dumps({"fps": float(1.0 / gaps.mean()), "p95_ms": float(np.percentile(gaps, 95) * 1e3),

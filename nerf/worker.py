@@ -351,7 +351,8 @@ class TrainingWorker:
             "budget_s": self._budget_s, "share": self._share,
             "model": getattr(getattr(t, "config", None), "model", "?"),
             "test": dict(self._test) if self._test else None,
-            "render_seconds": self._last_render_s,
+            "render_seconds": self._last_render_s, "render_seconds_total": self._render_s_total,
+            "renders": self._renders,
             "history": (list(h.step), list(h.loss), list(h.psnr)),
         })
         if step != self._last_logged_step and h.step:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 import dearpygui.dearpygui as dpg
 import numpy as np
 
+from viewer.textures import Texture
+
 MODES = ("RGB", "Depth", "Opacity", "Error")
 GT_SIZE = 160  # px of the ground-truth thumbnail
 
@@ -64,7 +66,7 @@ class RenderPanel:
     def __init__(self, app, settings: RenderSettings):
         self.app = app
         self.settings = settings
-        self._gt_texture = None
+        self._gt_texture = self._pred_texture = None
         self._split = "train"
 
     def build(self, parent) -> None:
@@ -91,24 +93,17 @@ class RenderPanel:
             n = len(self.app.scene.split("train"))
             self.view_slider = dpg.add_slider_int(label="view", min_value=0, max_value=max(n - 1, 0),
                                                   width=150, callback=lambda _s, v: self._snap(int(v)))
-            with dpg.texture_registry():
-                self._gt_texture = dpg.add_raw_texture(GT_SIZE, GT_SIZE,
-                                                       np.zeros(GT_SIZE * GT_SIZE * 3, np.float32),
-                                                       format=dpg.mvFormat_Float_rgb)
+            self._gt_texture = Texture(GT_SIZE, GT_SIZE)
+            self._pred_texture = Texture(GT_SIZE, GT_SIZE)
             with dpg.group(horizontal=True):
                 with dpg.group():
                     dpg.add_text("ground truth")
-                    dpg.add_image(self._gt_texture, width=GT_SIZE, height=GT_SIZE)
+                    self._gt_texture.image(width=GT_SIZE, height=GT_SIZE)
                 with dpg.group():
                     dpg.add_text("model (snapped view)")
-                    self._pred_texture = None
-                    with dpg.texture_registry():
-                        self._pred_texture = dpg.add_raw_texture(
-                            GT_SIZE, GT_SIZE, np.zeros(GT_SIZE * GT_SIZE * 3, np.float32),
-                            format=dpg.mvFormat_Float_rgb)
-                    dpg.add_image(self._pred_texture, width=GT_SIZE, height=GT_SIZE)
+                    self._pred_texture.image(width=GT_SIZE, height=GT_SIZE)
         first = self.app.scene.split("train").rgb(self.app.settings_background())[0].numpy()
-        dpg.set_value(self._gt_texture, fit_into(first, GT_SIZE, GT_SIZE).ravel())
+        self._gt_texture.set(fit_into(first, GT_SIZE, GT_SIZE))
 
     def _set(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)
@@ -123,11 +118,11 @@ class RenderPanel:
 
     def _snap(self, index: int) -> None:
         gt = self.app.snap_to_view(self._split, index)
-        dpg.set_value(self._gt_texture, fit_into(gt, GT_SIZE, GT_SIZE).ravel())
+        self._gt_texture.set(fit_into(gt, GT_SIZE, GT_SIZE))
 
     def show_prediction(self, image: np.ndarray) -> None:
         """The model's render of the snapped view, beside the ground truth."""
-        dpg.set_value(self._pred_texture, fit_into(image, GT_SIZE, GT_SIZE).ravel())
+        self._pred_texture.set(fit_into(image, GT_SIZE, GT_SIZE))
 
 
 def _rgb(value) -> tuple[float, float, float]:

@@ -19,6 +19,7 @@ from toy.images import ToyError
 from toy.model import ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig
 from toy.worker import Mailbox, Setup, ToyWorker
+from viewer.textures import Texture
 
 SHOW = 120  # on-screen side of each picture, px
 PLOT_WIDTH = 250
@@ -42,7 +43,7 @@ class ToyLabPanel:
         self._saved = Mailbox()  # (path or None, error or None) from the GIF-writing thread
         self._writer: threading.Thread | None = None
         self._widgets: dict[str, dict[str, int | str]] = {"A": {}, "B": {}}
-        self._tex: dict[str, dict[str, int | str]] = {"A": {}, "B": {}}
+        self._tex: dict[str, dict[str, Texture]] = {"A": {}, "B": {}}
         self._last_snapshot: dict | None = None
         self._frame_times: list[float] = []
         self._last_rate_shown = 0.0
@@ -52,13 +53,11 @@ class ToyLabPanel:
 
     # --- building ------------------------------------------------------------------------------
     def build(self) -> None:
-        # Dynamic, not raw, textures: a raw texture is uploaded again every frame, which with ten of
-        # them cost half the frame rate under software OpenGL; a dynamic one only on set_value.
-        with dpg.texture_registry():
-            for label in "AB":
-                for name in ("recon", "error", "target", "field", "mosaic"):
-                    self._tex[label][name] = dpg.add_dynamic_texture(views.DISPLAY, views.DISPLAY,
-                                                                     views.blank_texture())
+        # viewer.textures.Texture: uploaded on change only (DearPyGui re-uploads raw and dynamic
+        # textures on every frame, which with ten of them cost half the frame rate under llvmpipe).
+        for label in "AB":
+            for name in ("recon", "error", "target", "field", "mosaic"):
+                self._tex[label][name] = Texture(views.DISPLAY, views.DISPLAY, grey=0.2)
         # Plain groups, not child windows: each child window is a separate clipped draw pass, which
         # halved the frame rate under software OpenGL (Xvfb + llvmpipe).
         with dpg.group(horizontal=True, parent=self.parent):
@@ -114,18 +113,18 @@ class ToyLabPanel:
             for name, caption in (("recon", "reconstruction"), ("error", "error")):
                 with dpg.group():
                     dpg.add_text(caption)
-                    dpg.add_image(tex[name], width=SHOW, height=SHOW)
+                    tex[name].image(width=SHOW, height=SHOW)
             with dpg.group():
                 dpg.add_text("warp grid")
                 with dpg.drawlist(width=SHOW, height=SHOW):
-                    dpg.draw_image(tex["target"], (0, 0), (SHOW, SHOW))
+                    tex["target"].draw_image((0, 0), (SHOW, SHOW))
                     w["grid_layer"] = dpg.add_draw_layer()
             with dpg.group():
                 dpg.add_text("warped (x,y)")
-                dpg.add_image(tex["field"], width=SHOW, height=SHOW)
+                tex["field"].image(width=SHOW, height=SHOW)
             with dpg.group():
                 w["mosaic_caption"] = dpg.add_text("embedding")
-                dpg.add_image(tex["mosaic"], width=SHOW, height=SHOW)
+                tex["mosaic"].image(width=SHOW, height=SHOW)
             # A narrow plot: ImPlot's cost grows with its area and dominated the frame time under llvmpipe.
             with dpg.plot(height=SHOW + 18, width=PLOT_WIDTH, no_mouse_pos=True, no_menus=True, no_box_select=True):
                 dpg.add_plot_legend(location=dpg.mvPlot_Location_SouthEast)
@@ -267,15 +266,16 @@ class ToyLabPanel:
         tex, w = self._tex[label], self._widgets[label]
         held = " (= train: every pixel trained on)" if snap["heldout_is_train"] else f"  held-out {snap['heldout_psnr']:.2f} dB"
         dpg.set_value(w["title"], f"{label}: {snap['title']}\n    step {snap['step']}  train {snap['train_psnr']:.2f} dB{held}")
-        dpg.set_value(tex["recon"], views.rgba_texture(snap["recon"]))
-        dpg.set_value(tex["error"], views.rgba_texture(views.error_rgb(snap["error"])))
-        dpg.set_value(tex["target"], views.rgba_texture(image))
-        dpg.set_value(tex["field"], views.rgba_texture(views.warp_field_rgb(snap["warp_field"])))
+        side = views.DISPLAY
+        tex["recon"].set_flat(views.rgba_texture(snap["recon"]), side, side)
+        tex["error"].set_flat(views.rgba_texture(views.error_rgb(snap["error"])), side, side)
+        tex["target"].set_flat(views.rgba_texture(image), side, side)
+        tex["field"].set_flat(views.rgba_texture(views.warp_field_rgb(snap["warp_field"])), side, side)
         if snap["embedding"] is not None:
-            dpg.set_value(tex["mosaic"], views.rgba_texture(views.mosaic(snap["embedding"])))
+            tex["mosaic"].set_flat(views.rgba_texture(views.mosaic(snap["embedding"])), side, side)
             dpg.set_value(w["mosaic_caption"], f"embedding ({snap['embedding'].shape[0]} maps)")
         else:
-            dpg.set_value(tex["mosaic"], views.blank_texture())
+            tex["mosaic"].set_flat(views.blank_texture(), side, side)
             dpg.set_value(w["mosaic_caption"], "embedding (learned only)")
         dpg.delete_item(w["grid_layer"], children_only=True)
         for line in views.grid_polylines(snap["warp_grid"], SHOW):

@@ -1,4 +1,4 @@
-"""The live view: one raw texture showing the model from the orbit camera.
+"""The live view: one texture showing the model from the orbit camera.
 
 Input: left-drag orbits, right/middle-drag pans, the wheel zooms, WASD/QE move (only while the view
 is hovered). Rendering: requests go to the worker's newest-wins mailbox, one at a time; while the
@@ -19,6 +19,7 @@ from nerf.cameras import make_cameras
 from nerf.worker import RenderRequest
 from viewer.orbit import DragDelta, OrbitCamera
 from viewer.panels.render import RenderSettings, visualize
+from viewer.textures import Texture
 
 LEVELS = (0.25, 0.5, 1.0)  # resolution of each refinement level, relative to full quality
 MOVING_SAMPLES = 64  # sample cap while the camera moves
@@ -40,8 +41,8 @@ class LiveView:
         self.version = 0
         self.snapped: tuple | None = None  # (split, index, version) while the camera sits on a dataset view
         self.size = (camera.width, camera.height)
-        self.texture = self.image = None
-        self._textures: dict[tuple[int, int], int] = {}
+        self.texture: Texture | None = None
+        self.image = None
         self._drag = {b: DragDelta() for b in (0, 1, 2)}
         self._drag_ok = False  # the press started over the view
         self._inflight: ViewTag | None = None
@@ -69,20 +70,11 @@ class LiveView:
         self.size = (width, height)
         self.camera.resize(width, height)
         if self.image is None:
-            self.image = dpg.add_image(self._texture_for(8, 8), width=width, height=height, parent=self.holder)
-        for key in [k for k, t in self._textures.items() if t != self.texture]:
-            dpg.delete_item(self._textures.pop(key))  # sizes of the old view size are done with
+            self.texture = Texture(8, 8)
+            self.image = self.texture.image(width=width, height=height, parent=self.holder)
         if self.last_image is not None:
             self._upload(self.last_image)
         self.changed()
-
-    def _texture_for(self, width: int, height: int):
-        """A raw texture of this size (one per refinement level, kept while the view size holds)."""
-        if (width, height) not in self._textures:
-            with dpg.texture_registry():
-                self._textures[(width, height)] = dpg.add_raw_texture(
-                    width, height, np.zeros(width * height * 3, np.float32), format=dpg.mvFormat_Float_rgb)
-        return self._textures[(width, height)]
 
     def hovered(self) -> bool:
         return self.image is not None and dpg.is_item_hovered(self.image)
@@ -181,12 +173,11 @@ class LiveView:
         """Show image [h, w, 3] float: upload at its own size and let the GPU scale it into the view,
         aspect kept (scaling in numpy cost ~10x more CPU than the whole rest of a frame)."""
         h, w = image.shape[:2]
-        self.texture = self._texture_for(w, h)
-        dpg.set_value(self.texture, np.ascontiguousarray(image, dtype=np.float32).ravel())
+        self.texture.set(image)
         vw, vh = self.size
         s = min(vw / w, vh / h)
         dw, dh = int(w * s), int(h * s)
-        dpg.configure_item(self.image, texture_tag=self.texture, width=dw, height=dh,
+        dpg.configure_item(self.image, width=dw, height=dh,
                            pos=((vw - dw) // 2, (vh - dh) // 2))
         self.last_image = image
         small = (image[::4, ::4] * 255).astype(np.uint8)
