@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-rays", type=int, default=None, metavar="N",
-                   help="rays per training step (default: the model's tuned value for the device)")
+                   help="fixed rays per training step (default: the model's tuned value for the device; "
+                        "ngp on CUDA adapts it to about 2^18 samples per step)")
     p.add_argument("--eval-views", type=int, default=None, metavar="N",
                    help="evaluate only the first N test views (default: all)")
     p.add_argument("--threads", type=int, default=None, metavar="N",

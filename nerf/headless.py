@@ -63,7 +63,7 @@ def _make_trainer(args, device: torch.device):
     else:
         overrides = {"seed": args.seed}
         if getattr(args, "batch_rays", None):
-            overrides["batch_rays"] = args.batch_rays
+            overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model, device.type, **overrides)
         trainer = Trainer(scene, config, device)
     trainer.meta["downscale"] = args.downscale
@@ -103,6 +103,9 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
                 break
             if seconds is not None and train_time >= seconds:
                 break
+            done = [n / steps] if steps is not None else []
+            done += [train_time / seconds] if seconds is not None else []
+            trainer.progress = max(done) if done else None
             t0 = time.perf_counter()
             stats = trainer.step()
             train_time += time.perf_counter() - t0

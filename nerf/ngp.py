@@ -20,6 +20,9 @@ from nerf.rendering import composite, packed_exclusive_sum, volume_weights_packe
 
 
 NDC_BOUND = 1.5
+# samples per slice of a no-grad field pass: bounds the hash grid's temporaries (~4 KB a sample)
+# when every cell is still occupied and a GPU render chunk marches tens of millions of samples
+EVAL_SLICE = 1 << 19
 
 
 class NGPModel(nn.Module):
@@ -42,7 +45,7 @@ class NGPModel(nn.Module):
 
     def _autocast(self, device: torch.device):
         if device.type == "cuda" and self.config.mixed_precision:
-            return torch.autocast("cuda", dtype=torch.float16)
+            return torch.autocast("cuda", dtype=torch.bfloat16)  # fp32's range: no loss scaling
         return contextlib.nullcontext()
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
@@ -55,14 +58,14 @@ class NGPModel(nn.Module):
         with self._autocast(rays_o.device):
             if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
                 pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                sigma, h = self.field.geometry(pts)
+                sigma, h = _sliced(self.field.geometry, pts)
                 alive = self._alive(sigma, ray_idx, n)
                 ray_idx, t_mid, sigma = ray_idx[alive], t_mid[alive], sigma[alive]
                 rgb = self.field.color(h[alive], rays_d[ray_idx])
             else:
                 with torch.no_grad():  # pass 1: where does each ray become opaque?
                     pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                    alive = self._alive(self.field.density(pts), ray_idx, n)
+                    alive = self._alive(_sliced(self.field.density, pts), ray_idx, n)
                     ray_idx, t_mid = ray_idx[alive], t_mid[alive]
                 pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]  # [m, 3]
                 sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
@@ -102,3 +105,14 @@ class NGPModel(nn.Module):
             return
         self.grid_generator = torch.Generator(device=self.grid.density.device)
         self.grid_generator.set_state(state)
+
+
+def _sliced(fn, pts: torch.Tensor):
+    """fn(pts) for a no-grad pass, evaluated EVAL_SLICE samples at a time; fn returns a tensor or a
+    tuple of tensors with one row per sample."""
+    if pts.shape[0] <= EVAL_SLICE:
+        return fn(pts)
+    parts = [fn(pts[s:s + EVAL_SLICE]) for s in range(0, pts.shape[0], EVAL_SLICE)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p) for p in zip(*parts))
+    return torch.cat(parts)

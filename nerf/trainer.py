@@ -25,6 +25,8 @@ from nerf.models import build_model
 from nerf.scene import Cameras, Scene
 
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
+BUDGET_MILESTONES = (0.5, 0.75, 0.9)  # "budget" schedule: lr x lr_decay at each (nerfacc's recipe)
+MIN_BATCH_RAYS = 256  # floor of the adapted batch (early steps march every cell of every ray)
 CHECKPOINT_VERSION = 1
 
 
@@ -58,6 +60,12 @@ class Trainer:
         else:
             self.images = split.images.to(self.device)
         self.has_alpha = split.has_alpha
+        if self.device.type == "cuda":
+            # fp32 MLPs with TF32 products: the range of fp32 (no loss scaling), ~fp16 speed
+            torch.backends.cuda.matmul.allow_tf32 = True
+        # fraction of the run's step or time budget done, set by whoever owns the budget (the headless
+        # loop, the viewer's worker); the "budget" schedule reads it, None falls back to "exp"
+        self.progress: float | None = None
         self.meta: dict = {}  # free-form, saved with checkpoints (headless stores its downscale here)
         self.reset()
 
@@ -70,6 +78,7 @@ class Trainer:
             self.model = build_model(c.model, self.scene, c, self.device)
         self.lr = c.lr
         self.batch_rays = c.batch_rays
+        self.adaptive_batch = c.target_samples > 0  # until the user sets a batch size
         self.optimizer = _optimizer(self.model.param_groups(self.lr), self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.step_count = 0
@@ -82,10 +91,20 @@ class Trainer:
         self._apply_lr()
 
     def set_batch_rays(self, n: int) -> None:
+        """A fixed batch: also turns off the adaptive batch of config.target_samples."""
         self.batch_rays = max(1, int(n))
+        self.adaptive_batch = False
+
+    def _adapt_batch(self, samples_per_ray: float) -> None:
+        """Next batch so that it holds about config.target_samples samples (instant-NGP)."""
+        c = self.config
+        wanted = c.target_samples / max(samples_per_ray, 1e-3)
+        self.batch_rays = int(min(max(wanted, MIN_BATCH_RAYS), c.max_batch_rays))
 
     def _lr_at(self, step: int) -> float:
         c = self.config
+        if c.lr_schedule == "budget" and self.progress is not None:
+            return self.lr * c.lr_decay ** sum(self.progress >= m for m in BUDGET_MILESTONES)
         factor = max(c.lr_decay ** (step / max(c.lr_decay_steps, 1)), c.lr_min_factor)
         return self.lr * factor
 
@@ -146,6 +165,8 @@ class Trainer:
         self.optimizer.step()
         self.step_count += 1
         self.model.update(self.step_count)
+        if self.adaptive_batch:
+            self._adapt_batch(float(out["samples_per_ray"]))
         if self.step_count % self.config.nan_snapshot_every == 0:
             self._take_snapshot()
         stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(float(losses[-1].detach())),
@@ -156,7 +177,8 @@ class Trainer:
     def _state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "extra": self.model.extra_state(), "step": self.step_count,
-                "generator": self.generator.get_state(), "lr": self.lr, "batch_rays": self.batch_rays}
+                "generator": self.generator.get_state(), "lr": self.lr, "batch_rays": self.batch_rays,
+                "adaptive_batch": self.adaptive_batch}
 
     def _load_state(self, s: dict) -> None:
         self.model.load_state_dict(s["model"])
@@ -165,6 +187,7 @@ class Trainer:
         self.step_count = int(s["step"])
         self.generator.set_state(s["generator"].cpu())  # generator states are CPU byte tensors
         self.lr, self.batch_rays = float(s["lr"]), int(s["batch_rays"])
+        self.adaptive_batch = bool(s.get("adaptive_batch", self.config.target_samples > 0))
 
     def _take_snapshot(self) -> None:
         self._snapshot = copy.deepcopy(self._state())
@@ -228,7 +251,7 @@ class Trainer:
                 return None
             target = self.target_image(split, i)
             psnrs.append(psnr(out["rgb"], target))
-            ssims.append(ssim(out["rgb"], target))
+            ssims.append(ssim(out["rgb"].to(self.device), target.to(self.device)))  # fast on a GPU
             if keep_images:
                 images.append(out["rgb"])
         result = {"psnr": sum(psnrs) / max(n, 1), "ssim": sum(ssims) / max(n, 1), "views": n,

@@ -284,6 +284,8 @@ class TrainingWorker:
 
     def _step(self) -> None:
         start = time.perf_counter()
+        # the time budget, when set, drives a "budget" learning-rate schedule
+        self._trainer.progress = None if not self._budget_s else self._train_s / self._budget_s
         try:
             out = self._trainer.step()
         except Exception as exc:  # noqa: BLE001

@@ -125,3 +125,23 @@ def test_rays_missing_the_cube_render_background_in_both_paths():
     for out in (infer, train):
         torch.testing.assert_close(out["rgb"], bg[None])
         assert out["samples_per_ray"] == 0
+
+
+def test_sliced_no_grad_passes_match_one_pass(monkeypatch):
+    """EVAL_SLICE bounds the memory of no-grad field passes without changing a pixel."""
+    import nerf.ngp as ngp_module
+    from nerf.config import TrainConfig
+    cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32,
+                                ngp_grid_res=8, ngp_march_steps=64)
+    torch.manual_seed(0)
+    model = ngp_module.NGPModel(1.0, 0.1, 6.0, False, cfg)
+    rays_o = torch.tensor([[0.0, 0.0, 3.0]]).expand(50, 3) + torch.randn(50, 3) * 0.1
+    rays_d = torch.nn.functional.normalize(-rays_o + torch.randn(50, 3) * 0.2, dim=-1)
+    bg = torch.ones(3)
+    with torch.no_grad():
+        whole = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
+        monkeypatch.setattr(ngp_module, "EVAL_SLICE", 7)
+        sliced = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
+    assert whole["samples_per_ray"] > 7
+    for k in ("rgb", "depth", "opacity"):
+        assert torch.allclose(whole[k], sliced[k], atol=1e-6), k

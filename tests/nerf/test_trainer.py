@@ -123,3 +123,44 @@ def test_scene_without_alpha_renders_on_its_training_background(scene):
     white = trainer.render(cams, 0, background=(1.0, 1.0, 1.0))["rgb"]
     black = trainer.render(cams, 0, background=(0.0, 0.0, 0.0))["rgb"]
     torch.testing.assert_close(white, black)  # trained on black, so always shown on black
+
+
+def test_adaptive_batch_targets_samples_until_the_user_fixes_it(scene, tmp_path):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **{**TINY, "target_samples": 4096}))
+    stats = trainer.step()
+    expected = min(max(int(4096 / stats["samples_per_ray"]), 256), trainer.config.max_batch_rays)
+    assert stats["samples_per_ray"] > 0 and trainer.batch_rays == expected
+    trainer.save(tmp_path / "ck.pt")
+    assert Trainer.load(tmp_path / "ck.pt", scene=scene).adaptive_batch
+    trainer.set_batch_rays(300)  # the user's choice wins from now on
+    trainer.step()
+    assert trainer.batch_rays == 300 and not trainer.adaptive_batch
+    trainer.save(tmp_path / "ck.pt")
+    assert not Trainer.load(tmp_path / "ck.pt", scene=scene).adaptive_batch
+
+
+def test_budget_schedule_steps_down_at_its_milestones(scene):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **{**TINY, "lr_schedule": "budget"}))
+    lr, d = trainer.config.lr, trainer.config.lr_decay
+    trainer.step_count = 5000  # ignored by "budget" while a progress is known
+    got = {}
+    for p in (0.0, 0.49, 0.5, 0.8, 0.95):
+        trainer.progress = p
+        got[p] = trainer._lr_at(trainer.step_count)
+    assert got == pytest.approx({0.0: lr, 0.49: lr, 0.5: lr * d, 0.8: lr * d ** 2, 0.95: lr * d ** 3})
+    trainer.progress = None  # no budget (an open-ended viewer session): the step schedule
+    assert trainer._lr_at(5000) == pytest.approx(lr * d ** (5000 / trainer.config.lr_decay_steps))
+
+
+def test_headless_loop_reports_progress_to_the_schedule(scene):
+    from nerf.headless import _Progress, train_loop
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **{**TINY, "lr_schedule": "budget"}))
+    seen = []
+    real = trainer.step
+
+    def step():
+        seen.append(trainer.progress)
+        return real()
+    trainer.step = step
+    train_loop(trainer, 4, None, _Progress(stream=open("/dev/null", "w")))
+    assert seen == [0.0, 0.25, 0.5, 0.75]

@@ -133,6 +133,9 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker):
     worker.set_budget(0.05)
     _stats(worker, lambda s: not s["running"] and s["train_seconds"] >= 0.05)
     assert worker.notices.get(timeout=1.0).name == "budget"
+    assert None in trainer.progress_seen  # before the budget: no progress, the step schedule
+    budgeted = [p for p in trainer.progress_seen if p is not None]
+    assert budgeted and budgeted == sorted(budgeted) and budgeted[-1] < 1.0  # then the fraction used
     assert len(trainer.thread_ids) == 1 and threading.get_ident() not in trainer.thread_ids
 
 

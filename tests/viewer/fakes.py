@@ -61,6 +61,8 @@ class FakeTrainer:
         self.fail_next_render = False
         self.lr, self.batch_rays = self.config.lr, self.config.batch_rays
         self.resets = 0
+        self.progress: float | None = None  # set by the worker before each step
+        self.progress_seen: list = []
         self.thread_ids: set[int] = set()  # which threads touched the trainer: must be one
 
     def _touch(self) -> None:
@@ -71,6 +73,7 @@ class FakeTrainer:
         if self.fail_next_step:
             self.fail_next_step = False
             raise RuntimeError("fake step failure")
+        self.progress_seen.append(self.progress)
         time.sleep(self.step_seconds)
         self.step_count += 1
         loss = 0.1 / (1 + 0.05 * self.step_count)
