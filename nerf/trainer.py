@@ -144,13 +144,19 @@ class Trainer:
         return rays_o, rays_d, target, bg
 
     # ---- training ----------------------------------------------------------------------------
-    def step(self) -> dict:
+    def step(self, should_yield: Callable[[], bool] | None = None) -> dict:
         """One optimisation step. Returns {"step","loss","psnr","rays","samples_per_ray","seconds"}
-        plus "nan_recovered": True when the loss was not finite and the last snapshot was restored."""
+        plus "nan_recovered": True when the loss was not finite and the last snapshot was restored.
+
+        should_yield() is asked once the forward pass is done: if true, the step is dropped (no
+        update, step count unchanged) and {"step","rays": 0,"seconds","yielded": True} returned,
+        so a viewer waits for half a step at most, not a whole one, before it can render."""
         t0 = time.perf_counter()
         self._apply_lr()
         rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
         out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=self.generator)
+        if should_yield is not None and should_yield():
+            return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0, "yielded": True}
         losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
         loss = sum(losses)
         self.optimizer.zero_grad(set_to_none=True)

@@ -6,7 +6,8 @@ must not be dropped (an evaluation finished, a checkpoint was saved). Nothing he
 
 Scheduling: a pending render request is served when it is interactive (the user is moving the
 camera), when training is paused, or once the worker has trained for long enough since the last
-render that renders take `render_share` of its time. While the user interacts, training waits.
+render that renders take `render_share` of its time. While the user interacts, training waits,
+and a step in progress when a camera move arrives is dropped once its forward pass is done.
 An exception in a step, a render or a job is published to `errors` and the worker keeps serving
 (a failed step pauses training).
 """
@@ -287,7 +288,7 @@ class TrainingWorker:
         # the time budget, when set, drives a "budget" learning-rate schedule
         self._trainer.progress = None if not self._budget_s else self._train_s / self._budget_s
         try:
-            out = self._trainer.step()
+            out = self._trainer.step(should_yield=self._render_waiting)
         except Exception as exc:  # noqa: BLE001
             self._running = False
             self._error("training step failed; training paused", exc)
@@ -295,6 +296,8 @@ class TrainingWorker:
             return
         seconds = time.perf_counter() - start
         self._train_s += seconds
+        if out.get("yielded"):  # dropped half-way for a camera move: nothing learned, nothing to log
+            return
         self._window_rays += int(out.get("rays", 0))
         self._window_s += seconds
         self._last = {"loss": float(out["loss"]), "psnr": float(out["psnr"])}
@@ -305,6 +308,11 @@ class TrainingWorker:
             self._publish(force=True)
         else:
             self._publish()
+
+    def _render_waiting(self) -> bool:
+        """A camera move is waiting for a frame (or the app is closing): drop the step in progress."""
+        request = self._requests.peek()
+        return self._stop.is_set() or (request is not None and request.interactive)
 
     def _render(self, request: RenderRequest) -> None:
         start = time.perf_counter()

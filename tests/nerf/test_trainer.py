@@ -164,3 +164,13 @@ def test_headless_loop_reports_progress_to_the_schedule(scene):
     trainer.step = step
     train_loop(trainer, 4, None, _Progress(stream=open("/dev/null", "w")))
     assert seen == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_a_yielded_step_changes_nothing(scene):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer.step()
+    table = trainer.model.field.grid.table.detach().clone()
+    stats = trainer.step(should_yield=lambda: True)
+    assert stats["yielded"] and stats["rays"] == 0 and stats["step"] == trainer.step_count == 1
+    assert torch.equal(trainer.model.field.grid.table, table)
+    assert trainer.step(should_yield=lambda: False)["step"] == 2

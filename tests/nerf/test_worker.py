@@ -147,6 +147,22 @@ def test_swap_trainer_replaces_the_model(worker):
     assert s["history"][0] == [] or s["history"][0][0] == 1
 
 
+def test_a_camera_move_drops_the_step_in_progress(tmp_path):
+    trainer = FakeTrainer(step_seconds=0.6)
+    w = TrainingWorker(trainer, stats_interval=0.02).start()
+    try:
+        assert _wait_for(lambda: trainer.progress_seen)  # a step is under way
+        time.sleep(0.05)
+        sent = time.perf_counter()
+        w.request_render(RenderRequest(_camera(), interactive=True))
+        frame = w.frames.wait(timeout=2.0)
+        waited = time.perf_counter() - sent
+        assert frame is not None and frame.outputs is not None
+        assert trainer.yielded >= 1 and waited < 0.5, waited  # half a step at most, not a whole one
+    finally:
+        assert w.stop(1.0)
+
+
 def test_interacting_holds_training(worker):
     worker.set_interacting(True)
     s = _stats(worker, lambda s: s["interacting"])

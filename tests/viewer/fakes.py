@@ -63,18 +63,23 @@ class FakeTrainer:
         self.resets = 0
         self.progress: float | None = None  # set by the worker before each step
         self.progress_seen: list = []
+        self.yielded = 0  # steps dropped for a waiting camera move
         self.thread_ids: set[int] = set()  # which threads touched the trainer: must be one
 
     def _touch(self) -> None:
         self.thread_ids.add(threading.get_ident())
 
-    def step(self) -> dict:
+    def step(self, should_yield=None) -> dict:
         self._touch()
         if self.fail_next_step:
             self.fail_next_step = False
             raise RuntimeError("fake step failure")
         self.progress_seen.append(self.progress)
-        time.sleep(self.step_seconds)
+        time.sleep(self.step_seconds / 2)  # "forward"
+        if should_yield is not None and should_yield():
+            self.yielded += 1
+            return {"step": self.step_count, "rays": 0, "seconds": self.step_seconds / 2, "yielded": True}
+        time.sleep(self.step_seconds / 2)  # "backward"
         self.step_count += 1
         loss = 0.1 / (1 + 0.05 * self.step_count)
         return {"step": self.step_count, "loss": loss, "psnr": -10 * math.log10(loss),
