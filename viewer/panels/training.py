@@ -41,8 +41,12 @@ class TrainingPanel:
                 self.psnr_series = dpg.add_line_series([], [], label="PSNR", parent=self.psnr_axis)
             dpg.add_input_float(label="learning rate", default_value=cfg.lr, format="%.2e", width=120,
                                 step=0, on_enter=True, callback=lambda _s, v: self._lr(v))
-            dpg.add_input_int(label="rays / batch", default_value=cfg.batch_rays, width=120, step=0,
-                              on_enter=True, callback=lambda _s, v: self._batch(v))
+            batch = dpg.add_input_int(label="rays / batch", default_value=cfg.batch_rays, width=120, step=0,
+                                      on_enter=True, callback=lambda _s, v: self._batch(v))
+            if getattr(cfg, "target_samples", 0) > 0:  # ngp on CUDA: the batch follows the samples
+                with dpg.tooltip(batch):
+                    dpg.add_text(f"adapts to about {cfg.target_samples:,} samples a step "
+                                 "until you enter a value")
             dpg.add_input_float(label="budget (min, 0 = none)", default_value=0.0, width=120, step=0,
                                 on_enter=True, format="%.1f", callback=lambda _s, v: self._budget(v))
             dpg.add_slider_float(label="render share", default_value=self.app.render_share,
