@@ -82,7 +82,9 @@ def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: in
                 drags += 1
                 next_drag = time.monotonic() + 8
             time.sleep(0.5)
-        latencies = read_state(debug)["latencies_ms"]
+        final = read_state(debug)
+        latencies = final["latencies_ms"]
+        worker = {k: final["stats"].get(k, 0.0) for k in ("train_seconds", "render_seconds_total", "renders")}
         steps = [r for r in _log(out) if "loss" in r]
         press(env, "space")  # pause, then evaluate
         press(env, "t")
@@ -98,8 +100,9 @@ def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: in
     return {"ui_fps": statistics.median(fps) if fps else float("nan"),
             "latency_ms": statistics.median(latencies) if latencies else float("nan"),
             "latency_p90_ms": sorted(latencies)[int(0.9 * (len(latencies) - 1))] if latencies else float("nan"),
+            "latencies_ms": latencies,
             "steps": steps[-1]["step"] if steps else 0, "drags": drags,
-            "test_psnr": test.get("psnr", float("nan"))}
+            "test_psnr": test.get("psnr", float("nan")), "wall_s": minutes * 60, **worker}
 
 
 def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
@@ -128,6 +131,9 @@ def main() -> int:
     print(f"| camera move -> first updated frame (median / p90, {v['drags']} drags) | "
           f"{v['latency_ms']:.0f} / {v['latency_p90_ms']:.0f} ms | <= 150 ms |")
     print(f"| training steps in {args.minutes:g} min, viewer | {v['steps']} | |")
+    print(f"| move -> frame, each drag in order (ms) | {' '.join(f'{x:.0f}' for x in v['latencies_ms'])} | |")
+    print(f"| worker time in steps / in {v['renders']:.0f} renders (of {v['wall_s']:.0f} s) | "
+          f"{v['train_seconds']:.0f} s / {v['render_seconds_total']:.0f} s | |")
     if h:
         ratio = v["steps"] / h["steps"] if h["steps"] else float("nan")
         print(f"| training steps in {args.minutes:g} min, headless nerf-train | {h['steps']} | |")

@@ -82,14 +82,18 @@ class NGPModel(nn.Module):
         tau = sigma.float() * self.step_size
         return torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
 
-    def update(self, step: int) -> None:
-        if step % self.config.ngp_grid_every != 0:
-            return
+    def update(self, step: int, should_yield=None) -> bool:
+        """Refresh the occupancy grid every ngp_grid_every steps. should_yield() can stop a refresh
+        part-way (False is returned); the next call finishes it, whatever its step."""
         device = self.grid.density.device
+        if not self.grid.pending and step % self.config.ngp_grid_every != 0:
+            return True
         if self.grid_generator is None:
             self.grid_generator = torch.Generator(device=device).manual_seed(self.config.seed + 1)
         with self._autocast(device):
-            self.grid.update(step, self.field.density, self.grid_generator)
+            if self.grid.pending:
+                return self.grid.resume(self.field.density, self.grid_generator, should_stop=should_yield)
+            return self.grid.update(step, self.field.density, self.grid_generator, should_stop=should_yield)
 
     def param_groups(self, lr: float) -> list[dict]:
         return self.field.param_groups(lr, self.config.weight_decay, self.config.adam_eps)
@@ -99,6 +103,7 @@ class NGPModel(nn.Module):
         return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state()}
 
     def load_extra_state(self, d: dict) -> None:
+        self.grid.cancel()  # a part-done refresh belongs to the weights being replaced
         state = d.get("grid_generator")
         if state is None:
             self.grid_generator = None

@@ -57,9 +57,14 @@ class OccupancyGrid(nn.Module):
 
     @torch.no_grad()
     def update(self, step: int, density_fn: Callable[[torch.Tensor], torch.Tensor],
-               generator: torch.Generator | None, chunk: int = 1 << 16) -> None:
+               generator: torch.Generator | None, chunk: int = 1 << 16,
+               should_stop: Callable[[], bool] | None = None) -> bool:
         """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus a
-        random quarter-size sample of occupied ones (instant-NGP's schedule)."""
+        random quarter-size sample of occupied ones (instant-NGP's schedule).
+
+        Cells are evaluated 2^16 at a time (bounded memory). should_stop() is asked between chunks:
+        if true, the update stops there and returns False, keeping its cells and the values so
+        far; resume() finishes it later. Returns True once the grid is updated."""
         n = self.res ** 3
         device = self.density.device
         if step < self.warmup_steps:
@@ -69,9 +74,29 @@ class OccupancyGrid(nn.Module):
             occ = self.occupied.nonzero().squeeze(-1)
             pick = torch.randint(0, max(occ.numel(), 1), (n // 4,), generator=generator, device=device)
             idx = torch.cat([uniform, occ[pick]]) if occ.numel() > 0 else uniform
-        fresh = torch.empty(idx.shape[0], device=device)
-        for s in range(0, idx.shape[0], chunk):  # bounded memory; 2^16 cells per chunk
+        self._pending = (idx, torch.empty(idx.shape[0], device=device), 0)
+        return self.resume(density_fn, generator, chunk, should_stop)
+
+    @property
+    def pending(self) -> bool:
+        """An update was stopped part-way and waits for resume()."""
+        return getattr(self, "_pending", None) is not None
+
+    def cancel(self) -> None:
+        """Drop a part-done update (the grid keeps its last complete state)."""
+        self._pending = None
+
+    @torch.no_grad()
+    def resume(self, density_fn: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator | None,
+               chunk: int = 1 << 16, should_stop: Callable[[], bool] | None = None) -> bool:
+        """Continue the update stopped by should_stop (see update); at least one chunk per call."""
+        idx, fresh, start = self._pending
+        for s in range(start, idx.shape[0], chunk):
+            if s > start and should_stop is not None and should_stop():
+                self._pending = (idx, fresh, s)
+                return False
             fresh[s:s + chunk] = density_fn(self._cell_centres(idx[s:s + chunk], generator)).float()
+        self._pending = None
         decayed = self.density * self.decay
         new = decayed.clone()
         new.scatter_reduce_(0, idx, fresh, "amax", include_self=True)
@@ -79,6 +104,7 @@ class OccupancyGrid(nn.Module):
         thresh = torch.clamp(self.density.mean(), max=self.threshold)
         self.occupied.copy_(self.density > thresh)
         self.updates += 1
+        return True
 
     def occupied_fraction(self) -> float:
         return float(self.occupied.float().mean())

@@ -82,6 +82,7 @@ class Trainer:
         self.optimizer = _optimizer(self.model.param_groups(self.lr), self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.step_count = 0
+        self._deferred_update: int | None = None  # a model.update(step) put off for a waiting frame
         self._snapshot = None
         self._take_snapshot()
 
@@ -150,8 +151,15 @@ class Trainer:
 
         should_yield() is asked once the forward pass is done: if true, the step is dropped (no
         update, step count unchanged) and {"step","rays": 0,"seconds","yielded": True} returned,
-        so a viewer waits for half a step at most, not a whole one, before it can render."""
+        so a viewer waits for half a step at most, not a whole one, before it can render. The
+        model's update after the optimizer step (the occupancy grid's refresh) asks it too, between
+        chunks, and finishes at the start of the next step."""
         t0 = time.perf_counter()
+        if self._deferred_update is not None:  # finish the model update a frame interrupted
+            if self.model.update(self._deferred_update, should_yield) is False:
+                return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0,
+                        "yielded": True}
+            self._deferred_update = None
         self._apply_lr()
         rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
         out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=self.generator)
@@ -170,7 +178,9 @@ class Trainer:
             return stats
         self.optimizer.step()
         self.step_count += 1
-        self.model.update(self.step_count)
+        # an occupancy refresh takes up to ~1.5 s on a CPU inside the viewer: a frame may stop it
+        if self.model.update(self.step_count, should_yield) is False:
+            self._deferred_update = self.step_count
         if self.adaptive_batch:
             self._adapt_batch(float(out["samples_per_ray"]))
         if self.step_count % self.config.nan_snapshot_every == 0:
@@ -190,6 +200,7 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.model.load_extra_state(s["extra"])
+        self._deferred_update = None
         self.step_count = int(s["step"])
         self.generator.set_state(s["generator"].cpu())  # generator states are CPU byte tensors
         self.lr, self.batch_rays = float(s["lr"]), int(s["batch_rays"])

@@ -53,3 +53,18 @@ def test_update_finds_a_sphere_and_marching_skips_empty_cells():
     before = grid.density.clone()
     grid.update(20, lambda x: torch.zeros(x.shape[0]), torch.Generator().manual_seed(0))
     torch.testing.assert_close(grid.density, before * grid.decay)
+
+
+def test_an_update_stopped_between_chunks_and_resumed_matches_one_without_a_stop():
+    def density(x):
+        return 10.0 * (x.norm(dim=-1) < 0.5).float()
+    grids = [OccupancyGrid(1.0, res=16, warmup_steps=0) for _ in range(2)]
+    gens = [torch.Generator().manual_seed(3) for _ in range(2)]
+    assert grids[0].update(5, density, gens[0], chunk=1000)
+    stops = []
+    assert not grids[1].update(5, density, gens[1], chunk=1000, should_stop=lambda: not stops.append(1))
+    assert grids[1].pending and int(grids[1].updates) == 0
+    while not grids[1].resume(density, gens[1], chunk=1000, should_stop=lambda: True):
+        pass  # one chunk per call while a frame waits
+    assert int(grids[1].updates) == 1 and not grids[1].pending
+    assert torch.equal(grids[0].density, grids[1].density) and torch.equal(grids[0].occupied, grids[1].occupied)

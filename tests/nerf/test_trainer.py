@@ -174,3 +174,21 @@ def test_a_yielded_step_changes_nothing(scene):
     assert stats["yielded"] and stats["rays"] == 0 and stats["step"] == trainer.step_count == 1
     assert torch.equal(trainer.model.field.grid.table, table)
     assert trainer.step(should_yield=lambda: False)["step"] == 2
+
+
+def test_a_waiting_frame_stops_the_grid_update_and_the_next_step_finishes_it(scene):
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **{**TINY, "ngp_grid_res": 48}))
+    for _ in range(15):
+        trainer.step()
+    asked = []
+
+    def after_forward_no_then_yes():  # asked after the forward pass, then between grid chunks
+        asked.append(1)
+        return len(asked) >= 2
+    trainer.step(should_yield=after_forward_no_then_yes)
+    grid = trainer.model.grid
+    assert trainer.step_count == 16 and int(grid.updates) == 0 and grid.pending  # 48^3 cells: 2 chunks
+    stats = trainer.step(should_yield=lambda: True)  # the last chunk runs (one at least), then
+    assert stats["yielded"] and int(grid.updates) == 1 and not grid.pending  # the forward yields
+    trainer.step()
+    assert trainer.step_count == 17

@@ -2,8 +2,9 @@
 
 Input: left-drag orbits, right/middle-drag pans, the wheel zooms, WASD/QE move (only while the view
 is hovered). Rendering: requests go to the worker's newest-wins mailbox, one at a time; while the
-camera moves they are small (1/4 resolution, few samples) and interactive, and once it rests the
-view refines to 1/2 and then full resolution, then keeps refreshing while training changes the model.
+camera moves they are small (at most 1/4 resolution, few samples, smaller still while such a frame
+takes longer than MOVING_TARGET_S) and interactive, and once it rests the view refines to 1/2 and
+then full resolution, then keeps refreshing while training changes the model.
 """
 from __future__ import annotations
 
@@ -23,8 +24,20 @@ from viewer.textures import Texture
 
 LEVELS = (0.25, 0.5, 1.0)  # resolution of each refinement level, relative to full quality
 MOVING_SAMPLES = 64  # sample cap while the camera moves
+MOVING_TARGET_S = 0.05  # render time aimed at for a frame while the camera moves
+MIN_MOVING_SCALE = 1 / 16  # the smallest resolution a moving frame drops to
 REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change
 MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
+
+
+def next_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGET_S) -> float:
+    """Resolution for the next moving frame after one at `scale` took `seconds` to render.
+
+    Render time grows with the pixel count, i.e. with scale^2, so sqrt(target / seconds) corrects
+    it in one step (at most 2x either way per frame, so one slow outlier cannot collapse it).
+    Stays within [MIN_MOVING_SCALE, LEVELS[0]]."""
+    ratio = (target / max(seconds, 1e-4)) ** 0.5
+    return float(min(max(scale * min(max(ratio, 0.5), 2.0), MIN_MOVING_SCALE), LEVELS[0]))
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class LiveView:
         self.frame_hash = 0
         self.frames_shown = 0
         self.pending_screenshot = False
+        self.moving_scale = LEVELS[0]  # resolution of level-0 frames, adapted to their render time
 
     # --- widgets -------------------------------------------------------------------------------
 
@@ -144,6 +158,8 @@ class LiveView:
             self._inflight = None
         if result.outputs is None:
             return
+        if tag.level == 0 and tag.purpose == "view":
+            self.moving_scale = next_moving_scale(self.moving_scale, result.seconds)
         outputs = {k: v.detach().cpu().numpy() for k, v in result.outputs.items()}
         if tag.purpose == "screenshot":
             self.pending_screenshot = False
@@ -204,9 +220,10 @@ class LiveView:
     def _request(self, level: int, purpose: str = "view") -> None:
         s = self.settings
         snapped = self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
-        scale = LEVELS[level] * s.scale  # a screenshot is the full-quality level, all samples
+        # a screenshot is the full-quality level, all samples
+        scale = (self.moving_scale if level == 0 else LEVELS[level]) * s.scale
         if snapped:
-            cams = self.app.dataset_camera(*snapped, LEVELS[level])
+            cams = self.app.dataset_camera(*snapped, self.moving_scale if level == 0 else LEVELS[level])
         else:
             self.camera.fov_y_deg = s.fov_y_deg
             w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))
