@@ -16,12 +16,14 @@ import json
 import sys
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nerf.fields import trunc_exp  # noqa: E402
 from nerf.ngp import _sliced  # noqa: E402
 from nerf.rendering import composite, volume_weights_packed  # noqa: E402
 from nerf.trainer import Trainer  # noqa: E402
@@ -33,21 +35,18 @@ def sync() -> None:
 
 
 class Timer:
+    """timer(name) as a context: adds the phase's synchronised wall time to total[name]."""
+
     def __init__(self):
         self.total = defaultdict(float)
 
+    @contextmanager
     def __call__(self, name):
-        timer = self
-
-        class _Phase:
-            def __enter__(self):
-                sync()
-                self.t = time.perf_counter()
-
-            def __exit__(self, *exc):
-                sync()
-                timer.total[name] += time.perf_counter() - self.t
-        return _Phase()
+        sync()
+        start = time.perf_counter()
+        yield
+        sync()
+        self.total[name] += time.perf_counter() - start
 
 
 def phased_step(trainer: Trainer, t: Timer) -> None:
@@ -70,7 +69,6 @@ def phased_step(trainer: Trainer, t: Timer) -> None:
             feats = field.grid((pts + field.bound) / (2.0 * field.bound))
         with t("MLPs (fwd)"):
             h = field.density_mlp(feats)
-            from nerf.fields import trunc_exp
             sigma = trunc_exp(h[:, 0])
             rgb = field.color(h, rays_d[ray_idx])
     with t("compositing + loss (fwd)"):

@@ -16,10 +16,14 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
     return mse_to_psnr(float(torch.mean((pred.float() - target.float()) ** 2)))
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
+def gaussian_1d(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
     x = torch.arange(size, dtype=dtype) - (size - 1) / 2.0
     g = torch.exp(-(x ** 2) / (2.0 * sigma ** 2))
-    g = g / g.sum()
+    return g / g.sum()  # [size], sums to 1
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64) -> torch.Tensor:
+    g = gaussian_1d(size, sigma, dtype)
     return g[:, None] * g[None, :]  # [size, size], sums to 1
 
 
@@ -31,8 +35,7 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: floa
     x = pred.double().permute(2, 0, 1)[:, None]  # [C, 1, H, W]
     y = target.double().permute(2, 0, 1)[:, None]
     # the 2-D Gaussian is the outer product of a 1-D one: two 1-D passes, 2k instead of k^2 products
-    g = gaussian_window(window, sigma)[window // 2]
-    g = (g / g.sum()).to(x.device)
+    g = gaussian_1d(window, sigma).to(x.device)
     gv, gh = g[None, None, :, None], g[None, None, None, :]  # [1, 1, k, 1], [1, 1, 1, k]
 
     def blur(z: torch.Tensor) -> torch.Tensor:

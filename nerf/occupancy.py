@@ -43,6 +43,7 @@ class OccupancyGrid(nn.Module):
         self.register_buffer("density", torch.zeros(n))  # [res^3] EMA of density per cell
         self.register_buffer("occupied", torch.ones(n, dtype=torch.bool))  # [res^3]
         self.register_buffer("updates", torch.zeros((), dtype=torch.long))  # updates done so far
+        self._pending: tuple | None = None  # (cells, values so far, next chunk) of a stopped update
 
     def cell_index(self, x: torch.Tensor) -> torch.Tensor:
         """World points [n, 3] -> flat cell index [n] (x-major), clamped into the grid."""
@@ -80,7 +81,7 @@ class OccupancyGrid(nn.Module):
     @property
     def pending(self) -> bool:
         """An update was stopped part-way and waits for resume()."""
-        return getattr(self, "_pending", None) is not None
+        return self._pending is not None
 
     def cancel(self) -> None:
         """Drop a part-done update (the grid keeps its last complete state)."""

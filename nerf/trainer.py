@@ -157,14 +157,13 @@ class Trainer:
         t0 = time.perf_counter()
         if self._deferred_update is not None:  # finish the model update a frame interrupted
             if self.model.update(self._deferred_update, should_yield) is False:
-                return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0,
-                        "yielded": True}
+                return self._yielded(t0)
             self._deferred_update = None
         self._apply_lr()
         rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
         out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=self.generator)
         if should_yield is not None and should_yield():
-            return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0, "yielded": True}
+            return self._yielded(t0)
         losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
         loss = sum(losses)
         self.optimizer.zero_grad(set_to_none=True)
@@ -189,6 +188,10 @@ class Trainer:
                      samples_per_ray=float(out["samples_per_ray"]), seconds=time.perf_counter() - t0,
                      lr=self._lr_at(self.step_count))
         return stats
+
+    def _yielded(self, t0: float) -> dict:
+        """step()'s result when it gave way to a waiting frame: nothing learned."""
+        return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0, "yielded": True}
 
     def _state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),

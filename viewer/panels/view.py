@@ -220,10 +220,10 @@ class LiveView:
     def _request(self, level: int, purpose: str = "view") -> None:
         s = self.settings
         snapped = self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
-        # a screenshot is the full-quality level, all samples
-        scale = (self.moving_scale if level == 0 else LEVELS[level]) * s.scale
+        level_scale = self.moving_scale if level == 0 else LEVELS[level]
+        scale = level_scale * s.scale  # a screenshot is the full-quality level, all samples
         if snapped:
-            cams = self.app.dataset_camera(*snapped, self.moving_scale if level == 0 else LEVELS[level])
+            cams = self.app.dataset_camera(*snapped, level_scale)
         else:
             self.camera.fov_y_deg = s.fov_y_deg
             w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))
