@@ -16,10 +16,11 @@ sees `render_rays`, the loss terms it returns, and a few hooks:
               "samples_per_ray": python float or 0-d tensor (so the hot path needs no sync).
             `stratified` jitters sample positions (training); `generator` drives every random choice
             so runs are reproducible; `max_samples` caps samples per ray (viewer's fast preview).
-        update(step, should_yield=None) -> bool
+        update(step, should_yield=None, pool=None) -> bool
                                 after each optimizer step (ngp refreshes its occupancy grid); may
                                 stop part-way when should_yield() is true and return False, then
-                                the next call finishes the work
+                                the next call finishes the work; may share its work out on `pool`
+                                (a nerf.parallel.ShardPool)
         param_groups(lr)        optimizer parameter groups (e.g. no weight decay on the hash table)
         extra_state() / load_extra_state(d)   non-parameter state (occupancy grid) for checkpoints
 
@@ -40,7 +41,7 @@ class RadianceModel(Protocol):
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None) -> dict: ...
 
-    def update(self, step: int, should_yield=None) -> bool: ...
+    def update(self, step: int, should_yield=None, pool=None) -> bool: ...
 
     def param_groups(self, lr: float) -> list[dict]: ...
 

@@ -82,9 +82,10 @@ class NGPModel(nn.Module):
         tau = sigma.float() * self.step_size
         return torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
 
-    def update(self, step: int, should_yield=None) -> bool:
+    def update(self, step: int, should_yield=None, pool=None) -> bool:
         """Refresh the occupancy grid every ngp_grid_every steps. should_yield() can stop a refresh
-        part-way (False is returned); the next call finishes it, whatever its step."""
+        part-way (False is returned); the next call finishes it, whatever its step. With a `pool`
+        (nerf.parallel.ShardPool) its threads evaluate chunks of cells side by side."""
         device = self.grid.density.device
         if not self.grid.pending and step % self.config.ngp_grid_every != 0:
             return True
@@ -92,8 +93,10 @@ class NGPModel(nn.Module):
             self.grid_generator = torch.Generator(device=device).manual_seed(self.config.seed + 1)
         with self._autocast(device):
             if self.grid.pending:
-                return self.grid.resume(self.field.density, self.grid_generator, should_stop=should_yield)
-            return self.grid.update(step, self.field.density, self.grid_generator, should_stop=should_yield)
+                return self.grid.resume(self.field.density, self.grid_generator, should_stop=should_yield,
+                                        pool=pool)
+            return self.grid.update(step, self.field.density, self.grid_generator, should_stop=should_yield,
+                                    pool=pool)
 
     def param_groups(self, lr: float) -> list[dict]:
         return self.field.param_groups(lr, self.config.weight_decay, self.config.adam_eps)

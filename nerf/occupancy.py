@@ -59,11 +59,12 @@ class OccupancyGrid(nn.Module):
     @torch.no_grad()
     def update(self, step: int, density_fn: Callable[[torch.Tensor], torch.Tensor],
                generator: torch.Generator | None, chunk: int = 1 << 16,
-               should_stop: Callable[[], bool] | None = None) -> bool:
+               should_stop: Callable[[], bool] | None = None, pool=None) -> bool:
         """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus a
         random quarter-size sample of occupied ones (instant-NGP's schedule).
 
-        Cells are evaluated 2^16 at a time (bounded memory). should_stop() is asked between chunks:
+        Cells are evaluated 2^16 at a time (bounded memory), shared out among the threads of a
+        `pool` (nerf.parallel.ShardPool) if one is given. should_stop() is asked between chunks:
         if true, the update stops there and returns False, keeping its cells and the values so
         far; resume() finishes it later. Returns True once the grid is updated."""
         n = self.res ** 3
@@ -76,7 +77,7 @@ class OccupancyGrid(nn.Module):
             pick = torch.randint(0, max(occ.numel(), 1), (n // 4,), generator=generator, device=device)
             idx = torch.cat([uniform, occ[pick]]) if occ.numel() > 0 else uniform
         self._pending = (idx, torch.empty(idx.shape[0], device=device), 0)
-        return self.resume(density_fn, generator, chunk, should_stop)
+        return self.resume(density_fn, generator, chunk, should_stop, pool)
 
     @property
     def pending(self) -> bool:
@@ -89,14 +90,15 @@ class OccupancyGrid(nn.Module):
 
     @torch.no_grad()
     def resume(self, density_fn: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator | None,
-               chunk: int = 1 << 16, should_stop: Callable[[], bool] | None = None) -> bool:
+               chunk: int = 1 << 16, should_stop: Callable[[], bool] | None = None, pool=None) -> bool:
         """Continue the update stopped by should_stop (see update); at least one chunk per call."""
         idx, fresh, start = self._pending
         for s in range(start, idx.shape[0], chunk):
             if s > start and should_stop is not None and should_stop():
                 self._pending = (idx, fresh, s)
                 return False
-            fresh[s:s + chunk] = density_fn(self._cell_centres(idx[s:s + chunk], generator)).float()
+            pts = self._cell_centres(idx[s:s + chunk], generator)
+            fresh[s:s + chunk] = (density_fn(pts) if pool is None else pool.split_rows(density_fn, pts)).float()
         self._pending = None
         decayed = self.density * self.decay
         new = decayed.clone()

@@ -1,7 +1,9 @@
 """Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/load().
 
-Model-agnostic: it trains anything implementing nerf.models.RadianceModel. It knows nothing about
-threads; the viewer's worker owns one Trainer and calls it from a single thread.
+Model-agnostic: it trains anything implementing nerf.models.RadianceModel. One thread calls it
+(the viewer's worker owns one Trainer). With a `pool` (nerf.parallel.ShardPool, set by the viewer
+on CPUs) a step splits its batch into one shard per pool thread, each with its own generator, and
+renders and occupancy refreshes work through several chunks at once.
 
 Batches are random rays across all training images (image index and pixel drawn uniformly) from
 one torch.Generator on the training device, so a run is reproducible from (config, seed), and a
@@ -22,6 +24,7 @@ from nerf.cameras import image_rays, pixel_rays, to_ndc
 from nerf.config import TrainConfig
 from nerf.metrics import mse_to_psnr, psnr, ssim
 from nerf.models import build_model
+from nerf.parallel import ShardPool
 from nerf.scene import Cameras, Scene
 
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
@@ -67,6 +70,7 @@ class Trainer:
         # loop, the viewer's worker); the "budget" schedule reads it, None falls back to "exp"
         self.progress: float | None = None
         self.meta: dict = {}  # free-form, saved with checkpoints (headless stores its downscale here)
+        self.pool: ShardPool | None = None  # None: one thread runs everything (torch's own threads)
         self.reset()
 
     # ---- setup -------------------------------------------------------------------------------
@@ -81,6 +85,7 @@ class Trainer:
         self.adaptive_batch = c.target_samples > 0  # until the user sets a batch size
         self.optimizer = _optimizer(self.model.param_groups(self.lr), self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
+        self.shard_generators: list[torch.Generator] = []  # one per shard of a pooled step, made as needed
         self.step_count = 0
         self._deferred_update: int | None = None  # a model.update(step) put off for a waiting frame
         self._snapshot = None
@@ -156,19 +161,23 @@ class Trainer:
         chunks, and finishes at the start of the next step."""
         t0 = time.perf_counter()
         if self._deferred_update is not None:  # finish the model update a frame interrupted
-            if self.model.update(self._deferred_update, should_yield) is False:
+            if self.model.update(self._deferred_update, should_yield, pool=self.pool) is False:
                 return self._yielded(t0)
             self._deferred_update = None
         self._apply_lr()
         rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
-        out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=self.generator)
-        if should_yield is not None and should_yield():
-            return self._yielded(t0)
-        losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
-        loss = sum(losses)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        loss_value = float(loss.detach())  # the one sync per step: logging and the NaN check need it
+        if self.pool is None:
+            shards = [self._forward_backward(rays_o, rays_d, target, bg, self.generator, should_yield)]
+        else:
+            shards = self._sharded_forward_backward(rays_o, rays_d, target, bg, should_yield)
+        if any(s is None for s in shards):
+            self.optimizer.zero_grad(set_to_none=True)
+            return self._yielded(t0)
+        # the one sync per step: logging and the NaN check need the loss
+        loss_value = sum(float(s["loss"]) for s in shards)
+        last_term = sum(float(s["last_term"]) for s in shards)
+        samples_per_ray = sum(float(s["samples_per_ray"]) for s in shards)
         stats = {"step": self.step_count, "rays": self.batch_rays}
         if not math.isfinite(loss_value):
             self._restore_snapshot()
@@ -178,16 +187,57 @@ class Trainer:
         self.optimizer.step()
         self.step_count += 1
         # an occupancy refresh takes up to ~1.5 s on a CPU inside the viewer: a frame may stop it
-        if self.model.update(self.step_count, should_yield) is False:
+        if self.model.update(self.step_count, should_yield, pool=self.pool) is False:
             self._deferred_update = self.step_count
         if self.adaptive_batch:
-            self._adapt_batch(float(out["samples_per_ray"]))
+            self._adapt_batch(samples_per_ray)
         if self.step_count % self.config.nan_snapshot_every == 0:
             self._take_snapshot()
-        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(float(losses[-1].detach())),
-                     samples_per_ray=float(out["samples_per_ray"]), seconds=time.perf_counter() - t0,
+        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(last_term),
+                     samples_per_ray=samples_per_ray, seconds=time.perf_counter() - t0,
                      lr=self._lr_at(self.step_count))
         return stats
+
+    def _forward_backward(self, rays_o, rays_d, target, bg, generator, should_yield, *, weight: float = 1.0,
+                          params: list[torch.Tensor] | None = None) -> dict | None:
+        """Forward, loss and backward of one batch (or shard) of rays; None if should_yield() said
+        so after the forward pass. The loss is scaled by `weight` (a shard's share of the batch).
+        Gradients go into .grad, or with `params` are returned as "grads" instead."""
+        out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=generator)
+        if should_yield is not None and should_yield():
+            return None
+        losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
+        loss = sum(losses) * weight
+        result = {"loss": loss.detach(), "last_term": losses[-1].detach() * weight,
+                  "samples_per_ray": out["samples_per_ray"] * weight}
+        if params is None:
+            loss.backward()
+        else:
+            result["grads"] = torch.autograd.grad(loss, params, allow_unused=True)
+        return result
+
+    def _sharded_forward_backward(self, rays_o, rays_d, target, bg, should_yield) -> list[dict | None]:
+        """_forward_backward on one shard of the batch per pool thread. Each shard returns its
+        gradients and they are summed in shard order, so a run does not depend on which thread
+        finished first."""
+        n, k = rays_o.shape[0], self.pool.size
+        bounds = [round(i * n / k) for i in range(k + 1)]
+        while len(self.shard_generators) < k:
+            seed = self.config.seed + 7919 * (len(self.shard_generators) + 1)  # apart from the grid's seed + 1
+            self.shard_generators.append(torch.Generator(device=self.device).manual_seed(seed))
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+
+        def shard(i: int) -> dict | None:
+            s = slice(bounds[i], bounds[i + 1])
+            return self._forward_backward(rays_o[s], rays_d[s], target[s], bg[s], self.shard_generators[i],
+                                          should_yield, weight=(bounds[i + 1] - bounds[i]) / n, params=params)
+
+        shards = self.pool.map(shard, k)
+        if all(s is not None for s in shards):
+            for j, p in enumerate(params):
+                grads = [s["grads"][j] for s in shards if s["grads"][j] is not None]
+                p.grad = sum(grads[1:], grads[0]) if grads else None
+        return shards
 
     def _yielded(self, t0: float) -> dict:
         """step()'s result when it gave way to a waiting frame: nothing learned."""
@@ -197,7 +247,8 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "extra": self.model.extra_state(), "step": self.step_count,
                 "generator": self.generator.get_state(), "lr": self.lr, "batch_rays": self.batch_rays,
-                "adaptive_batch": self.adaptive_batch}
+                "adaptive_batch": self.adaptive_batch,
+                "shard_generators": [g.get_state() for g in self.shard_generators]}
 
     def _load_state(self, s: dict) -> None:
         self.model.load_state_dict(s["model"])
@@ -208,6 +259,10 @@ class Trainer:
         self.generator.set_state(s["generator"].cpu())  # generator states are CPU byte tensors
         self.lr, self.batch_rays = float(s["lr"]), int(s["batch_rays"])
         self.adaptive_batch = bool(s.get("adaptive_batch", self.config.target_samples > 0))
+        self.shard_generators = []
+        for state in s.get("shard_generators", []):
+            self.shard_generators.append(torch.Generator(device=self.device))
+            self.shard_generators[-1].set_state(state.cpu())
 
     def _take_snapshot(self) -> None:
         self._snapshot = copy.deepcopy(self._state())
@@ -236,13 +291,25 @@ class Trainer:
         bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
         parts: dict[str, list[torch.Tensor]] = {"rgb": [], "depth": [], "opacity": []}
         chunk = chunk or self.config.render_chunk
-        for s in range(0, rays_o.shape[0], chunk):
+        per_round = 1 if self.pool is None else self.pool.size
+        chunk = -(-chunk // per_round)  # with a pool, its threads share each `chunk` rays: abort as often
+        starts = list(range(0, rays_o.shape[0], chunk))
+
+        def render_chunk(s: int) -> dict:
+            return self.model.render_rays(rays_o[s:s + chunk], rays_d[s:s + chunk], bg,
+                                          stratified=False, generator=None, max_samples=max_samples)
+
+        for r in range(0, len(starts), per_round):
             if should_abort is not None and should_abort():
                 return None
-            out = self.model.render_rays(rays_o[s:s + chunk], rays_d[s:s + chunk], bg,
-                                         stratified=False, generator=None, max_samples=max_samples)
-            for k in parts:
-                parts[k].append(out[k].float().cpu())
+            group = starts[r:r + per_round]
+            if len(group) == 1:
+                outs = [render_chunk(group[0])]
+            else:
+                outs = self.pool.map(lambda j: render_chunk(group[j]), len(group))
+            for out in outs:
+                for k in parts:
+                    parts[k].append(out[k].float().cpu())
         return {"rgb": torch.cat(parts["rgb"]).reshape(h, w, 3).clamp(0, 1),
                 "depth": torch.cat(parts["depth"]).reshape(h, w),
                 "opacity": torch.cat(parts["opacity"]).reshape(h, w)}

@@ -209,7 +209,7 @@ class VanillaNeRF(nn.Module):
         rest = (1.0 - weights.sum(dim=-1, keepdim=True)).clamp_min(0.0)  # [m, 1]
         return torch.cat([weights[:, :-1], weights[:, -1:] + rest], dim=-1)
 
-    def update(self, step: int, should_yield=None) -> bool:
+    def update(self, step: int, should_yield=None, pool=None) -> bool:
         """Nothing to refresh between steps (no occupancy grid)."""
         return True
 

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import torch
 
 from nerf.mailbox import Mailbox
+from nerf.parallel import ShardPool
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
 
@@ -81,11 +82,17 @@ class TrainingWorker:
     """Background thread around a Trainer. Call methods from any thread; only it touches the trainer."""
 
     def __init__(self, trainer, *, log_path: str | Path | None = None, start_paused: bool = False,
-                 render_share: float = 0.3, num_threads: int | None = None,
+                 render_share: float = 0.3, num_threads: int | None = None, shards: bool = False,
                  stats_interval: float = 0.25):
+        """num_threads: torch threads of the worker (None: leave as is). shards: instead of one
+        team of num_threads torch threads, num_threads threads of one torch thread each, which
+        split every step and render into independent pieces (nerf.parallel: a CPU shared with a
+        window)."""
         self._trainer = trainer
         self._log_path = Path(log_path) if log_path else None
         self._num_threads = num_threads
+        self._shards = shards and (num_threads or 0) > 1
+        self._pool: ShardPool | None = None
         self._stats_interval = stats_interval
         self.stats: Mailbox[dict] = Mailbox()
         self.frames: Mailbox[RenderResult] = Mailbox()
@@ -186,8 +193,19 @@ class TrainingWorker:
     # --- the thread ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        if self._num_threads:
+        if self._shards:
+            torch.set_num_threads(1)
+            self._pool = ShardPool(self._num_threads)
+            self._trainer.pool = self._pool
+        elif self._num_threads:
             torch.set_num_threads(self._num_threads)
+        try:
+            self._serve()
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+
+    def _serve(self) -> None:
         self._publish(force=True)
         while not self._stop.is_set():
             self._wake.clear()
@@ -261,6 +279,8 @@ class TrainingWorker:
         try:
             if kind == "swap":
                 self._trainer = fn()
+                if self._pool is not None:
+                    self._trainer.pool = self._pool
                 self._after_new_weights()
                 result = name
             else:

@@ -50,7 +50,8 @@ class ViewerApp:
         # both are cheap.
         self.render_share = 0.3 if self.device.type == "cuda" else 0.1
         self.worker = TrainingWorker(session.trainer, log_path=self.run_dir / "log.jsonl",
-                                     render_share=self.render_share, num_threads=session.train_threads)
+                                     render_share=self.render_share, num_threads=session.train_threads,
+                                     shards=session.shards)
         train = self.scene.split("train")
         fov = float(np.degrees(2 * np.arctan(0.5 * train.cameras.height / float(train.cameras.fy[0]))))
         self.camera = camera_from_views(train.cameras.c2w.numpy(), 640, 640, fov)

@@ -30,6 +30,7 @@ class Session:
     run_dir: Path
     downscale: int = 1
     train_threads: int | None = None  # torch CPU threads of the training worker (None: leave as is)
+    shards: bool = False  # those threads split steps and renders into pieces (see nerf.parallel)
 
     def new_trainer(self, model: str):
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""
@@ -49,11 +50,13 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def training_threads() -> int:
-    """torch CPU threads for the training worker: every core on a 2-core machine (the window
-    needs well under one), all but one on larger ones."""
+def training_threads() -> tuple[int, bool]:
+    """torch CPU threads for the training worker, and whether they work in shards: every core on
+    a 2-core machine (the window needs well under one), all but one on larger ones. Where no core
+    is left for the window, its drawing keeps taking a core from one torch thread, which stalls
+    an OpenMP team at every op; independent shards lose only that thread's share."""
     n = torch.get_num_threads()
-    return n if n <= 2 else n - 1
+    return (n, n > 1) if n <= 2 else (n - 1, False)
 
 
 def open_session(args: argparse.Namespace) -> Session:
@@ -66,7 +69,7 @@ def open_session(args: argparse.Namespace) -> Session:
     worker runs multi-threaded, and loading runs on a short-lived thread whose team ends with it.
     """
     device = pick_device(args.device)
-    threads = training_threads()
+    threads, shards = training_threads()
     torch.set_num_threads(1)
     if args.source is not None and args.downscale < 1:
         raise SessionError("--downscale", "must be >= 1")
@@ -77,7 +80,7 @@ def open_session(args: argparse.Namespace) -> Session:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SessionError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
-    return Session(trainer, device, run_dir, args.downscale, threads)
+    return Session(trainer, device, run_dir, args.downscale, threads, shards and device.type == "cpu")
 
 
 def _in_own_thread(fn, threads: int):

@@ -173,3 +173,16 @@ def test_interacting_holds_training(worker):
     worker.set_interacting(False)
     assert _wait_for(lambda: worker._trainer.step_count > held)
     assert s["step"] <= held
+
+
+def test_shards_give_every_trainer_the_pool_and_stop_ends_its_threads():
+    def shard_threads():
+        return [t for t in threading.enumerate() if t.name.startswith("nerf-shard")]
+    w = TrainingWorker(FakeTrainer(), num_threads=2, shards=True, stats_interval=0.02).start()
+    _stats(w, lambda s: s["step"] >= 2)
+    first = w._trainer.pool
+    assert first is not None and first.size == 2 and len(shard_threads()) == 1
+    w.swap_trainer("fresh", FakeTrainer)
+    assert _wait_for(lambda: getattr(w._trainer, "pool", None) is first)
+    assert w.stop(1.0)
+    assert shard_threads() == []
