@@ -23,6 +23,11 @@ import torch
 T = TypeVar("T")
 
 
+def even_bounds(n: int, k: int) -> list[int]:
+    """Where k near-equal consecutive parts of range(n) start, then n: [0, ..., n]."""
+    return [round(i * n / k) for i in range(k + 1)]
+
+
 class _Job:
     """fn(0..n-1) shared out one index at a time to whichever thread asks next."""
 
@@ -87,9 +92,9 @@ class ShardPool:
     def split_rows(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """fn(x) for an fn that maps each row of x to a row of its result, computed on one slice
         of rows per thread."""
-        bounds = [round(i * x.shape[0] / self.size) for i in range(self.size + 1)]
         if x.shape[0] < 2 * self.size:
             return fn(x)
+        bounds = even_bounds(x.shape[0], self.size)
         return torch.cat(self.map(lambda i: fn(x[bounds[i]:bounds[i + 1]]), self.size))
 
     def close(self) -> None:

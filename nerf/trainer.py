@@ -24,7 +24,7 @@ from nerf.cameras import image_rays, pixel_rays, to_ndc
 from nerf.config import TrainConfig
 from nerf.metrics import mse_to_psnr, psnr, ssim
 from nerf.models import build_model
-from nerf.parallel import ShardPool
+from nerf.parallel import ShardPool, even_bounds
 from nerf.scene import Cameras, Scene
 
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
@@ -221,7 +221,7 @@ class Trainer:
         gradients and they are summed in shard order, so a run does not depend on which thread
         finished first."""
         n, k = rays_o.shape[0], self.pool.size
-        bounds = [round(i * n / k) for i in range(k + 1)]
+        bounds = even_bounds(n, k)
         while len(self.shard_generators) < k:
             seed = self.config.seed + 7919 * (len(self.shard_generators) + 1)  # apart from the grid's seed + 1
             self.shard_generators.append(torch.Generator(device=self.device).manual_seed(seed))

@@ -8,22 +8,13 @@ import torch
 
 from nerf.config import TrainConfig
 from nerf.encodings import HashGrid
-from nerf.loaders import load_scene
 from nerf.ngp import NGPModel
-from nerf.synthetic import write_synthetic_scene
 from nerf.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 SMALL = dict(ngp_levels=8, ngp_log2_table=14, ngp_max_res=128, ngp_grid_res=32, ngp_march_steps=256,
              ngp_grid_warmup=64)
-
-
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
-    root = tmp_path_factory.mktemp("scene")
-    write_synthetic_scene(root, n_train=10, n_test=2, size=32)
-    return load_scene(root)
 
 
 def test_hash_grid_forward_and_backward_match_cpu():
