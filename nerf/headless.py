@@ -1,6 +1,7 @@
 """`nerf-train` without a window: train for a step or time budget, evaluate, write results.
 
-Writes into --out: metrics.json, test/<i>.png (prediction | ground truth side by side),
+Writes into --out: metrics.json, log.jsonl (training stats four times a second and the test
+result, in the viewer's format), test/<i>.png (prediction | ground truth side by side),
 turntable.mp4 and checkpoint.pt. Ctrl-C stops training cleanly: the checkpoint is saved first.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nerf.video import render_turntable, turntable_cameras, write_png
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
 PROGRESS_SECONDS = 0.5  # refresh of the one-line progress display
+LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's stats interval)
 
 
 def _error(message: str) -> int:
@@ -70,11 +72,49 @@ def _make_trainer(args, device: torch.device):
     return scene, trainer
 
 
+class _Log:
+    """log.jsonl: one JSON record per line, appended. A write that fails (disk full, ...) is reported
+    once and logging stops; training goes on."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.next_at = 0.0
+        self.rays, self.seconds = 0, 0.0  # at the last record, for rays/s in between
+        self._file = None
+        if path is not None:
+            try:
+                self._file = open(path, "a")
+            except OSError as exc:
+                self._fail(exc)
+
+    def write(self, record: dict) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        print(f"nerf-train: warning: {self.path}: cannot write the training log ({exc.strerror or exc}); "
+              "training goes on without it", file=sys.stderr)
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+        self._file = None
+
+
 class _Progress:
     """One status line rewritten in place with \\r (no tqdm)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.last, self.width = stream, 0.0, 0
+    def __init__(self, stream=None):
+        self.stream, self.last, self.width = stream or sys.stderr, 0.0, 0
 
     def show(self, text: str, force: bool = False) -> None:
         now = time.perf_counter()
@@ -91,9 +131,12 @@ class _Progress:
             self.stream.flush()
 
 
-def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: _Progress) -> dict:
+def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: _Progress,
+               log: _Log | None = None) -> dict:
     """Train until `steps` more steps or `seconds` of training time. Returns throughput figures;
-    "interrupted" is True after Ctrl-C."""
+    "interrupted" is True after Ctrl-C. `log` gets a record each LOG_SECONDS of training time and
+    one after the last step."""
+    log = log or _Log(None)
     train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
     interrupted = False
     last_loss, last_psnr = float("nan"), float("nan")
@@ -119,21 +162,37 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
             budget = f"/{steps}" if steps is not None else f" {train_time:5.0f}/{seconds:.0f}s"
             progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
                           f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
+            if train_time >= log.next_at:
+                _log_step(log, trainer.step_count, train_time, rays, last_loss, last_psnr)
     except KeyboardInterrupt:
         interrupted = True
     progress.done()
+    _log_step(log, trainer.step_count, train_time, rays, last_loss, last_psnr)
     return {"train_seconds": train_time, "steps_run": n, "rays": rays,
             "rays_per_second": rays / max(train_time, 1e-9), "samples_per_ray": samples / max(rays, 1),
             "nan_recovered": nan_count, "interrupted": interrupted, "final_train_psnr": last_psnr}
 
 
+def _log_step(log: _Log, step: int, train_time: float, rays: int, loss: float, psnr: float) -> None:
+    """One training record, as the viewer's worker writes them ("seconds": training time)."""
+    if step == 0 or train_time <= log.seconds:
+        return
+    rays_per_s = (rays - log.rays) / (train_time - log.seconds)
+    log.write({"step": step, "seconds": round(train_time, 3), "time": round(time.time(), 3), "loss": loss,
+               "psnr": psnr, "rays_per_s": round(rays_per_s, 1)})
+    log.next_at, log.rays, log.seconds = train_time + LOG_SECONDS, rays, train_time
+
+
 def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
-                  video_frames: int) -> dict:
+                  video_frames: int, log: _Log | None = None) -> dict:
     """Evaluate the test split, write side-by-side PNGs, the turntable MP4 and metrics.json."""
     split = "test" if "test" in trainer.scene.splits else "train"
     t0 = time.perf_counter()
     result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
     eval_seconds = time.perf_counter() - t0
+    if log is not None:
+        log.write({"step": trainer.step_count, "seconds": round(figures["train_seconds"], 3),
+                   "test_psnr": result["psnr"], "test_ssim": result["ssim"]})
     (out / "test").mkdir(parents=True, exist_ok=True)
     for i, pred in enumerate(result["images"]):
         gt = trainer.target_image(split, i)
@@ -174,14 +233,22 @@ def run_training(args) -> int:
     print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
           f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
           f"device {device}, output {out}", file=sys.stderr)
-    figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, _Progress())
-    trainer.save(out / "checkpoint.pt")
+    log = _Log(out / "log.jsonl")
+    try:
+        figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, _Progress(), log)
+        trainer.save(out / "checkpoint.pt")
+        return _finish(args, trainer, out, figures, log)
+    finally:
+        log.close()
+
+
+def _finish(args, trainer: Trainer, out: Path, figures: dict, log: _Log) -> int:
     if figures["interrupted"]:
         print(f"nerf-train: interrupted at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)
         return 130
     try:
-        metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames)
+        metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames, log)
     except KeyboardInterrupt:
         print(f"nerf-train: interrupted during evaluation; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)

@@ -28,6 +28,12 @@ def test_train_writes_everything_and_resumes(scene_dir, tmp_path, capsys):
     assert (out / "test" / "000.png").stat().st_size > 0
     assert (out / "turntable.mp4").stat().st_size > 0
     assert (out / "checkpoint.pt").is_file()
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "loss" in r]
+    assert steps[0]["step"] == 1 and steps[-1]["step"] == 3  # the first step, then at least the last
+    assert all(r["seconds"] > 0 and r["rays_per_s"] > 0 for r in steps)
+    assert [s["seconds"] for s in steps] == sorted(s["seconds"] for s in steps)
+    assert log[-1]["step"] == 3 and log[-1]["test_psnr"] == pytest.approx(metrics["test_psnr"])
     err = capsys.readouterr().err
     assert "\r" in err and "rays/s" in err  # the one-line progress display
 
@@ -49,3 +55,12 @@ def test_bad_checkpoint_one_line_exit_2(scene_dir, tmp_path, capsys):
     assert main([str(scene_dir), "--resume", str(bad), "--steps", "1", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nerf-train: error: ") and str(bad) in err and "\n" not in err
+
+
+def test_unwritable_log_warns_once_and_training_goes_on(scene_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    (out / "log.jsonl").mkdir(parents=True)  # a folder where the log file should be
+    assert main([str(scene_dir), "--steps", "2", "--out", str(out), *FAST]) == 0
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "log.jsonl" in warnings[0]
