@@ -7,6 +7,7 @@ next render and draws. The worker (nerf.worker.TrainingWorker) owns the Trainer.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import sys
@@ -34,6 +35,11 @@ from viewer.session import Session, SessionError, open_session
 from viewer import textures
 
 FPS_CAP = 32.0  # a little over 30, so that 2 s averages stay at 30 or more despite jitter
+WINDOW_SIZE = (1280, 800)
+# Under a software OpenGL renderer every pixel of every frame is drawn by the CPU that trains:
+# 1024x640 instead of 1280x800 cut the drawing from 8.3 to 5.7 ms a frame and trained ~7 % faster
+# (BENCHMARKS.md, "Viewer"). The window can still be resized or maximised.
+SOFTWARE_WINDOW_SIZE = (1024, 640)
 SIDE_WIDTH = 420  # px of the control column
 RECORD_FPS = 10.0
 TURNTABLE_FRAMES = 60
@@ -72,13 +78,15 @@ class ViewerApp:
         self.toy = None
         self._early_frame = None  # a render result that arrived while the loop waited
         self._window_size = (0, 0)
+        self.gl_renderer = ""
 
     # --- building ------------------------------------------------------------------------------
 
     def build(self) -> None:
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
-        dpg.create_viewport(title=f"nerf-viewer - {self.scene.name}", width=1280, height=800,
+        width, height = WINDOW_SIZE
+        dpg.create_viewport(title=f"nerf-viewer - {self.scene.name}", width=width, height=height,
                             x_pos=0, y_pos=0, vsync=False)
         self.view = LiveView(self, self.camera, self.settings)
         self.training_panel = TrainingPanel(self)
@@ -90,7 +98,7 @@ class ViewerApp:
         # A plain borderless window without background over the viewport's clear colour looks the same.
         with dpg.window(tag="main", no_scrollbar=True, no_title_bar=True, no_move=True, no_resize=True,
                         no_collapse=True, no_background=True, no_bring_to_front_on_focus=True,
-                        pos=(0, 0), width=1280, height=800) as main:
+                        pos=(0, 0), width=width, height=height) as main:
             with dpg.tab_bar() as self.tab_bar:
                 with dpg.tab(label="NeRF") as nerf_tab:
                     with dpg.group(horizontal=True):
@@ -116,7 +124,13 @@ class ViewerApp:
         dpg.set_viewport_resize_callback(lambda *_: self._fit_view())
         dpg.setup_dearpygui()
         dpg.show_viewport()
-        self.view.build(self.view_holder, 1280 - SIDE_WIDTH - 24, 800 - 80)
+        self.gl_renderer = gl_renderer()
+        if is_software_renderer(self.gl_renderer):  # before the first frame: no visible jump
+            width, height = SOFTWARE_WINDOW_SIZE
+            dpg.set_viewport_width(width)
+            dpg.set_viewport_height(height)
+            self.status.note_renderer(self.gl_renderer)
+        self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
 
     def _build_toy(self, tab) -> None:
         self.toy = ToyLabPanel(tab, self.run_dir / "toy")
@@ -350,6 +364,8 @@ class ViewerApp:
                  "c2w": self.camera.c2w.tolist(), "frame_hash": self.view.frame_hash,
                  "frames_shown": self.view.frames_shown, "view_rect": [x, y, *self.view.size],
                  "latencies_ms": self.view.latencies_ms[-50:], "recording": self.recorder is not None,
+                 "window": [dpg.get_viewport_client_width(), dpg.get_viewport_client_height()],
+                 "gl_renderer": self.gl_renderer,
                  "files": self.files, "error": self._last_error, "run_dir": str(self.run_dir)}
         tmp = self._debug_path + ".tmp"
         with open(tmp, "w") as f:
@@ -364,6 +380,24 @@ def _cheap_theme():
         with dpg.theme_component(dpg.mvAll):
             dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0), category=dpg.mvThemeCat_Core)
     return theme
+
+
+def gl_renderer() -> str:
+    """GL_RENDERER of the current OpenGL context (the viewport's, on the main thread after
+    show_viewport), or "" where it cannot be asked (no libGL, no context, not Linux)."""
+    try:
+        gl = ctypes.CDLL("libGL.so.1")
+        gl.glGetString.restype = ctypes.c_char_p
+        gl.glGetString.argtypes = [ctypes.c_uint]
+        name = gl.glGetString(0x1F01)  # GL_RENDERER
+    except (OSError, AttributeError):
+        return ""
+    return name.decode(errors="replace") if name else ""
+
+
+def is_software_renderer(renderer: str) -> bool:
+    """Mesa's CPU rasterisers (llvmpipe, softpipe, swrast) and Windows' GDI Generic."""
+    return any(word in renderer.lower() for word in ("llvmpipe", "softpipe", "swrast", "gdi generic"))
 
 
 def _typing() -> bool:

@@ -19,6 +19,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
+from viewer.app import SOFTWARE_WINDOW_SIZE, is_software_renderer
 from viewer.xdriver import press, read_state, virtual_display, xdo
 
 pytestmark = pytest.mark.gui
@@ -64,6 +65,9 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
         s = _waitread_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["stats"].get("step", 0) >= 1,
                         90, "a first frame and a training step")
         first_steps = _log_steps(out)
+        # Mesa's software renderer is recognised: the window opens smaller, to leave the CPU to training.
+        assert is_software_renderer(s["gl_renderer"]), s["gl_renderer"]
+        assert tuple(s["window"]) == SOFTWARE_WINDOW_SIZE
         _waitread_state(debug, app, lambda s: _log_steps(out) and _log_steps(out)[-1] > max(first_steps or [0]),
                     60, "log.jsonl steps to rise")
 

@@ -43,6 +43,7 @@ class RateMeter:
 class StatusLine:
     def __init__(self, device: torch.device):
         self.device = device
+        self.renderer = ""  # shown when drawing takes CPU time from training
         self._next = 0.0
         self._error_until = 0.0
 
@@ -57,7 +58,11 @@ class StatusLine:
             return
         self._next = now + 0.5  # reading /proc twice a second is plenty
         dpg.set_value(self.text, f"{self.device.type.upper()}  |  {memory_in_use(self.device)}  |  "
-                                 f"UI {ui_fps:.0f} fps  |  renderer {render_fps:.1f} fps  {message}")
+                                 f"UI {ui_fps:.0f} fps{self.renderer}  |  renderer {render_fps:.1f} fps  {message}")
+
+    def note_renderer(self, gl_renderer: str) -> None:
+        """The window is drawn by a software OpenGL renderer (on the CPU)."""
+        self.renderer = f" (software GL: {gl_renderer.split(' (')[0]})"
 
     def show_error(self, message: str) -> None:
         dpg.set_value(self.error, f"  error: {message}"[:220])
