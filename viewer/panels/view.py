@@ -4,7 +4,12 @@ Input: left-drag orbits, right/middle-drag pans, the wheel zooms, WASD/QE move (
 is hovered). Rendering: requests go to the worker's newest-wins mailbox, one at a time; while the
 camera moves they are small (at most 1/4 resolution, few samples, smaller still while such a frame
 takes longer than MOVING_TARGET_S) and interactive, and once it rests the view refines to 1/2 and
-then full resolution, then keeps refreshing while training changes the model.
+then full resolution, then keeps refreshing while training changes the model. While training, a
+level whose frame would take longer than REFINE_MAX_S waits (the current level keeps refreshing
+and re-measures) until the model renders faster or training pauses. On a CPU, ngp's full-resolution
+frame takes ~4 s before the occupancy grid's first refresh and ~0.4 s after it: waiting for it
+brings training to the fast phase sooner. The vanilla model's (~6 s) shows at half resolution
+while it trains on a CPU, at full resolution when paused.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ MOVING_SAMPLES = 64  # sample cap while the camera moves
 MOVING_TARGET_S = 0.05  # render time aimed at for a frame while the camera moves
 MIN_MOVING_SCALE = 1 / 16  # the smallest resolution a moving frame drops to
 REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change
+REFINE_MAX_S = 2.0  # while training, the longest predicted frame a refinement may take
 MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
 
 
@@ -46,6 +52,7 @@ class ViewTag:
     level: int
     purpose: str = "view"  # "view" | "screenshot"
     snapped: tuple | None = None  # (split, index) when rendering a dataset camera
+    scale: float = 1.0  # resolution relative to full quality
 
 
 class LiveView:
@@ -69,7 +76,8 @@ class LiveView:
         self.frame_hash = 0
         self.frames_shown = 0
         self.pending_screenshot = False
-        self.moving_scale = LEVELS[0]  # resolution of level-0 frames, adapted to their render time
+        self.moving_scale = LEVELS[0]  # resolution of frames while moving, adapted to their render time
+        self._level_cost: dict[int, tuple[float, float]] = {}  # level -> (seconds, scale) of its last frame
 
     # --- widgets -------------------------------------------------------------------------------
 
@@ -88,7 +96,7 @@ class LiveView:
             self.image = self.texture.image(width=width, height=height, parent=self.holder)
         if self.last_image is not None:
             self._upload(self.last_image)
-        self.changed()
+        self.changed(moved=False)
 
     def hovered(self) -> bool:
         return self.image is not None and dpg.is_item_hovered(self.image)
@@ -131,12 +139,14 @@ class LiveView:
             self.camera.move(*(move * dt * 0.5))
             self.changed()
 
-    def changed(self, *, keep_snap: bool = False) -> None:
-        """The camera or a render setting changed: the view is stale."""
+    def changed(self, *, keep_snap: bool = False, moved: bool = True) -> None:
+        """The camera or a render setting changed: the view is stale. moved=False (a resize, the
+        window opening): a new frame is due, but nobody is interacting, so training keeps going."""
         self.version += 1
-        self._last_change = time.perf_counter()
-        if self._pending_move is None:
-            self._pending_move = (self.version, self._last_change)
+        if moved:
+            self._last_change = time.perf_counter()
+            if self._pending_move is None:
+                self._pending_move = (self.version, self._last_change)
         if keep_snap and self.snapped is not None:
             self.snapped = (*self.snapped[:2], self.version)
 
@@ -158,8 +168,10 @@ class LiveView:
             self._inflight = None
         if result.outputs is None:
             return
-        if tag.level == 0 and tag.purpose == "view":
-            self.moving_scale = next_moving_scale(self.moving_scale, result.seconds)
+        if tag.purpose == "view":
+            self._level_cost[tag.level] = (result.seconds, tag.scale)
+            if result.request.interactive:
+                self.moving_scale = next_moving_scale(self.moving_scale, result.seconds)
         outputs = {k: v.detach().cpu().numpy() for k, v in result.outputs.items()}
         if tag.purpose == "screenshot":
             self.pending_screenshot = False
@@ -210,17 +222,28 @@ class LiveView:
             return
         last = len(LEVELS) - 1
         if self._shown is None or self._shown[0] != self.version:
-            self._request(0 if not resting or self._shown is None or self._shown[1] == 0 else 1)
-        elif self._shown[1] < last:
-            if resting:
-                self._request(self._shown[1] + 1)
-        elif training and step != self._shown[2] and resting:
-            self._request(last)  # the model moved on: refresh (the worker paces this by the share)
+            level = 0 if not resting or self._shown is None or self._shown[1] == 0 else 1
+            # a frame for a user's change is served before training; the window's first is not
+            self._request(level, interactive=level == 0 and (not resting or self._pending_move is not None))
+        elif not resting:
+            return
+        elif self._shown[1] < last and (not training or self.snapped or self.refine_seconds() <= REFINE_MAX_S):
+            self._request(self._shown[1] + 1)
+        elif training and step != self._shown[2]:
+            self._request(self._shown[1])  # the model moved on: refresh (the worker paces this by the share)
 
-    def _request(self, level: int, purpose: str = "view") -> None:
+    def refine_seconds(self) -> float:
+        """Predicted render time of the level after the one on screen: the last frame of the
+        current level, scaled by the pixel count (0 when nothing is known yet)."""
+        if self._shown is None or self._shown[1] not in self._level_cost:
+            return 0.0
+        seconds, scale = self._level_cost[self._shown[1]]
+        return seconds * (LEVELS[min(self._shown[1] + 1, len(LEVELS) - 1)] / scale) ** 2
+
+    def _request(self, level: int, purpose: str = "view", interactive: bool = False) -> None:
         s = self.settings
         snapped = self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
-        level_scale = self.moving_scale if level == 0 else LEVELS[level]
+        level_scale = self.moving_scale if interactive else LEVELS[level]
         scale = level_scale * s.scale  # a screenshot is the full-quality level, all samples
         if snapped:
             cams = self.app.dataset_camera(*snapped, level_scale)
@@ -229,9 +252,9 @@ class LiveView:
             w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))
             cams = make_cameras(torch.as_tensor(self.camera.c2w, dtype=torch.float32), w, h, fov_y_deg=s.fov_y_deg)
         samples = s.max_samples or None
-        if level == 0 and purpose == "view":
+        if interactive:
             samples = min(samples or MOVING_SAMPLES, MOVING_SAMPLES)
-        tag = ViewTag(self.version, level, purpose, snapped)
+        tag = ViewTag(self.version, level, purpose, snapped, level_scale)
         self._inflight = tag
         self.app.worker.request_render(RenderRequest(cams, 0, background=s.background, max_samples=samples,
-                                                     interactive=level == 0, tag=tag))
+                                                     interactive=interactive, tag=tag))
