@@ -1,4 +1,5 @@
 """The live view's render requests: what it asks the worker for, and when (no display needed)."""
+import time
 from types import SimpleNamespace
 
 import torch
@@ -8,7 +9,7 @@ from nerf.worker import RenderResult
 from viewer.orbit import OrbitCamera
 from viewer.panels.render import RenderSettings
 from viewer.panels.status import RateMeter
-from viewer.panels.view import LEVELS, MOVING_SAMPLES, REFINE_MAX_S, LiveView
+from viewer.panels.view import LEVELS, MOVING_SAMPLES, REFINE_MAX_S, REST_AFTER_S, LiveView
 
 
 class _Worker:
@@ -49,10 +50,16 @@ def test_the_first_frame_does_not_stop_training_but_a_camera_move_does():
     _serve(view, worker, 10.5, 0.1, step=1)
     view.camera.orbit(5, 0)
     view.changed()  # a drag
-    view.update(view._last_change + 0.01, None, step=1, training=True)  # noqa: SLF001
+    t = time.perf_counter()
+    view.update(t, None, step=1, training=True)
     moving = worker.requests[-1]
     assert worker.interacting and moving.interactive and moving.tag.level == 0
     assert moving.max_samples == MOVING_SAMPLES
+    view.update(t + REST_AFTER_S / 2, None, step=1, training=True)
+    assert worker.interacting  # a pause mid-drag is not rest yet
+    view.on_release(0)
+    view.update(time.perf_counter(), None, step=1, training=True)
+    assert not worker.interacting  # releasing the button ends the drag at once: training goes on
 
 
 def test_refinement_waits_while_a_full_frame_would_take_too_long():

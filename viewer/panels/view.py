@@ -31,7 +31,8 @@ LEVELS = (0.25, 0.5, 1.0)  # resolution of each refinement level, relative to fu
 MOVING_SAMPLES = 64  # sample cap while the camera moves
 MOVING_TARGET_S = 0.05  # render time aimed at for a frame while the camera moves
 MIN_MOVING_SCALE = 1 / 16  # the smallest resolution a moving frame drops to
-REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change
+REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change (or at once when
+#                       the drag's button is released: wheel and keys have no release to wait for)
 REFINE_MAX_S = 2.0  # while training, the longest predicted frame a refinement may take
 MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
 
@@ -67,7 +68,7 @@ class LiveView:
         self._drag_ok = False  # the press started over the view
         self._inflight: ViewTag | None = None
         self._shown: tuple[int, int, int] | None = None  # (version, level, step) on screen
-        self._last_change = 0.0
+        self._rest_from = 0.0  # perf_counter time from which the camera counts as resting
         self._interacting = False
         self._pending_move: tuple[int, float] | None = None  # (version, time) of the first unserved move
         self.latencies_ms: list[float] = []
@@ -121,6 +122,8 @@ class LiveView:
     def on_release(self, button: int) -> None:
         if button in self._drag:
             self._drag[button].release()
+            # the drag is over: refine and train again now, not REST_AFTER_S after the last move
+            self._rest_from = min(self._rest_from, time.perf_counter())
 
     def on_wheel(self, notches: float) -> None:
         if self.hovered():
@@ -144,9 +147,10 @@ class LiveView:
         window opening): a new frame is due, but nobody is interacting, so training keeps going."""
         self.version += 1
         if moved:
-            self._last_change = time.perf_counter()
+            now = time.perf_counter()
+            self._rest_from = now + REST_AFTER_S
             if self._pending_move is None:
-                self._pending_move = (self.version, self._last_change)
+                self._pending_move = (self.version, now)
         if keep_snap and self.snapped is not None:
             self.snapped = (*self.snapped[:2], self.version)
 
@@ -156,7 +160,7 @@ class LiveView:
         """Show `result` (a RenderResult or None), then ask for the next frame if one is due."""
         if result is not None and isinstance(result.request.tag, ViewTag):
             self._receive(result, now)
-        resting = now - self._last_change > REST_AFTER_S
+        resting = now >= self._rest_from
         if resting == self._interacting:
             self._interacting = not resting
             self.app.worker.set_interacting(self._interacting)
