@@ -78,8 +78,8 @@ class _Log:
 
     def __init__(self, path: Path | None):
         self.path = path
-        self.next_at = 0.0
-        self.rays, self.seconds = 0, 0.0  # at the last record, for rays/s in between
+        self._next_at = 0.0
+        self._rays, self._seconds = 0, 0.0  # at the last training record, for rays/s in between
         self._file = None
         if path is not None:
             try:
@@ -95,6 +95,17 @@ class _Log:
             self._file.flush()
         except OSError as exc:
             self._fail(exc)
+
+    def training(self, step: int, train_time: float, rays: int, loss: float, psnr: float,
+                 force: bool = False) -> None:
+        """A training record, as the viewer's worker writes them ("seconds": training time), if
+        LOG_SECONDS of training have passed since the last one (or `force`) and time went on."""
+        if step == 0 or train_time <= self._seconds or (train_time < self._next_at and not force):
+            return
+        rays_per_s = (rays - self._rays) / (train_time - self._seconds)
+        self.write({"step": step, "seconds": round(train_time, 3), "time": round(time.time(), 3), "loss": loss,
+                    "psnr": psnr, "rays_per_s": round(rays_per_s, 1)})
+        self._next_at, self._rays, self._seconds = train_time + LOG_SECONDS, rays, train_time
 
     def _fail(self, exc: OSError) -> None:
         print(f"nerf-train: warning: {self.path}: cannot write the training log ({exc.strerror or exc}); "
@@ -162,25 +173,14 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
             budget = f"/{steps}" if steps is not None else f" {train_time:5.0f}/{seconds:.0f}s"
             progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
                           f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
-            if train_time >= log.next_at:
-                _log_step(log, trainer.step_count, train_time, rays, last_loss, last_psnr)
+            log.training(trainer.step_count, train_time, rays, last_loss, last_psnr)
     except KeyboardInterrupt:
         interrupted = True
     progress.done()
-    _log_step(log, trainer.step_count, train_time, rays, last_loss, last_psnr)
+    log.training(trainer.step_count, train_time, rays, last_loss, last_psnr, force=True)
     return {"train_seconds": train_time, "steps_run": n, "rays": rays,
             "rays_per_second": rays / max(train_time, 1e-9), "samples_per_ray": samples / max(rays, 1),
             "nan_recovered": nan_count, "interrupted": interrupted, "final_train_psnr": last_psnr}
-
-
-def _log_step(log: _Log, step: int, train_time: float, rays: int, loss: float, psnr: float) -> None:
-    """One training record, as the viewer's worker writes them ("seconds": training time)."""
-    if step == 0 or train_time <= log.seconds:
-        return
-    rays_per_s = (rays - log.rays) / (train_time - log.seconds)
-    log.write({"step": step, "seconds": round(train_time, 3), "time": round(time.time(), 3), "loss": loss,
-               "psnr": psnr, "rays_per_s": round(rays_per_s, 1)})
-    log.next_at, log.rays, log.seconds = train_time + LOG_SECONDS, rays, train_time
 
 
 def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
