@@ -33,7 +33,7 @@ MOVING_TARGET_S = 0.05  # render time aimed at for a frame while the camera move
 MIN_MOVING_SCALE = 1 / 16  # the smallest resolution a moving frame drops to
 REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change (or at once when
 #                       the drag's button is released: wheel and keys have no release to wait for)
-REFINE_MAX_S = 2.0  # while training, the longest predicted frame a refinement may take
+REFINE_MAX_S = 3.0  # while training, the longest predicted frame a refinement may take
 MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
 
 
