@@ -265,8 +265,8 @@ class ViewerApp:
         return torch.tensor(self.settings.background)
 
     def snapped_ground_truth(self) -> np.ndarray | None:
-        snap = self.view.snapped
-        if snap is None or snap[2] != self.view.version:
+        snap = self.view.snap()
+        if snap is None:
             return None
         return self.scene.split(snap[0]).rgb(self.settings_background())[snap[1]].numpy()
 
@@ -364,7 +364,7 @@ class ViewerApp:
                  "c2w": self.camera.c2w.tolist(), "frame_hash": self.view.frame_hash,
                  "frames_shown": self.view.frames_shown, "view_rect": [x, y, *self.view.size],
                  "latencies_ms": self.view.latencies_ms[-50:], "recording": self.recorder is not None,
-                 "window": [dpg.get_viewport_client_width(), dpg.get_viewport_client_height()],
+                 "window": list(self._window_size),
                  "gl_renderer": self.gl_renderer,
                  "files": self.files, "error": self._last_error, "run_dir": str(self.run_dir)}
         tmp = self._debug_path + ".tmp"

@@ -10,6 +10,7 @@ from nerf.parallel import ShardPool
 from nerf.trainer import Trainer, TrainConfig
 from tests.nerf.conftest import TINY
 
+
 @pytest.fixture
 def pool():
     p = ShardPool(2)

@@ -8,6 +8,7 @@ from nerf.metrics import gaussian_window, psnr, ssim
 from nerf.trainer import CheckpointError, Trainer, TrainConfig
 from tests.nerf.conftest import TINY
 
+
 def test_training_raises_psnr(scene):
     trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
     before = trainer.evaluate("test")["psnr"]

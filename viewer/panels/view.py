@@ -231,7 +231,7 @@ class LiveView:
             self._request(level, interactive=level == 0 and (not resting or self._pending_move is not None))
         elif not resting:
             return
-        elif self._shown[1] < last and (not training or self._snap() or self.refine_seconds() <= REFINE_MAX_S):
+        elif self._shown[1] < last and (not training or self.snap() or self.refine_seconds() <= REFINE_MAX_S):
             self._request(self._shown[1] + 1)
         elif training and step != self._shown[2]:
             self._request(self._shown[1])  # the model moved on: refresh (the worker paces this by the share)
@@ -244,13 +244,13 @@ class LiveView:
         seconds, scale = self._level_cost[self._shown[1]]
         return seconds * (LEVELS[min(self._shown[1] + 1, len(LEVELS) - 1)] / scale) ** 2
 
-    def _snap(self) -> tuple | None:
+    def snap(self) -> tuple | None:
         """(split, index) while the camera sits on the dataset view it was snapped to."""
         return self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
 
     def _request(self, level: int, purpose: str = "view", interactive: bool = False) -> None:
         s = self.settings
-        snapped = self._snap()
+        snapped = self.snap()
         level_scale = self.moving_scale if interactive else LEVELS[level]
         scale = level_scale * s.scale  # a screenshot is the full-quality level, all samples
         if snapped:
