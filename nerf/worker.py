@@ -374,6 +374,12 @@ class TrainingWorker:
         t = self._trainer
         step = int(t.step_count)
         h = self._history
+        # the log line first: whoever has seen these stats can read them in log.jsonl too
+        if step != self._last_logged_step and h.step:
+            self._last_logged_step = step
+            self._log({"step": step, "seconds": round(self._train_s, 3), "time": round(time.time(), 3),
+                       "loss": self._last["loss"],
+                       "psnr": self._last["psnr"], "rays_per_s": round(self._rays_per_s, 1)})
         self.stats.put({
             "step": step, "loss": self._last["loss"], "psnr": self._last["psnr"],
             "rays_per_s": self._rays_per_s, "train_seconds": self._train_s,
@@ -385,11 +391,6 @@ class TrainingWorker:
             "renders": self._renders,
             "history": (list(h.step), list(h.loss), list(h.psnr)),
         })
-        if step != self._last_logged_step and h.step:
-            self._last_logged_step = step
-            self._log({"step": step, "seconds": round(self._train_s, 3), "time": round(time.time(), 3),
-                       "loss": self._last["loss"],
-                       "psnr": self._last["psnr"], "rays_per_s": round(self._rays_per_s, 1)})
 
     def _log(self, record: dict) -> None:
         if self._log_path is None:
