@@ -13,7 +13,7 @@ bounded field covers everything up to the horizon. To set that up, like nerf-pyt
    cameras look down -z around the origin, which is what the NDC warp assumes.
 
 The Scene then has ndc=True, bound=1, near=1 (the near plane's depth, passed to
-nerf.cameras.to_ndc) and far = the largest scaled far bound (for information only: in NDC the
+nerf.data.cameras.to_ndc) and far = the largest scaled far bound (for information only: in NDC the
 cube's far face is infinity). Images 0, 8, 16, ... are the test split (the paper's llffhold = 8).
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.images import image_header, read_images
-from nerf.loaders import check_pose, holdout_split
-from nerf.scene import Cameras, Scene, SceneError, Split
+from nerf.data.images import image_header, read_images
+from nerf.data.loaders import check_pose, holdout_split
+from nerf.data.scene import Cameras, Scene, SceneError, Split
 
 BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

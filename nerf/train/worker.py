@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 import torch
 
-from nerf.mailbox import Mailbox
-from nerf.parallel import ShardPool
+from nerf.train.mailbox import Mailbox
+from nerf.train.shards import ShardPool
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
 
@@ -34,7 +34,7 @@ HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
 class RenderRequest:
     """One image to render. `tag` is the caller's, returned untouched in the result."""
 
-    cameras: Any  # nerf.scene.Cameras
+    cameras: Any  # nerf.data.scene.Cameras
     index: int = 0
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     max_samples: int | None = None
@@ -86,7 +86,7 @@ class TrainingWorker:
                  stats_interval: float = 0.25):
         """num_threads: torch threads of the worker (None: leave as is). shards: instead of one
         team of num_threads torch threads, num_threads threads of one torch thread each, which
-        split every step and render into independent pieces (nerf.parallel: a CPU shared with a
+        split every step and render into independent pieces (nerf.train.shards: a CPU shared with a
         window)."""
         self._trainer = trainer
         self._log_path = Path(log_path) if log_path else None

@@ -11,8 +11,8 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from nerf.cameras import look_at, make_cameras
-from nerf.scene import Cameras, Scene
+from nerf.data.cameras import look_at, make_cameras
+from nerf.data.scene import Cameras, Scene
 
 
 def turntable_poses(scene: Scene, n_frames: int, split: str = "train") -> torch.Tensor:

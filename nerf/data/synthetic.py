@@ -10,8 +10,8 @@ grid of rays, which anti-aliases colour and alpha alike; the background is trans
 Ground truth is exact up to 8-bit quantisation: every image is rendered from the analytic model with
 the very (rounded) pose written to the json.
 
-    python -m nerf.synthetic --out assets/default_scene           # the shipped default scene
-    python -m nerf.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
+    python -m nerf.data.synthetic --out assets/default_scene           # the shipped default scene
+    python -m nerf.data.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
 """
 from __future__ import annotations
 
@@ -437,7 +437,7 @@ def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nerf.synthetic",
+    p = argparse.ArgumentParser(prog="python -m nerf.data.synthetic",
                                 description="Render the analytic default scene (and the toy image).")
     p.add_argument("--out", metavar="DIR", help="write a Blender-format scene here")
     p.add_argument("--toy-image", metavar="PNG", help="write the toy lab's default image here")

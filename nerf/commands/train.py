@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.inspect:
-        from nerf.inspect import run_inspect
+        from nerf.commands.scene_report import run_inspect
         return run_inspect(args)
-    from nerf.headless import run_training
+    from nerf.commands.train_run import run_training
     return run_training(args)
 
 

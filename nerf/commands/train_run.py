@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
-from nerf.config import TrainConfig
-from nerf.scene import SceneError
-from nerf.sysmem import tune_malloc
-from nerf.trainer import CheckpointError, Trainer, read_checkpoint
-from nerf.video import render_turntable, turntable_cameras, write_png
+from nerf.train.config import TrainConfig
+from nerf.data.scene import SceneError
+from nerf.train.allocator import tune_malloc
+from nerf.train.trainer import CheckpointError, Trainer, read_checkpoint
+from nerf.data.video import render_turntable, turntable_cameras, write_png
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
 PROGRESS_SECONDS = 0.5  # refresh of the one-line progress display
@@ -53,7 +53,7 @@ def _out_dir(args, scene_name: str) -> Path:
 
 
 def _make_trainer(args, device: torch.device):
-    from nerf.loaders import load_scene
+    from nerf.data.loaders import load_scene
     path = args.scene
     if path is None:
         from assets import default_scene_path

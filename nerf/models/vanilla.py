@@ -6,7 +6,7 @@ Architecture (paper, appendix A / fig. 7), per MLP:
     activation (so layer 6 takes 256 + 63 inputs) -> sigma = softplus(Linear 1 - 1)  [paper: ReLU]
                                              -> feature = Linear 256 (no activation)
     [feature, gamma(d)] [256 + 27] -> Linear 128, ReLU -> Linear 3, sigmoid = rgb
-with gamma of 10 frequencies for positions and 4 for view directions (`nerf.encodings`).
+with gamma of 10 frequencies for positions and 4 for view directions (`nerf.models.encodings`).
 
 Two computations are arranged for speed without changing that function or its parameters:
 - the direction layer's product with gamma(d) is the same for every sample of a ray, so it is done
@@ -15,9 +15,9 @@ Two computations are arranged for speed without changing that function or its pa
 
 Sampling: the ray's segment inside the scene cube [-bound, bound]^3, clipped to the scene's near /
 far; rays that miss the cube get only the background. NDC scenes (rays already mapped by the
-Trainer with nerf.cameras.to_ndc) sample from z = -1 to z = +1 in NDC, linear in NDC depth as in
+Trainer with nerf.data.cameras.to_ndc) sample from z = -1 to z = +1 in NDC, linear in NDC depth as in
 the paper, without clipping x and y. `nerf_coarse_samples` stratified samples for the coarse MLP,
-`nerf_fine_samples` more drawn from its weights (nerf.sampling.sample_pdf); the fine MLP evaluates
+`nerf_fine_samples` more drawn from its weights (nerf.volume.sampling.sample_pdf); the fine MLP evaluates
 all of them together, sorted. Both renders are returned as loss terms (eq. 6). The paper's raw
 density noise (for real scenes only) is not used.
 
@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nerf.encodings import FrequencyEncoding
-from nerf.rendering import composite, volume_weights
-from nerf.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
+from nerf.models.encodings import FrequencyEncoding
+from nerf.volume.compositing import composite, volume_weights
+from nerf.volume.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
 
 SKIP_AFTER = 4  # gamma(x) is concatenated to the output of layer 4 (0-based), i.e. the 5th layer
 CHUNK_SAMPLES = 1 << 16  # MLP evaluations per chunk of rays: bounds memory when rendering images
@@ -84,7 +84,7 @@ class NeRFMLP(nn.Module):
 
 
 class VanillaNeRF(nn.Module):
-    """The nerf model of nerf.models.RadianceModel: coarse and fine NeRF MLPs.
+    """The nerf model of nerf.models.base.RadianceModel: coarse and fine NeRF MLPs.
 
     scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
     (both ignored for NDC, where rays run from z = -1 to z = +1); config: a TrainConfig whose
@@ -150,7 +150,7 @@ class VanillaNeRF(nn.Module):
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None) -> dict:
-        """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models."""
+        """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models.base."""
         n = rays_o.shape[0]
         bg = background.to(rays_o).expand(n, 3)
         n_c, n_f = self.sample_counts(max_samples)

@@ -28,8 +28,8 @@ import numpy as np
 
 import torch
 
-from nerf.images import image_header, read_images
-from nerf.scene import Cameras, Scene, SceneError, Split
+from nerf.data.images import image_header, read_images
+from nerf.data.scene import Cameras, Scene, SceneError, Split
 
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
 NEAR = 0.2  # object scenes: nothing of interest lies this close to a camera (at distance ~2.7)
@@ -286,7 +286,7 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
     """
     fmt, root = detect_format(path)
     if fmt == "llff":
-        from nerf.llff import llff_image_files
+        from nerf.data.llff import llff_image_files
         files, extra = llff_image_files(root, llff_factor)
         per_split = holdout_split(files)
         downscale = downscale * extra
@@ -319,7 +319,7 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
         raise SceneError(path, f"downscale must be a positive integer, got {downscale}")
     fmt, root = detect_format(path)
     if fmt == "llff":
-        from nerf.llff import load_llff
+        from nerf.data.llff import load_llff
         return load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits)
     frames, meta, files = _split_frames(fmt, root)
     all_frames = [f for v in frames.values() for f in v]

@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from nerf.loaders import estimate_scene_memory, load_scene
-from nerf.scene import Scene, SceneError
+from nerf.data.loaders import estimate_scene_memory, load_scene
+from nerf.data.scene import Scene, SceneError
 
 RAM_WARN_FRACTION = 0.5
 

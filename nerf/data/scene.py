@@ -6,7 +6,7 @@ Convention (after loading, for every format):
 - world space recentred and rescaled so the content of interest lies in the cube [-bound, bound]^3
   (`bound` is derived from the cameras, and from `aabb_scale` when a transforms.json gives one);
 - forward-facing (LLFF) scenes set `ndc=True`: rays are mapped to normalised device coordinates where
-  the scene occupies [-1, 1]^3 (see nerf.cameras.to_ndc), and `bound` is 1.
+  the scene occupies [-1, 1]^3 (see nerf.data.cameras.to_ndc), and `bound` is 1.
 
 Loaders live in nerf/loaders.py; this module holds the types and the one error type.
 """
@@ -80,7 +80,7 @@ class Scene:
     bound: float  # content lies in [-bound, bound]^3 (world units after normalisation)
     near: float = 0.0  # ray start along unit-length directions (normalised units)
     far: float = float("inf")  # ray end; the cube clips further
-    ndc: bool = False  # forward-facing: rays go through nerf.cameras.to_ndc
+    ndc: bool = False  # forward-facing: rays go through nerf.data.cameras.to_ndc
     scale: float = 1.0  # world units of the file per normalised unit (for saving poses back)
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # file-space point mapped to the origin
 

@@ -59,7 +59,7 @@ class TrainConfig:
     def for_model(cls, model: str = "ngp", device: str = "cpu", **overrides) -> "TrainConfig":
         """Tuned defaults for `model` on a device kind ("cpu" | "cuda"), then `overrides`."""
         if model == "nerf":
-            from nerf.vanilla import VanillaNeRF  # its tuned defaults live with the model
+            from nerf.models.vanilla import VanillaNeRF  # its tuned defaults live with the model
             base = dict(model="nerf", **VanillaNeRF.default_config_overrides(device))
         elif model == "ngp":
             base = dict(model="ngp")

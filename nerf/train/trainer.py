@@ -1,7 +1,7 @@
 """Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/load().
 
-Model-agnostic: it trains anything implementing nerf.models.RadianceModel. One thread calls it
-(the viewer's worker owns one Trainer). With a `pool` (nerf.parallel.ShardPool, set by the viewer
+Model-agnostic: it trains anything implementing nerf.models.base.RadianceModel. One thread calls it
+(the viewer's worker owns one Trainer). With a `pool` (nerf.train.shards.ShardPool, set by the viewer
 on CPUs) a step splits its batch into one shard per pool thread, each with its own generator, and
 renders and occupancy refreshes work through several chunks at once.
 
@@ -20,12 +20,12 @@ from typing import Callable
 
 import torch
 
-from nerf.cameras import image_rays, pixel_rays, to_ndc
-from nerf.config import TrainConfig
-from nerf.metrics import mse_to_psnr, psnr, ssim
-from nerf.models import build_model
-from nerf.parallel import ShardPool, even_bounds
-from nerf.scene import Cameras, Scene
+from nerf.data.cameras import image_rays, pixel_rays, to_ndc
+from nerf.train.config import TrainConfig
+from nerf.train.metrics import mse_to_psnr, psnr, ssim
+from nerf.models.base import build_model
+from nerf.train.shards import ShardPool, even_bounds
+from nerf.data.scene import Cameras, Scene
 
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 BUDGET_MILESTONES = (0.5, 0.75, 0.9)  # "budget" schedule: lr x lr_decay at each (nerfacc's recipe)
@@ -367,7 +367,7 @@ class Trainer:
         payload = read_checkpoint(path)
         config = TrainConfig.from_dict(payload["config"])
         if scene is None:
-            from nerf.loaders import load_scene
+            from nerf.data.loaders import load_scene
             scene = load_scene(payload["scene"]["root"],
                                downscale=int(payload.get("meta", {}).get("downscale", 1)))
         trainer = cls(scene, config, device)

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from nerf.scene import Cameras
+from nerf.data.scene import Cameras
 
 UNDISTORT_ITERATIONS = 10  # Newton steps; converges to ~1e-7 for real lenses (|k1| < 0.5) in 3-4
 

@@ -14,9 +14,9 @@ import math
 import torch
 from torch import nn
 
-from nerf.fields import HashField
-from nerf.occupancy import OccupancyGrid
-from nerf.rendering import composite, packed_exclusive_sum, volume_weights_packed
+from nerf.models.hash_field import HashField
+from nerf.volume.occupancy import OccupancyGrid
+from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
 
 
 NDC_BOUND = 1.5
@@ -85,7 +85,7 @@ class NGPModel(nn.Module):
     def update(self, step: int, should_yield=None, pool=None) -> bool:
         """Refresh the occupancy grid every ngp_grid_every steps. should_yield() can stop a refresh
         part-way (False is returned); the next call finishes it, whatever its step. With a `pool`
-        (nerf.parallel.ShardPool) its threads evaluate chunks of cells side by side."""
+        (nerf.train.shards.ShardPool) its threads evaluate chunks of cells side by side."""
         device = self.grid.density.device
         if not self.grid.pending and step % self.config.ngp_grid_every != 0:
             return True

@@ -5,7 +5,7 @@ the field's density at jittered points inside it; a cell is occupied while that 
 min(threshold, mean density). Until the first update every cell counts as occupied.
 
 Marching takes fixed steps along each ray's chord through the cube and keeps the samples whose cell
-is occupied, returned packed (flat, ray-sorted, no padding) for nerf.rendering's packed quadrature.
+is occupied, returned packed (flat, ray-sorted, no padding) for nerf.volume.compositing's packed quadrature.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class OccupancyGrid(nn.Module):
         random quarter-size sample of occupied ones (instant-NGP's schedule).
 
         Cells are evaluated 2^16 at a time (bounded memory), shared out among the threads of a
-        `pool` (nerf.parallel.ShardPool) if one is given. should_stop() is asked between chunks:
+        `pool` (nerf.train.shards.ShardPool) if one is given. should_stop() is asked between chunks:
         if true, the update stops there and returns False, keeping its cells and the values so
         far; resume() finishes it later. Returns True once the grid is updated."""
         n = self.res ** 3

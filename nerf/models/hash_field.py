@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nerf.encodings import HashGrid, SphericalHarmonics
+from nerf.models.encodings import HashGrid, SphericalHarmonics
 
 
 class _TruncExp(torch.autograd.Function):

@@ -7,7 +7,7 @@ sees `render_rays`, the loss terms it returns, and a few hooks:
     class RadianceModel(Protocol):  # an nn.Module
         render_rays(rays_o, rays_d, background, *, stratified, generator, max_samples=None) -> dict
             rays_o, rays_d [n, 3], rays_d unit length. For `ndc` scenes the caller (Trainer) has
-            already mapped the rays with nerf.cameras.to_ndc using the TRAINING intrinsics (one NDC
+            already mapped the rays with nerf.data.cameras.to_ndc using the TRAINING intrinsics (one NDC
             space for all cameras); the model then samples each ray's segment inside [-1, 1]^3.
             background [n, 3] or [3]; returns
               "rgb" [n, 3], "depth" [n], "opacity" [n],
@@ -20,11 +20,11 @@ sees `render_rays`, the loss terms it returns, and a few hooks:
                                 after each optimizer step (ngp refreshes its occupancy grid); may
                                 stop part-way when should_yield() is true and return False, then
                                 the next call finishes the work; may share its work out on `pool`
-                                (a nerf.parallel.ShardPool)
+                                (a nerf.train.shards.ShardPool)
         param_groups(lr)        optimizer parameter groups (e.g. no weight decay on the hash table)
         extra_state() / load_extra_state(d)   non-parameter state (occupancy grid) for checkpoints
 
-`config` is the Trainer's TrainConfig (nerf.trainer); models read their own fields from it.
+`config` is the Trainer's TrainConfig (nerf.train.trainer); models read their own fields from it.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from nerf.scene import Scene
+from nerf.data.scene import Scene
 
 
 @runtime_checkable
@@ -56,10 +56,10 @@ MODEL_NAMES = ("ngp", "nerf")
 def build_model(name: str, scene: Scene, config, device: torch.device | str) -> torch.nn.Module:
     """A fresh model `name` ("ngp" | "nerf") for `scene`, on `device`."""
     if name == "ngp":
-        from nerf.ngp import NGPModel
+        from nerf.models.ngp import NGPModel
         model = NGPModel(scene.bound, scene.near, scene.far, scene.ndc, config)
     elif name == "nerf":
-        from nerf.vanilla import VanillaNeRF  # lazy: written separately, heavy only when used
+        from nerf.models.vanilla import VanillaNeRF  # lazy: written separately, heavy only when used
         model = VanillaNeRF(scene.bound, scene.near, scene.far, scene.ndc, config)
     else:
         raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODEL_NAMES)})")

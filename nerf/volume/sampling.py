@@ -1,12 +1,12 @@
 """Samples along rays: the ray's segment inside the scene cube, stratified samples, and the
 hierarchical (importance) sampler of NeRF (Mildenhall et al. 2020, section 5.2).
 
-Interval convention (used by every function here and by nerf.vanilla): a ray's samples
+Interval convention (used by every function here and by nerf.models.vanilla): a ray's samples
 t_0 < t_1 < ... < t_{N-1} in [near, far] stand for the intervals [t_i, t_{i+1}], the last one
 ending at `far`; so deltas_i = t_{i+1} - t_i and deltas_{N-1} = far - t_{N-1}. The paper's code
 gives the last sample a delta of 1e10 instead, which makes anything at the far end opaque; here
 `far` is where the scene cube ends, so the distance to `far` is the honest length, and the rest of
-the ray is left to the background (for NDC rays, whose far end is infinity, nerf.vanilla gives that
+the ray is left to the background (for NDC rays, whose far end is infinity, nerf.models.vanilla gives that
 rest to the last sample instead, as the 1e10 does). With this convention the edges [t_0, ..., t_{N-1}, far] are
 exactly the bins whose weights the hierarchical sampler resamples.
 """
