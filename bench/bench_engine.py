@@ -27,9 +27,9 @@ RUNS = {
 
 
 def run(name: str, scene: str | None, flags: list[str], minutes: float, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "nerf.cli"] + ([scene] if scene else []) + flags + [
+    cmd = [sys.executable, "-m", "nerf.commands.train"] + ([scene] if scene else []) + flags + [
         "--model", "ngp", "--minutes", str(minutes), "--out", str(out / name), "--video-frames", "0"]
-    print("$ " + " ".join(cmd[2:]).replace("nerf.cli", "nerf-train"), file=sys.stderr, flush=True)
+    print("$ " + " ".join(cmd[2:]).replace("nerf.commands.train", "nerf-train"), file=sys.stderr, flush=True)
     subprocess.run(cmd, check=True)
     return json.loads((out / name / "metrics.json").read_text())
 

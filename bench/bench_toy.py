@@ -25,7 +25,7 @@ from toy import presets
 from toy.images import load_image
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer
-from viewer.xdriver import virtual_display
+from tests.support.xdriver import virtual_display
 
 PHOTOS = Path("/work/shared/datasets/images/skimage")
 PHOTO_NAMES = ("astronaut", "camera", "chelsea", "coffee")

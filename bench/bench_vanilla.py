@@ -15,10 +15,10 @@ import time
 
 import torch
 
-from nerf.config import TrainConfig
-from nerf.loaders import load_scene
-from nerf.trainer import Trainer
-from nerf.vanilla import VanillaNeRF
+from nerf.train.config import TrainConfig
+from nerf.data.loaders import load_scene
+from nerf.train.trainer import Trainer
+from nerf.models.vanilla import VanillaNeRF
 
 
 def _parse_set(items: list[str]) -> dict:

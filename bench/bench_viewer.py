@@ -22,13 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from viewer.xdriver import press, read_state, virtual_display, xdo
+from tests.support.xdriver import press, read_state, virtual_display, xdo
 
 
 FAKE_LAUNCHER = """
 import sys, torch
 from pathlib import Path
-from tests.viewer.fakes import FakeTrainer, make_fake_scene
+from tests.support.fakes import FakeTrainer, make_fake_scene
 from viewer.app import ViewerApp
 from viewer.session import Session
 trainer = FakeTrainer(make_fake_scene(64), step_seconds=0.01)

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nerf.cameras import image_rays, pixel_rays, project, to_ndc
-from nerf.loaders import load_scene
-from nerf.scene import Scene
+from nerf.data.cameras import image_rays, pixel_rays, project, to_ndc
+from nerf.data.loaders import load_scene
+from nerf.data.scene import Scene
 
 
 def principal_ray_distances(scene: Scene, point=(0.0, 0.0, 0.0)) -> np.ndarray:

@@ -23,10 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nerf.fields import trunc_exp  # noqa: E402
-from nerf.ngp import _sliced  # noqa: E402
-from nerf.rendering import composite, volume_weights_packed  # noqa: E402
-from nerf.trainer import Trainer  # noqa: E402
+from nerf.models.hash_field import trunc_exp  # noqa: E402
+from nerf.models.ngp import _sliced  # noqa: E402
+from nerf.volume.compositing import composite, volume_weights_packed  # noqa: E402
+from nerf.train.trainer import Trainer  # noqa: E402
 
 
 def sync() -> None:

@@ -2,7 +2,7 @@
 
 The main thread owns every dpg.* call and runs a manual, ~30 fps loop: it drains DearPyGui's
 callback queue, takes the newest stats/frames/errors from the worker's mailboxes, schedules the
-next render and draws. The worker (nerf.worker.TrainingWorker) owns the Trainer.
+next render and draws. The worker (nerf.train.worker.TrainingWorker) owns the Trainer.
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
-from nerf.cameras import make_cameras
-from nerf.mailbox import Mailbox
-from nerf.scene import Cameras
-from nerf.sysmem import tune_malloc
-from nerf.worker import TrainingWorker
+from nerf.data.cameras import make_cameras
+from nerf.train.mailbox import Mailbox
+from nerf.data.scene import Cameras
+from nerf.train.allocator import tune_malloc
+from nerf.train.worker import TrainingWorker
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into

@@ -1,6 +1,6 @@
 """OrbitCamera: the viewer's camera, orbiting a target point. Pure numpy, no GUI, unit-tested.
 
-Conventions match nerf.scene: camera-to-world matrices in the OpenGL convention (camera x right,
+Conventions match nerf.data.scene: camera-to-world matrices in the OpenGL convention (camera x right,
 y up, looking down -z). The eye sits at `target + radius * z_axis`, so the camera always looks at
 the target. Orbiting turns about the world `up` axis (yaw) and the camera's x axis (pitch), which
 keeps the horizon level the way turntable viewers do.

@@ -17,7 +17,7 @@ import imageio.v2 as imageio
 import numpy as np
 import torch
 
-from nerf.cameras import make_cameras
+from nerf.data.cameras import make_cameras
 from viewer.orbit import axis_rotation
 
 

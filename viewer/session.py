@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 
 from assets import default_scene_path
-from nerf.config import TrainConfig
-from nerf.loaders import load_scene
-from nerf.scene import SceneError
-from nerf.trainer import CheckpointError, Trainer
+from nerf.train.config import TrainConfig
+from nerf.data.loaders import load_scene
+from nerf.data.scene import SceneError
+from nerf.train.trainer import CheckpointError, Trainer
 
 
 class SessionError(Exception):
@@ -25,12 +25,12 @@ class SessionError(Exception):
 
 @dataclass
 class Session:
-    trainer: object  # nerf.trainer.Trainer (or a stand-in with its API)
+    trainer: object  # nerf.train.trainer.Trainer (or a stand-in with its API)
     device: torch.device
     run_dir: Path
     downscale: int = 1
     train_threads: int | None = None  # torch CPU threads of the training worker (None: leave as is)
-    shards: bool = False  # those threads split steps and renders into pieces (see nerf.parallel)
+    shards: bool = False  # those threads split steps and renders into pieces (see nerf.train.shards)
 
     def new_trainer(self, model: str):
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""

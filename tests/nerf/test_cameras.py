@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from nerf.cameras import (distort, image_rays, look_at, make_cameras, pixel_rays, project, to_ndc,
+from nerf.data.cameras import (distort, image_rays, look_at, make_cameras, pixel_rays, project, to_ndc,
                           undistort)
 
 

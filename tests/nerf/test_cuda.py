@@ -6,10 +6,10 @@ of atomic additions.
 import pytest
 import torch
 
-from nerf.config import TrainConfig
-from nerf.encodings import HashGrid
-from nerf.ngp import NGPModel
-from nerf.trainer import Trainer
+from nerf.train.config import TrainConfig
+from nerf.models.encodings import HashGrid
+from nerf.models.ngp import NGPModel
+from nerf.train.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from nerf.encodings import HASH_PRIMES, FrequencyEncoding, HashGrid, SphericalHarmonics, gather_rows
+from nerf.models.encodings import HASH_PRIMES, FrequencyEncoding, HashGrid, SphericalHarmonics, gather_rows
 
 
 def test_frequency_encoding_convention():

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from nerf.cli import main
-from nerf.synthetic import write_synthetic_scene
+from nerf.commands.train import main
+from nerf.data.synthetic import write_synthetic_scene
 
 FAST = ["--batch-rays", "64", "--video-frames", "2", "--eval-views", "1"]
 

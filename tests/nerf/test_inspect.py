@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from nerf.cli import main
-from tests.nerf.test_loaders import _blender, _llff, _transforms
+from nerf.commands.train import main
+from tests.support.scenes import blender_scene, llff_scene, transforms_scene
 
 
 def test_inspect_json_blender(tmp_path, capsys):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     assert main([str(tmp_path), "--inspect", "--json"]) == 0
     out = capsys.readouterr().out
     info = json.loads(out)  # exactly one JSON object on stdout
@@ -22,7 +22,7 @@ def test_inspect_json_blender(tmp_path, capsys):
 
 
 def test_inspect_json_downscale_transforms(tmp_path, capsys):
-    _transforms(tmp_path, aabb_scale=8, k1=0.05)
+    transforms_scene(tmp_path, aabb_scale=8, k1=0.05)
     assert main([str(tmp_path), "--inspect", "--json", "--downscale", "2"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["format"] == "transforms" and info["bound"] == 8.0
@@ -32,7 +32,7 @@ def test_inspect_json_downscale_transforms(tmp_path, capsys):
 
 
 def test_inspect_text_llff(tmp_path, capsys):
-    _llff(tmp_path)
+    llff_scene(tmp_path)
     assert main([str(tmp_path), "--inspect"]) == 0
     out = capsys.readouterr().out
     assert "llff" in out and "ndc: yes" in out and "8x6" in out
@@ -49,9 +49,9 @@ def test_inspect_error_is_one_line_exit_2(tmp_path, capsys):
 
 
 def test_console_script_inspect(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     exe = shutil.which("nerf-train")
-    cmd = [exe] if exe else [sys.executable, "-m", "nerf.cli"]
+    cmd = [exe] if exe else [sys.executable, "-m", "nerf.commands.train"]
     ok = subprocess.run(cmd + [str(tmp_path), "--inspect", "--json"], capture_output=True, text=True,
                         timeout=120)
     assert ok.returncode == 0, ok.stderr
@@ -60,9 +60,9 @@ def test_console_script_inspect(tmp_path):
 
 
 def test_inspect_warns_when_images_need_over_half_the_ram(tmp_path, capsys, monkeypatch):
-    import nerf.inspect
-    _blender(tmp_path)
-    monkeypatch.setattr(nerf.inspect, "total_ram_bytes", lambda: 1000)
+    import nerf.commands.scene_report
+    blender_scene(tmp_path)
+    monkeypatch.setattr(nerf.commands.scene_report, "total_ram_bytes", lambda: 1000)
     assert main([str(tmp_path), "--inspect", "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["memory_bytes"] > 500

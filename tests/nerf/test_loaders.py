@@ -7,55 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from nerf.cameras import look_at
-from nerf.images import image_header, read_image
-from nerf.loaders import estimate_scene_memory, load_scene, pose_to_file, scene_centre
-from nerf.scene import SceneError
-
-W, H = 8, 6
-
-
-def _png(path, mode="RGBA", size=(W, H), seed=0):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    channels = {"RGBA": 4, "RGB": 3}[mode]
-    Image.fromarray(rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8), mode).save(path)
-
-
-def _ring(n, centre=(0.0, 0.0, 0.0), radius=4.0):
-    """Cameras on a tilted ring looking at `centre`: list of [4, 4] lists."""
-    c = np.asarray(centre)
-    out = []
-    for i in range(n):
-        a = 2 * math.pi * i / n
-        eye = c + radius * np.array([math.cos(a) * 0.8, math.sin(a) * 0.8, 0.6])
-        out.append(look_at(eye.tolist(), c.tolist(), (0.0, 0.0, 1.0)).tolist())
-    return out
-
-
-def _blender(root, counts=None, angle=0.9):
-    counts = counts or {"train": 4, "test": 2}
-    for split, n in counts.items():
-        frames = []
-        for i, pose in enumerate(_ring(n)):
-            _png(root / split / f"r_{i}.png", seed=i)
-            frames.append({"file_path": f"./{split}/r_{i}", "transform_matrix": pose})
-        (root / f"transforms_{split}.json").write_text(json.dumps({"camera_angle_x": angle, "frames": frames}))
-    return root
-
-
-def _transforms(root, n=10, per_frame=None, **meta):
-    frames = []
-    for i, pose in enumerate(_ring(n, centre=(1.0, 2.0, 3.0), radius=5.0)):
-        _png(root / "images" / f"{i:04d}.png", mode="RGB", seed=i)
-        frames.append({"file_path": f"images/{i:04d}.png", "transform_matrix": pose, **(per_frame or {})})
-    base = {"fl_x": 7.0, "fl_y": 6.5, "cx": 4.1, "cy": 2.9, "w": W, "h": H}
-    (root / "transforms.json").write_text(json.dumps({**base, **meta, "frames": frames}))
-    return root
-
+from nerf.data.images import image_header, read_image
+from nerf.data.loaders import estimate_scene_memory, load_scene, pose_to_file, scene_centre
+from nerf.data.scene import SceneError
+from tests.support.scenes import H, W, blender_scene, llff_scene, png, transforms_scene
 
 def test_blender_without_val_split(tmp_path):
-    scene = load_scene(_blender(tmp_path))
+    scene = load_scene(blender_scene(tmp_path))
     assert scene.format == "blender" and set(scene.splits) == {"train", "test"}
     train = scene.split("train")
     assert train.images.shape == (4, H, W, 4) and train.has_alpha
@@ -69,7 +27,7 @@ def test_blender_without_val_split(tmp_path):
 
 
 def test_normalisation_recovers_the_centre_and_scale(tmp_path):
-    scene = load_scene(_transforms(tmp_path))  # cameras at radius 5 around (1, 2, 3)
+    scene = load_scene(transforms_scene(tmp_path))  # cameras at radius 5 around (1, 2, 3)
     assert np.allclose(scene.offset, (1.0, 2.0, 3.0), atol=1e-6)
     assert scene.scale == pytest.approx(5.0 / 2.7)
     c2w = torch.cat([s.cameras.c2w for s in scene.splits.values()])
@@ -87,7 +45,7 @@ def test_scene_centre_falls_back_to_mean_for_parallel_axes():
 
 
 def test_transforms_global_intrinsics_distortion_aabb_and_holdout(tmp_path):
-    scene = load_scene(_transforms(tmp_path, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002, aabb_scale=4))
+    scene = load_scene(transforms_scene(tmp_path, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002, aabb_scale=4))
     assert scene.format == "transforms" and scene.bound == 4.0
     test, train = scene.split("test"), scene.split("train")
     assert [f.rsplit("/", 1)[1] for f in test.files] == ["0000.png", "0008.png"]
@@ -100,7 +58,7 @@ def test_transforms_global_intrinsics_distortion_aabb_and_holdout(tmp_path):
 
 
 def test_transforms_per_frame_intrinsics_override_global(tmp_path):
-    _transforms(tmp_path)
+    transforms_scene(tmp_path)
     meta = json.loads((tmp_path / "transforms.json").read_text())
     for i, fr in enumerate(meta["frames"]):
         fr.update(fl_x=5.0 + i, cx=3.5, k1=0.01 * i)
@@ -112,7 +70,7 @@ def test_transforms_per_frame_intrinsics_override_global(tmp_path):
 
 
 def test_transforms_angle_fallback(tmp_path):
-    _transforms(tmp_path)
+    transforms_scene(tmp_path)
     meta = json.loads((tmp_path / "transforms.json").read_text())
     for key in ("fl_x", "fl_y", "cx", "cy"):
         del meta[key]
@@ -125,7 +83,7 @@ def test_transforms_angle_fallback(tmp_path):
 
 
 def test_nerfstudio_split_filenames_and_applied_transform(tmp_path):
-    _transforms(tmp_path)
+    transforms_scene(tmp_path)
     meta = json.loads((tmp_path / "transforms.json").read_text())
     meta.update(camera_model="OPENCV", applied_transform=[[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, -1, 0]],
                 train_filenames=[f"images/{i:04d}.png" for i in range(6)],
@@ -141,28 +99,15 @@ def test_nerfstudio_split_filenames_and_applied_transform(tmp_path):
 
 
 def test_instant_ngp_scale_offset(tmp_path):
-    scene = load_scene(_transforms(tmp_path, scale=0.1, offset=[0.5, 0.4, 0.3]))
+    scene = load_scene(transforms_scene(tmp_path, scale=0.1, offset=[0.5, 0.4, 0.3]))
     raw = json.loads((tmp_path / "transforms.json").read_text())["frames"][0]["transform_matrix"]
     p = np.asarray(raw)[:3, 3]
     expected = 2 * (p * 0.1 + np.array([0.5, 0.4, 0.3])) - 1  # ngp unit cube -> [-1, 1]^3
     assert np.allclose(scene.split("test").cameras.c2w[0, :3, 3].numpy(), expected, atol=1e-5)
 
 
-def _llff(root, n=9, factor=4):
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n):
-        t = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.0]) + np.array([5.0, 0.0, 0.0])
-        right, up, back = np.eye(3)
-        pose = np.stack([-up, right, back, t, [H * factor, W * factor, 40.0]], axis=1)  # [down, right, back]
-        rows.append(np.concatenate([pose.reshape(-1), [2.0 + i, 50.0]]))
-        _png(root / f"images_{factor}" / f"image{i:03d}.png", mode="RGB", seed=i)
-    np.save(root / "poses_bounds.npy", np.asarray(rows))
-    return root
-
-
 def test_llff_ndc_recentred_and_holdout(tmp_path):
-    scene = load_scene(_llff(tmp_path))
+    scene = load_scene(llff_scene(tmp_path))
     assert scene.format == "llff" and scene.ndc and scene.bound == 1.0 and scene.near == 1.0
     test, train = scene.split("test"), scene.split("train")
     assert [f.rsplit("/", 1)[1] for f in test.files] == ["image000.png", "image008.png"]
@@ -178,13 +123,13 @@ def test_llff_ndc_recentred_and_holdout(tmp_path):
 
 
 def test_llff_missing_factor_folder(tmp_path):
-    _llff(tmp_path)
+    llff_scene(tmp_path)
     with pytest.raises(SceneError, match="no images_2/ folder"):
         load_scene(tmp_path, llff_factor=2)
 
 
 def test_downscale_area_average_and_intrinsics(tmp_path):
-    _transforms(tmp_path)
+    transforms_scene(tmp_path)
     full, half = load_scene(tmp_path), load_scene(tmp_path, downscale=2)
     a, b = full.split("train"), half.split("train")
     assert b.images.shape == (8, H // 2, W // 2, 3)
@@ -196,7 +141,7 @@ def test_downscale_area_average_and_intrinsics(tmp_path):
 
 
 def test_downscale_rgba_composites_like_the_average(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     full, half = load_scene(tmp_path), load_scene(tmp_path, downscale=2)
     bg = torch.tensor([0.2, 0.5, 0.9])
     expected = full.split("train").rgb(bg).reshape(4, H // 2, 2, W // 2, 2, 3).mean(dim=(2, 4))
@@ -204,7 +149,7 @@ def test_downscale_rgba_composites_like_the_average(tmp_path):
 
 
 def test_memory_estimate_matches_loaded_bytes(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     est = estimate_scene_memory(tmp_path, downscale=2)
     scene = load_scene(tmp_path, downscale=2)
     loaded = sum(s.images.numel() * 4 for s in scene.splits.values())
@@ -236,26 +181,26 @@ def test_malformed_json_says_line_and_column(tmp_path):
 
 
 def test_missing_image(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     (tmp_path / "train" / "r_1.png").unlink()
     _raises(tmp_path, tmp_path / "train" / "r_1.png", "missing")
 
 
 def test_corrupt_image(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     (tmp_path / "test" / "r_0.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
     _raises(tmp_path, tmp_path / "test" / "r_0.png", "cannot read image")
 
 
 def test_images_of_different_sizes(tmp_path):
-    _blender(tmp_path)
-    _png(tmp_path / "train" / "r_3.png", size=(W + 2, H))
+    blender_scene(tmp_path)
+    png(tmp_path / "train" / "r_3.png", size=(W + 2, H))
     _raises(tmp_path, tmp_path / "train" / "r_3.png", "10x6")
 
 
 @pytest.mark.parametrize("bad, match", [(float("nan"), "NaN or inf"), ("singular", "singular")])
 def test_bad_pose(tmp_path, bad, match):
-    _transforms(tmp_path)
+    transforms_scene(tmp_path)
     meta = json.loads((tmp_path / "transforms.json").read_text())
     m = meta["frames"][3]["transform_matrix"]
     if bad == "singular":
@@ -268,7 +213,7 @@ def test_bad_pose(tmp_path, bad, match):
 
 
 def test_bad_llff_pose(tmp_path):
-    _llff(tmp_path)
+    llff_scene(tmp_path)
     arr = np.load(tmp_path / "poses_bounds.npy")
     arr[2, 3] = np.inf
     np.save(tmp_path / "poses_bounds.npy", arr)
@@ -276,7 +221,7 @@ def test_bad_llff_pose(tmp_path):
 
 
 def test_empty_split(tmp_path):
-    _blender(tmp_path)
+    blender_scene(tmp_path)
     (tmp_path / "transforms_test.json").write_text(json.dumps({"camera_angle_x": 0.9, "frames": []}))
     _raises(tmp_path, tmp_path / "transforms_test.json", "no frames")
 

@@ -1,7 +1,7 @@
 import threading
 import time
 
-from nerf.mailbox import Mailbox
+from nerf.train.mailbox import Mailbox
 
 
 def test_newest_wins_and_take_empties():

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from nerf.occupancy import OccupancyGrid, ray_aabb
+from nerf.volume.occupancy import OccupancyGrid, ray_aabb
 
 
 def test_ray_aabb_matches_brute_force():

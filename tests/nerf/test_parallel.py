@@ -5,10 +5,10 @@ import time
 import pytest
 import torch
 
-from nerf.occupancy import OccupancyGrid
-from nerf.parallel import ShardPool
-from nerf.trainer import Trainer, TrainConfig
-from tests.nerf.conftest import TINY
+from nerf.volume.occupancy import OccupancyGrid
+from nerf.train.shards import ShardPool
+from nerf.train.trainer import Trainer, TrainConfig
+from tests.support.scenes import TINY
 
 
 @pytest.fixture

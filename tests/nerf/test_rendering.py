@@ -3,10 +3,10 @@ import math
 
 import torch
 
-from nerf.config import TrainConfig
-from nerf.ngp import NGPModel
-from nerf.occupancy import ray_aabb
-from nerf.rendering import composite, volume_weights, volume_weights_packed
+from nerf.train.config import TrainConfig
+from nerf.models.ngp import NGPModel
+from nerf.volume.occupancy import ray_aabb
+from nerf.volume.compositing import composite, volume_weights, volume_weights_packed
 
 
 def test_volume_weights_hand_computed():
@@ -129,8 +129,8 @@ def test_rays_missing_the_cube_render_background_in_both_paths():
 
 def test_sliced_no_grad_passes_match_one_pass(monkeypatch):
     """EVAL_SLICE bounds the memory of no-grad field passes without changing a pixel."""
-    import nerf.ngp as ngp_module
-    from nerf.config import TrainConfig
+    import nerf.models.ngp as ngp_module
+    from nerf.train.config import TrainConfig
     cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32,
                                 ngp_grid_res=8, ngp_march_steps=64)
     torch.manual_seed(0)

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from nerf.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
+from nerf.volume.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
 
 
 def _reference_sample_pdf(bins: np.ndarray, weights: np.ndarray, u: np.ndarray, eps: float = 1e-5) -> np.ndarray:

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 import assets
-from nerf import synthetic
-from nerf.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, main, render_depth, render_view, held_out_poses,
+from nerf.data import synthetic
+from nerf.data.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, main, render_depth, render_view, held_out_poses,
                             train_poses, write_synthetic_scene)
 
 # Camera 3 units above the box's top-face centre, looking straight down (identity rotation: OpenGL
@@ -112,7 +112,7 @@ def test_rewrite_is_byte_identical_and_removes_stale_views(small_scene, tmp_path
 
 
 def test_loader_reads_the_generated_scene(small_scene):
-    from nerf.loaders import load_scene
+    from nerf.data.loaders import load_scene
 
     scene = load_scene(small_scene)
     train = scene.split("train")

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from nerf.metrics import gaussian_window, psnr, ssim
-from nerf.trainer import CheckpointError, Trainer, TrainConfig
-from tests.nerf.conftest import TINY
+from nerf.train.metrics import gaussian_window, psnr, ssim
+from nerf.train.trainer import CheckpointError, Trainer, TrainConfig
+from tests.support.scenes import TINY
 
 
 def test_training_raises_psnr(scene):
@@ -142,7 +142,7 @@ def test_budget_schedule_steps_down_at_its_milestones(scene):
 
 
 def test_headless_loop_reports_progress_to_the_schedule(scene):
-    from nerf.headless import _Progress, train_loop
+    from nerf.commands.train_run import _Progress, train_loop
     trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **{**TINY, "lr_schedule": "budget"}))
     seen = []
     real = trainer.step

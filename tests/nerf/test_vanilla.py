@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from nerf.config import TrainConfig
-from nerf.loaders import load_scene
-from nerf.models import RadianceModel, build_model
-from nerf.synthetic import write_synthetic_scene
-from nerf.trainer import Trainer
-from nerf.vanilla import VanillaNeRF
+from nerf.train.config import TrainConfig
+from nerf.data.loaders import load_scene
+from nerf.models.base import RadianceModel, build_model
+from nerf.data.synthetic import write_synthetic_scene
+from nerf.train.trainer import Trainer
+from nerf.models.vanilla import VanillaNeRF
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +110,7 @@ def test_deterministic_render_is_repeatable_and_chunking_does_not_change_it(monk
     o, d = _rays(40, seed=3)
     with torch.no_grad():
         a = model.render_rays(o, d, torch.ones(3), stratified=False, generator=None)
-        monkeypatch.setattr("nerf.vanilla.CHUNK_SAMPLES", 64)  # 2 rays per chunk
+        monkeypatch.setattr("nerf.models.vanilla.CHUNK_SAMPLES", 64)  # 2 rays per chunk
         b = model.render_rays(o, d, torch.ones(3), stratified=False, generator=None)
     torch.testing.assert_close(a["rgb"], b["rgb"])
     torch.testing.assert_close(a["depth"], b["depth"])

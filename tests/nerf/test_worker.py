@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from nerf.cameras import look_at, make_cameras
-from nerf.worker import RenderRequest, TrainingWorker
-from tests.viewer.fakes import FakeTrainer
+from nerf.data.cameras import look_at, make_cameras
+from nerf.train.worker import RenderRequest, TrainingWorker
+from tests.support.fakes import FakeTrainer
 
 
 def _wait_for(predicate, timeout=3.0):

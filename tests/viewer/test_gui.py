@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from viewer.app import SOFTWARE_WINDOW_SIZE, is_software_renderer
-from viewer.xdriver import press, read_state, virtual_display, xdo
+from tests.support.xdriver import press, read_state, virtual_display, xdo
 
 pytestmark = pytest.mark.gui
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from nerf.cameras import look_at
+from nerf.data.cameras import look_at
 from viewer.orbit import DragDelta, OrbitCamera, axis_rotation, camera_from_views
 
 

@@ -4,7 +4,7 @@ import math
 import imageio.v2 as imageio
 import numpy as np
 
-from nerf.cameras import look_at
+from nerf.data.cameras import look_at
 from viewer.recording import Recorder, read_pose, save_screenshot, to_uint8, turntable_c2ws
 
 

@@ -4,7 +4,7 @@ import argparse
 import pytest
 import torch
 
-from nerf.synthetic import write_synthetic_scene
+from nerf.data.synthetic import write_synthetic_scene
 from viewer.session import SessionError, open_session
 
 

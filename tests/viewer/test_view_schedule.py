@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import torch
 
-from nerf.cameras import make_cameras
-from nerf.worker import RenderResult
+from nerf.data.cameras import make_cameras
+from nerf.train.worker import RenderResult
 from viewer.orbit import OrbitCamera
 from viewer.panels.render import RenderSettings
 from viewer.panels.status import RateMeter

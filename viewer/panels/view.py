@@ -21,8 +21,8 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
-from nerf.cameras import make_cameras
-from nerf.worker import RenderRequest
+from nerf.data.cameras import make_cameras
+from nerf.train.worker import RenderRequest
 from viewer.orbit import DragDelta, OrbitCamera
 from viewer.panels.render import RenderSettings, visualize
 from viewer.textures import Texture

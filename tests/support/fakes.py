@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from nerf.cameras import image_rays, look_at, make_cameras
-from nerf.scene import Scene, Split
+from nerf.data.cameras import image_rays, look_at, make_cameras
+from nerf.data.scene import Scene, Split
 
 
 @dataclass(frozen=True)

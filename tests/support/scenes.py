@@ -1,0 +1,66 @@
+"""Small scenes written by the tests themselves (8x6 pixel images) and a tiny ngp configuration."""
+import json
+import math
+
+import numpy as np
+from PIL import Image
+
+from nerf.data.cameras import look_at
+
+# a small, fast ngp field for tests that train it for a few dozen steps
+TINY = dict(batch_rays=256, ngp_levels=8, ngp_log2_table=12, ngp_max_res=64, ngp_grid_res=16,
+            ngp_march_steps=96, ngp_grid_warmup=64, lr_decay_steps=10_000)
+
+W, H = 8, 6
+
+
+def png(path, mode="RGBA", size=(W, H), seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    channels = {"RGBA": 4, "RGB": 3}[mode]
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8), mode).save(path)
+
+
+def ring(n, centre=(0.0, 0.0, 0.0), radius=4.0):
+    """Cameras on a tilted ring looking at `centre`: list of [4, 4] lists."""
+    c = np.asarray(centre)
+    out = []
+    for i in range(n):
+        a = 2 * math.pi * i / n
+        eye = c + radius * np.array([math.cos(a) * 0.8, math.sin(a) * 0.8, 0.6])
+        out.append(look_at(eye.tolist(), c.tolist(), (0.0, 0.0, 1.0)).tolist())
+    return out
+
+
+def blender_scene(root, counts=None, angle=0.9):
+    counts = counts or {"train": 4, "test": 2}
+    for split, n in counts.items():
+        frames = []
+        for i, pose in enumerate(ring(n)):
+            png(root / split / f"r_{i}.png", seed=i)
+            frames.append({"file_path": f"./{split}/r_{i}", "transform_matrix": pose})
+        (root / f"transforms_{split}.json").write_text(json.dumps({"camera_angle_x": angle, "frames": frames}))
+    return root
+
+
+def transforms_scene(root, n=10, per_frame=None, **meta):
+    frames = []
+    for i, pose in enumerate(ring(n, centre=(1.0, 2.0, 3.0), radius=5.0)):
+        png(root / "images" / f"{i:04d}.png", mode="RGB", seed=i)
+        frames.append({"file_path": f"images/{i:04d}.png", "transform_matrix": pose, **(per_frame or {})})
+    base = {"fl_x": 7.0, "fl_y": 6.5, "cx": 4.1, "cy": 2.9, "w": W, "h": H}
+    (root / "transforms.json").write_text(json.dumps({**base, **meta, "frames": frames}))
+    return root
+
+
+def llff_scene(root, n=9, factor=4):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        t = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.0]) + np.array([5.0, 0.0, 0.0])
+        right, up, back = np.eye(3)
+        pose = np.stack([-up, right, back, t, [H * factor, W * factor, 40.0]], axis=1)  # [down, right, back]
+        rows.append(np.concatenate([pose.reshape(-1), [2.0 + i, 50.0]]))
+        png(root / f"images_{factor}" / f"image{i:03d}.png", mode="RGB", seed=i)
+    np.save(root / "poses_bounds.npy", np.asarray(rows))
+    return root
