@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
+from nerf.errors import InputError
 from toy import presets, run
-from toy.images import ToyError, default_image, load_image
+from toy.images import default_image, load_image
 from toy.model import ACTIVATIONS, EMBED_ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig
 
@@ -90,17 +91,17 @@ def apply_overrides(model: ModelConfig, fit: FitConfig, text: str) -> tuple[Mode
         key, sep, value = token.partition("=")
         key = _ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
         if not sep or (key not in model_fields and key not in fit_fields):
-            raise ToyError("--compare", f"bad override {token!r} (expected key=value, e.g. output=relu)")
+            raise InputError("--compare", f"bad override {token!r} (expected key=value, e.g. output=relu)")
         current = getattr(model, key) if key in model_fields else getattr(fit, key)
         try:
             parsed = (_widths(value) if isinstance(current, tuple) else type(current)(value))
         except (ValueError, argparse.ArgumentTypeError):
-            raise ToyError("--compare", f"bad value in {token!r}") from None
+            raise InputError("--compare", f"bad value in {token!r}") from None
         (m_changes if key in model_fields else f_changes)[key] = parsed
     try:
         return replace(model, **m_changes).validated(), replace(fit, **f_changes)
     except ValueError as exc:
-        raise ToyError("--compare", str(exc)) from None
+        raise InputError("--compare", str(exc)) from None
 
 
 def _image(args, default_size: int):
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except ToyError as exc:
+    except InputError as exc:
         print(f"{PROG}: error: {exc.path}: {exc.problem}", file=sys.stderr)
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -10,14 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from nerf.errors import InputError
 
-class ToyError(Exception):
-    """Bad toy-lab input (an image file, an option). Carries the file and the problem, printed as one line."""
 
-    def __init__(self, path: str | Path, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 def _to_rgb_float(img: Image.Image, path: Path) -> np.ndarray:
@@ -37,32 +32,32 @@ def _to_rgb_float(img: Image.Image, path: Path) -> np.ndarray:
         return (rgba[..., :3] * alpha + (1.0 - alpha)).astype(np.float32)  # composite on white
     if mode in ("1", "L", "P", "RGB", "CMYK", "YCbCr", "LAB", "HSV"):
         return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    raise ToyError(path, f"unsupported image mode {mode!r}")
+    raise InputError(path, f"unsupported image mode {mode!r}")
 
 
 def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
     """Read an image file -> [H, W, 3] float32 in [0, 1].
 
     size: if given, the image is centre-cropped to a square and resized to size x size (Lanczos),
-    as Tancik et al. do for their 512x512 natural images. Raises ToyError on any bad file.
+    as Tancik et al. do for their 512x512 natural images. Raises InputError on any bad file.
     """
     path = Path(path)
     if not path.exists():
-        raise ToyError(path, "no such file")
+        raise InputError(path, "no such file")
     if path.is_dir():
-        raise ToyError(path, "is a folder, not an image file")
+        raise InputError(path, "is a folder, not an image file")
     try:
         with Image.open(path) as img:
             img.load()
             rgb = _to_rgb_float(img, path)
-    except ToyError:
+    except InputError:
         raise
     except UnidentifiedImageError:
-        raise ToyError(path, "not an image file (PNG or JPG expected)") from None
+        raise InputError(path, "not an image file (PNG or JPG expected)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ToyError(path, f"cannot read image ({exc})") from None
+        raise InputError(path, f"cannot read image ({exc})") from None
     if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise ToyError(path, f"image too small ({rgb.shape[1]}x{rgb.shape[0]})")
+        raise InputError(path, f"image too small ({rgb.shape[1]}x{rgb.shape[0]})")
     if size is not None:
         rgb = square_resize(rgb, size)
     return rgb
@@ -71,7 +66,7 @@ def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
     """Centre-crop [H, W, 3] to a square, resize to [size, size, 3] (float32 in [0, 1])."""
     if size < 2:
-        raise ToyError("<size>", f"image size must be at least 2, got {size}")
+        raise InputError("<size>", f"image size must be at least 2, got {size}")
     h, w = rgb.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2

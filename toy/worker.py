@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toy.images import ToyError, default_image, load_image
+from nerf.errors import InputError
+from toy.images import default_image, load_image
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer, describe
 
@@ -165,7 +166,7 @@ class ToyWorker:
                     t.set_lr(float(payload))
             if self._trainers:
                 self._publish()
-        except (ToyError, ValueError, RuntimeError) as exc:
+        except (InputError, ValueError, RuntimeError) as exc:
             self._publish_error(str(exc))
         return True
 

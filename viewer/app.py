@@ -21,6 +21,7 @@ import torch
 from nerf.data.cameras import make_cameras
 from nerf.train.mailbox import Mailbox
 from nerf.data.scene import Cameras
+from nerf.errors import InputError
 from nerf.train.allocator import tune_malloc
 from nerf.train.worker import TrainingWorker
 from viewer.orbit import camera_from_views
@@ -31,7 +32,7 @@ from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
 from viewer.recording import Recorder, render_turntable, save_screenshot, turntable_c2ws
-from viewer.session import Session, SessionError, open_session
+from viewer.session import Session, open_session
 from viewer import textures
 
 FPS_CAP = 32.0  # a little over 30, so that 2 s averages stay at 30 or more despite jitter
@@ -437,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
     try:
         session = open_session(args)
-    except SessionError as exc:
+    except InputError as exc:
         print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)
         return 2
     return ViewerApp(session).run()

@@ -1,5 +1,5 @@
 """What one viewer session works on: the trainer (from a scene or a checkpoint), the device and
-the run folder. Input errors become one SessionError carrying the file and the problem."""
+the run folder. Input errors become one InputError carrying the file and the problem."""
 from __future__ import annotations
 
 import argparse
@@ -13,14 +13,10 @@ import torch
 from assets import default_scene_path
 from nerf.train.config import TrainConfig
 from nerf.data.loaders import load_scene
-from nerf.data.scene import SceneError
-from nerf.train.trainer import CheckpointError, Trainer
+from nerf.errors import InputError
+from nerf.train.trainer import Trainer
 
 
-class SessionError(Exception):
-    def __init__(self, path, problem: str):
-        self.path, self.problem = str(path), problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 @dataclass
@@ -44,7 +40,7 @@ class Session:
 
 def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
-        raise SessionError("--device", "cuda requested but no CUDA device is available")
+        raise InputError("--device", "cuda requested but no CUDA device is available")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
@@ -72,14 +68,14 @@ def open_session(args: argparse.Namespace) -> Session:
     threads, shards = training_threads()
     torch.set_num_threads(1)
     if args.source is not None and args.downscale < 1:
-        raise SessionError("--downscale", "must be >= 1")
+        raise InputError("--downscale", "must be >= 1")
     trainer = _in_own_thread(lambda: _load_trainer(args, device), threads)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.out) if args.out else Path("runs") / f"{trainer.scene.name}-{stamp}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SessionError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
+        raise InputError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
     return Session(trainer, device, run_dir, args.downscale, threads, shards and device.type == "cpu")
 
 
@@ -113,8 +109,8 @@ def _load_trainer(args: argparse.Namespace, device: torch.device):
             scene = load_scene(source, downscale=args.downscale)
             trainer = Trainer(scene, TrainConfig.for_model(args.model, device.type), device)
             trainer.meta["downscale"] = args.downscale
-    except (SceneError, CheckpointError) as exc:
-        raise SessionError(exc.path, exc.problem) from None
+    except (InputError, InputError) as exc:
+        raise InputError(exc.path, exc.problem) from None
     except OSError as exc:
-        raise SessionError(exc.filename or source, exc.strerror or str(exc)) from None
+        raise InputError(exc.filename or source, exc.strerror or str(exc)) from None
     return trainer

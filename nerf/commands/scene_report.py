@@ -12,7 +12,8 @@ import sys
 import time
 
 from nerf.data.loaders import estimate_scene_memory, load_scene
-from nerf.data.scene import Scene, SceneError
+from nerf.data.scene import Scene
+from nerf.errors import InputError
 
 RAM_WARN_FRACTION = 0.5
 
@@ -88,7 +89,7 @@ def run_inspect(args) -> int:
         start = time.perf_counter()
         scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
         seconds = time.perf_counter() - start
-    except SceneError as exc:
+    except InputError as exc:
         print(f"nerf-train: error: {exc.path}: {exc.problem}", file=sys.stderr)
         return 2
     info = scene_summary(scene)

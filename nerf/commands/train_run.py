@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from nerf.train.config import TrainConfig
-from nerf.data.scene import SceneError
 from nerf.train.allocator import tune_malloc
-from nerf.train.trainer import CheckpointError, Trainer, read_checkpoint
+from nerf.train.trainer import Trainer, read_checkpoint
 from nerf.data.video import render_turntable, turntable_cameras, write_png
+from nerf.errors import InputError
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
 PROGRESS_SECONDS = 0.5  # refresh of the one-line progress display
@@ -35,7 +35,7 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise SceneError("--device", "cuda requested but no CUDA device is available")
+        raise InputError("--device", "cuda requested but no CUDA device is available")
     return torch.device(name)
 
 
@@ -223,7 +223,7 @@ def run_training(args) -> int:
     try:
         device = _device(args.device)
         scene, trainer = _make_trainer(args, device)
-    except (SceneError, CheckpointError) as e:
+    except (InputError, InputError) as e:
         return _error(str(e))
     out = _out_dir(args, scene.name)
     out.mkdir(parents=True, exist_ok=True)

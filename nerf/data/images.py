@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from nerf.data.scene import SceneError
+from nerf.errors import InputError
+
 
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -38,9 +39,9 @@ def image_header(path: str | Path) -> tuple[int, int, int]:
                 if img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
                     width, height = height, width
     except FileNotFoundError:
-        raise SceneError(path, "image file is missing") from None
+        raise InputError(path, "image file is missing") from None
     except Exception as exc:  # PIL raises many types for bad files; all mean the same to a user
-        raise SceneError(path, f"cannot read image: {exc}") from None
+        raise InputError(path, f"cannot read image: {exc}") from None
     return width, height, channels
 
 
@@ -91,7 +92,7 @@ def area_downscale(image: np.ndarray, factor: int) -> np.ndarray:
 def read_image(path: str | Path, downscale: int = 1) -> np.ndarray:
     """Decode an image file -> [H // downscale, W // downscale, C] float32 in [0, 1], C = 3 or 4.
 
-    Raises SceneError(path, ...) when the file is missing, truncated or not an image.
+    Raises InputError(path, ...) when the file is missing, truncated or not an image.
     """
     try:
         with Image.open(path) as img:
@@ -99,13 +100,13 @@ def read_image(path: str | Path, downscale: int = 1) -> np.ndarray:
             img = ImageOps.exif_transpose(img)
             array = _to_float(img)
     except FileNotFoundError:
-        raise SceneError(path, "image file is missing") from None
+        raise InputError(path, "image file is missing") from None
     except Exception as exc:
-        raise SceneError(path, f"cannot read image: {exc}") from None
+        raise InputError(path, f"cannot read image: {exc}") from None
     try:
         return area_downscale(array, downscale)
     except ValueError as exc:
-        raise SceneError(path, str(exc)) from None
+        raise InputError(path, str(exc)) from None
 
 
 def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
@@ -119,11 +120,11 @@ def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
     width, height, channels = headers[0]
     for f, (w, h, _) in zip(files, headers):
         if (w, h) != (width, height):
-            raise SceneError(f, f"image is {w}x{h} but the first image of split '{split}' "
+            raise InputError(f, f"image is {w}x{h} but the first image of split '{split}' "
                                 f"({files[0].name}) is {width}x{height}")
     channels = max(c for _, _, c in headers)  # any RGBA image -> keep alpha for all (RGB gets 1)
     if width // downscale == 0 or height // downscale == 0:
-        raise SceneError(files[0], f"image of {width}x{height} is smaller than downscale {downscale}")
+        raise InputError(files[0], f"image of {width}x{height} is smaller than downscale {downscale}")
     out = torch.empty(len(files), height // downscale, width // downscale, channels)
 
     def fill(i: int) -> None:

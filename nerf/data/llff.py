@@ -25,7 +25,8 @@ import torch
 
 from nerf.data.images import image_header, read_images
 from nerf.data.loaders import check_pose, holdout_split
-from nerf.data.scene import Cameras, Scene, SceneError, Split
+from nerf.data.scene import Cameras, Scene, Split
+from nerf.errors import InputError
 
 BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -34,18 +35,18 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 def llff_image_files(root: Path, factor: int) -> tuple[list[Path], int]:
     """-> (sorted image files, extra downscale). Falls back to images/ downscaled by `factor`."""
     if factor < 1:
-        raise SceneError(root, f"llff factor must be >= 1, got {factor}")
+        raise InputError(root, f"llff factor must be >= 1, got {factor}")
     folder = root / ("images" if factor == 1 else f"images_{factor}")
     extra = 1
     if not folder.is_dir() and (root / "images").is_dir():
         folder, extra = root / "images", factor
     if not folder.is_dir():
         have = sorted(p.name for p in root.glob("images*") if p.is_dir())
-        raise SceneError(root, f"no images_{factor}/ folder (has: {', '.join(have) or 'none'}); "
+        raise InputError(root, f"no images_{factor}/ folder (has: {', '.join(have) or 'none'}); "
                                f"choose another with --llff-factor")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise SceneError(folder, "no images (.png/.jpg)")
+        raise InputError(folder, "no images (.png/.jpg)")
     return files, extra
 
 
@@ -68,19 +69,19 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     try:
         arr = np.load(file)
     except Exception as exc:
-        raise SceneError(file, f"cannot read: {exc}") from None
+        raise InputError(file, f"cannot read: {exc}") from None
     if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
-        raise SceneError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
+        raise InputError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
     arr = arr.astype(np.float64)
     n = arr.shape[0]
     poses, bounds = arr[:, :15].reshape(n, 3, 5), arr[:, 15:17]
     for i in range(n):
         check_pose(poses[i], file, f"pose {i}")
     if not (np.isfinite(bounds).all() and (bounds > 0).all()):
-        raise SceneError(file, "near/far bounds must be positive and finite")
+        raise InputError(file, "near/far bounds must be positive and finite")
     files, extra = llff_image_files(root, llff_factor)
     if len(files) != n:
-        raise SceneError(files[0].parent, f"has {len(files)} images but {file.name} has {n} poses")
+        raise InputError(files[0].parent, f"has {len(files)} images but {file.name} has {n} poses")
 
     # [down, right, back, t] -> [right, up, back, t]
     c2w = np.concatenate([poses[:, :, 1:2], -poses[:, :, 0:1], poses[:, :, 2:4]], axis=2)  # [N, 3, 4]
@@ -100,7 +101,7 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     loaded = {}
     for name in wanted:
         if name not in members:
-            raise SceneError(root, f"no '{name}' split (has: {', '.join(members)})")
+            raise InputError(root, f"no '{name}' split (has: {', '.join(members)})")
         idx = members[name]
         images = read_images([files[i] for i in idx], ds, name)
         f = torch.tensor(focal[idx] / ds, dtype=torch.float32)

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from nerf.data.images import image_header, read_images
-from nerf.data.scene import Cameras, Scene, SceneError, Split
+from nerf.data.scene import Cameras, Scene, Split
+from nerf.errors import InputError
 
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
 NEAR = 0.2  # object scenes: nothing of interest lies this close to a camera (at distance ~2.7)
@@ -60,21 +61,21 @@ class Frame:
 
 
 def detect_format(path: str | Path) -> tuple[str, Path]:
-    """-> (format, folder). Raises SceneError for a missing path or an unknown layout."""
+    """-> (format, folder). Raises InputError for a missing path or an unknown layout."""
     path = Path(path)
     if path.is_file() and path.suffix == ".json":
         path = path.parent
     if not path.exists():
-        raise SceneError(path, "no such folder")
+        raise InputError(path, "no such folder")
     if not path.is_dir():
-        raise SceneError(path, "not a folder")
+        raise InputError(path, "not a folder")
     if any((path / f"transforms_{s}.json").is_file() for s in BLENDER_SPLITS):
         return "blender", path
     if (path / "transforms.json").is_file():
         return "transforms", path
     if (path / "poses_bounds.npy").is_file():
         return "llff", path
-    raise SceneError(path, "not a scene folder: expected transforms_train.json (Blender), "
+    raise InputError(path, "not a scene folder: expected transforms_train.json (Blender), "
                            "transforms.json (instant-ngp / nerfstudio) or poses_bounds.npy (LLFF)")
 
 
@@ -82,13 +83,13 @@ def read_json(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SceneError(path, f"cannot read: {exc.strerror}") from None
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
     try:
         meta = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SceneError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise InputError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("frames"), list):
-        raise SceneError(path, "no 'frames' list")
+        raise InputError(path, "no 'frames' list")
     return meta
 
 
@@ -100,9 +101,9 @@ def _number(meta: dict, frame: dict, key: str, file: Path, index: int):
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise SceneError(file, f"frame {index}: '{key}' is not a number") from None
+        raise InputError(file, f"frame {index}: '{key}' is not a number") from None
     if not np.isfinite(value):
-        raise SceneError(file, f"frame {index}: '{key}' is not finite")
+        raise InputError(file, f"frame {index}: '{key}' is not finite")
     return value
 
 
@@ -111,29 +112,29 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
     root = file.parent
     model = str(meta.get("camera_model", "OPENCV")).upper()
     if model not in ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL"):
-        raise SceneError(file, f"camera_model {model} is not supported (pinhole/OpenCV only)")
+        raise InputError(file, f"camera_model {model} is not supported (pinhole/OpenCV only)")
     frames = []
     for i, fr in enumerate(meta["frames"]):
         if not isinstance(fr, dict) or "file_path" not in fr or "transform_matrix" not in fr:
-            raise SceneError(file, f"frame {i}: needs 'file_path' and 'transform_matrix'")
+            raise InputError(file, f"frame {i}: needs 'file_path' and 'transform_matrix'")
         image = root / str(fr["file_path"])
         if image.suffix == "" and not image.exists():
             image = image.with_name(image.name + ".png")  # NeRF-synthetic omits the extension
         try:
             c2w = np.asarray(fr["transform_matrix"], dtype=np.float64)
         except (TypeError, ValueError):
-            raise SceneError(file, f"frame {i}: transform_matrix is not a matrix of numbers") from None
+            raise InputError(file, f"frame {i}: transform_matrix is not a matrix of numbers") from None
         if c2w.shape == (3, 4):
             c2w = np.concatenate([c2w, [[0.0, 0.0, 0.0, 1.0]]])
         if c2w.shape != (4, 4):
-            raise SceneError(file, f"frame {i}: transform_matrix has shape {c2w.shape}, expected 4x4")
+            raise InputError(file, f"frame {i}: transform_matrix has shape {c2w.shape}, expected 4x4")
         check_pose(c2w, file, f"frame {i} ({fr['file_path']})")
         num = {k: _number(meta, fr, k, file, i) for k in
                ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
                 "k1", "k2", "p1", "p2")}
         if num["w"] is None or num["h"] is None:
             if not image.is_file():
-                raise SceneError(image, "image file is missing")
+                raise InputError(image, "image file is missing")
             w, h, _ = image_header(image)
         else:
             w, h = int(round(num["w"])), int(round(num["h"]))
@@ -144,7 +145,7 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
         if fy is None and num["camera_angle_y"] is not None and num["fl_x"] is None:
             fy = 0.5 * h / np.tan(0.5 * num["camera_angle_y"])
         if fx is None and fy is None:
-            raise SceneError(file, f"frame {i}: no focal length (fl_x or camera_angle_x)")
+            raise InputError(file, f"frame {i}: no focal length (fl_x or camera_angle_x)")
         fx, fy = (fy if fx is None else fx), (fx if fy is None else fy)
         dist = np.array([num[k] or 0.0 for k in ("k1", "k2", "p1", "p2")])
         frames.append(Frame(image=image, c2w=c2w, fx=fx, fy=fy,
@@ -156,9 +157,9 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
 
 def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
     if not np.isfinite(c2w).all():
-        raise SceneError(file, f"{what}: pose contains NaN or inf")
+        raise InputError(file, f"{what}: pose contains NaN or inf")
     if abs(np.linalg.det(c2w[:3, :3])) < 1e-6:
-        raise SceneError(file, f"{what}: pose rotation is singular (not invertible)")
+        raise InputError(file, f"{what}: pose rotation is singular (not invertible)")
 
 
 def scene_centre(origins: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -189,9 +190,9 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
         try:
             bound = float(aabb)
         except (TypeError, ValueError):
-            raise SceneError(file, "'aabb_scale' is not a number") from None
+            raise InputError(file, "'aabb_scale' is not a number") from None
         if not bound >= 1.0:
-            raise SceneError(file, f"'aabb_scale' is {aabb}, expected >= 1")
+            raise InputError(file, f"'aabb_scale' is {aabb}, expected >= 1")
     if "scale" in meta or "offset" in meta:
         # instant-ngp: q = p * scale + offset puts the object in [0, 1]^3; ours is 2q - 1 in [-1, 1]^3,
         # i.e. (p - centre) * 2 scale with centre = (0.5 - offset) / scale
@@ -199,16 +200,16 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
             ngp_scale = float(meta.get("scale", 0.33))
             offset = np.broadcast_to(np.asarray(meta.get("offset", 0.5), dtype=np.float64), (3,))
         except (TypeError, ValueError):
-            raise SceneError(file, "'scale'/'offset' are not numbers") from None
+            raise InputError(file, "'scale'/'offset' are not numbers") from None
         if not (np.isfinite(ngp_scale) and ngp_scale > 0 and np.isfinite(offset).all()):
-            raise SceneError(file, f"'scale' must be positive and 'offset' finite")
+            raise InputError(file, f"'scale' must be positive and 'offset' finite")
         return (0.5 - offset) / ngp_scale, 2.0 * ngp_scale, bound
     origins = np.stack([f.c2w[:3, 3] for f in frames])
     axes = np.stack([-f.c2w[:3, 2] for f in frames])  # OpenGL cameras look down -z
     centre = scene_centre(origins, axes)
     mean_dist = np.linalg.norm(origins - centre, axis=-1).mean()
     if not mean_dist > 1e-9:
-        raise SceneError(file, "all cameras are at the same place; cannot find the scene's scale")
+        raise InputError(file, "all cameras are at the same place; cannot find the scene's scale")
     return centre, CAMERA_DISTANCE / mean_dist, bound
 
 
@@ -237,7 +238,7 @@ def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, d
             if listed:
                 missing = [n for n in listed if n not in by_name]
                 if missing:
-                    raise SceneError(file, f"{s}_filenames names {missing[0]}, which no frame has")
+                    raise InputError(file, f"{s}_filenames names {missing[0]}, which no frame has")
                 frames[s] = [by_name[n] for n in listed]
     else:
         frames = holdout_split(all_frames)
@@ -250,7 +251,7 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
     for f in frames:
         w, h, _ = image_header(f.image)
         if (w, h) != (f.width, f.height):
-            raise SceneError(f.image, f"image is {w}x{h} but its transforms say {f.width}x{f.height}")
+            raise InputError(f.image, f"image is {w}x{h} but its transforms say {f.width}x{f.height}")
     images = read_images([f.image for f in frames], downscale, name)
     c2w = np.stack([f.c2w for f in frames])  # [N, 4, 4]
     c2w[:, :3, 3] = (c2w[:, :3, 3] - centre) * scale
@@ -273,7 +274,7 @@ def _select(available: dict, wanted: list[str] | None, root: Path) -> list[str]:
         return list(available)
     for s in wanted:
         if s not in available:
-            raise SceneError(root, f"no '{s}' split (has: {', '.join(available) or 'none'})")
+            raise InputError(root, f"no '{s}' split (has: {', '.join(available) or 'none'})")
     return list(wanted)
 
 
@@ -297,7 +298,7 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
     for s in _select(per_split, splits, root):
         images = per_split[s]
         if not images:
-            raise SceneError(root, f"split '{s}' has no images")
+            raise InputError(root, f"split '{s}' has no images")
         w, h, c = image_header(images[0])
         nbytes = len(images) * (h // downscale) * (w // downscale) * c * 4
         out["splits"][s] = {"count": len(images), "width": w // downscale,
@@ -313,10 +314,10 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
 
     downscale: integer area-resampling factor applied at load time (intrinsics divided by it).
     llff_factor: LLFF only, read images_<factor>/. splits: names to load (default: all present).
-    Raises SceneError(file, problem) for any bad input.
+    Raises InputError(file, problem) for any bad input.
     """
     if not (isinstance(downscale, int) and downscale >= 1):
-        raise SceneError(path, f"downscale must be a positive integer, got {downscale}")
+        raise InputError(path, f"downscale must be a positive integer, got {downscale}")
     fmt, root = detect_format(path)
     if fmt == "llff":
         from nerf.data.llff import load_llff
@@ -324,12 +325,12 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
     frames, meta, files = _split_frames(fmt, root)
     all_frames = [f for v in frames.values() for f in v]
     if not all_frames:
-        raise SceneError(next(iter(files.values()), root), "no frames")
+        raise InputError(next(iter(files.values()), root), "no frames")
     centre, s, bound = object_normalisation(all_frames, meta, next(iter(files.values())))
     loaded = {}
     for name in _select(frames, splits, root):
         if not frames[name]:
-            raise SceneError(files[name], f"split '{name}' has no frames")
+            raise InputError(files[name], f"split '{name}' has no frames")
         loaded[name] = build_split(name, frames[name], centre, s, downscale)
     dists = [np.linalg.norm(f.c2w[:3, 3] - centre) * s for f in all_frames]
     return Scene(name=root.name, format=fmt, root=root, splits=loaded, bound=bound, near=NEAR,

@@ -17,14 +17,9 @@ from pathlib import Path
 
 import torch
 
+from nerf.errors import InputError
 
-class SceneError(Exception):
-    """Bad scene input. Carries the offending file and the problem, printed as one line."""
 
-    def __init__(self, path: str | Path, problem: str):
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 @dataclass
@@ -86,5 +81,5 @@ class Scene:
 
     def split(self, name: str) -> Split:
         if name not in self.splits:
-            raise SceneError(self.root, f"no '{name}' split (has: {', '.join(self.splits) or 'none'})")
+            raise InputError(self.root, f"no '{name}' split (has: {', '.join(self.splits) or 'none'})")
         return self.splits[name]

@@ -26,6 +26,7 @@ from nerf.train.metrics import mse_to_psnr, psnr, ssim
 from nerf.models.base import build_model
 from nerf.train.shards import ShardPool, even_bounds
 from nerf.data.scene import Cameras, Scene
+from nerf.errors import InputError
 
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 BUDGET_MILESTONES = (0.5, 0.75, 0.9)  # "budget" schedule: lr x lr_decay at each (nerfacc's recipe)
@@ -33,12 +34,6 @@ MIN_BATCH_RAYS = 256  # floor of the adapted batch (early steps march every cell
 CHECKPOINT_VERSION = 1
 
 
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used. Carries the file and the problem, printed as one line."""
-
-    def __init__(self, path: str | Path, problem: str):
-        self.path, self.problem = str(path), problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 def _optimizer(params: list[dict], device: torch.device) -> torch.optim.Optimizer:
@@ -375,22 +370,22 @@ class Trainer:
         try:
             trainer._load_state(payload["state"])
         except (KeyError, RuntimeError, ValueError) as e:
-            raise CheckpointError(path, f"does not match this scene/model: {str(e).splitlines()[0]}")
+            raise InputError(path, f"does not match this scene/model: {str(e).splitlines()[0]}")
         trainer._take_snapshot()
         return trainer
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict at `path`, or CheckpointError."""
+    """The checkpoint dict at `path`, or InputError."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "no such checkpoint file")
+        raise InputError(path, "no such checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # torch raises many types for a corrupt file
-        raise CheckpointError(path, f"not a readable checkpoint ({type(e).__name__})")
+        raise InputError(path, f"not a readable checkpoint ({type(e).__name__})")
     if not isinstance(payload, dict) or payload.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(path, "not a nerf-viewer checkpoint (or from an incompatible version)")
+        raise InputError(path, "not a nerf-viewer checkpoint (or from an incompatible version)")
     return payload
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from nerf.data.images import image_header, read_image
 from nerf.data.loaders import estimate_scene_memory, load_scene, pose_to_file, scene_centre
-from nerf.data.scene import SceneError
+from nerf.errors import InputError
 from tests.support.scenes import H, W, blender_scene, llff_scene, png, transforms_scene
 
 def test_blender_without_val_split(tmp_path):
@@ -22,7 +22,7 @@ def test_blender_without_val_split(tmp_path):
     assert scene.bound == 1.0 and not scene.ndc
     expected = np.asarray(Image.open(tmp_path / "train" / "r_2.png"), dtype=np.float32) / 255
     assert torch.allclose(train.images[2], torch.from_numpy(expected))
-    with pytest.raises(SceneError, match="no 'val' split"):
+    with pytest.raises(InputError, match="no 'val' split"):
         scene.split("val")
 
 
@@ -124,7 +124,7 @@ def test_llff_ndc_recentred_and_holdout(tmp_path):
 
 def test_llff_missing_factor_folder(tmp_path):
     llff_scene(tmp_path)
-    with pytest.raises(SceneError, match="no images_2/ folder"):
+    with pytest.raises(InputError, match="no images_2/ folder"):
         load_scene(tmp_path, llff_factor=2)
 
 
@@ -156,10 +156,10 @@ def test_memory_estimate_matches_loaded_bytes(tmp_path):
     assert est["bytes"] == loaded and est["splits"]["train"]["count"] == 4
 
 
-# --- bad input: each raises SceneError naming the file -------------------------------------------
+# --- bad input: each raises InputError naming the file -------------------------------------------
 
 def _raises(path, file, match=None):
-    with pytest.raises(SceneError, match=match) as info:
+    with pytest.raises(InputError, match=match) as info:
         load_scene(path)
     assert str(file) in str(info.value), info.value
     return info.value

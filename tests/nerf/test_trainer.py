@@ -4,8 +4,9 @@ import math
 import pytest
 import torch
 
+from nerf.errors import InputError
 from nerf.train.metrics import gaussian_window, psnr, ssim
-from nerf.train.trainer import CheckpointError, Trainer, TrainConfig
+from nerf.train.trainer import Trainer, TrainConfig
 from tests.support.scenes import TINY
 
 
@@ -73,9 +74,9 @@ def test_render_shapes_abort_and_reset(scene):
 def test_load_rejects_bad_checkpoint(tmp_path, scene):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError):
+    with pytest.raises(InputError):
         Trainer.load(bad, scene=scene)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(InputError):
         Trainer.load(tmp_path / "missing.pt", scene=scene)
 
 

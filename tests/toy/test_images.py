@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from toy.images import ToyError, generated_image, load_image, square_resize
+from nerf.errors import InputError
+from toy.images import generated_image, load_image, square_resize
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ToyError, match="no such file") as info:
+    with pytest.raises(InputError, match="no such file") as info:
         load_image(tmp_path / "nope.png")
     assert info.value.path.endswith("nope.png")
 
@@ -14,7 +15,7 @@ def test_missing_file(tmp_path):
 def test_not_an_image(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("hello, I am text")
-    with pytest.raises(ToyError, match="not an image"):
+    with pytest.raises(InputError, match="not an image"):
         load_image(path)
 
 
@@ -23,12 +24,12 @@ def test_truncated_png(tmp_path):
     Image.fromarray((generated_image(64) * 255).astype(np.uint8)).save(path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ToyError, match="cannot read image"):
+    with pytest.raises(InputError, match="cannot read image"):
         load_image(path)
 
 
 def test_folder_is_rejected(tmp_path):
-    with pytest.raises(ToyError, match="folder"):
+    with pytest.raises(InputError, match="folder"):
         load_image(tmp_path)
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from nerf.data.synthetic import write_synthetic_scene
-from viewer.session import SessionError, open_session
+from nerf.errors import InputError
+from viewer.session import open_session
 
 
 def _args(source, out, **kw):
@@ -28,11 +29,11 @@ def test_scene_then_checkpoint_reopens_model_and_scene(tmp_path):
 
 
 def test_missing_scene_and_bad_device_raise_one_error_type(tmp_path):
-    with pytest.raises(SessionError) as e:
+    with pytest.raises(InputError) as e:
         open_session(_args(tmp_path / "nope", tmp_path / "run"))
     assert e.value.path.endswith("nope") and e.value.problem
     if not torch.cuda.is_available():
-        with pytest.raises(SessionError) as e:
+        with pytest.raises(InputError) as e:
             open_session(argparse.Namespace(source=None, model="ngp", device="cuda", downscale=1,
                                             out=str(tmp_path / "r")))
         assert "cuda" in e.value.problem

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
+from nerf.errors import InputError
 from toy import render, views
-from toy.images import ToyError
 from toy.model import ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig
 from toy.worker import Mailbox, Setup, ToyWorker
@@ -140,12 +140,12 @@ class ToyLabPanel:
         try:
             widths = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
         except ValueError:
-            raise ToyError(f"{label} hidden widths", f"expected comma-separated integers, got {text!r}") from None
+            raise InputError(f"{label} hidden widths", f"expected comma-separated integers, got {text!r}") from None
         if not widths or min(widths) < 1 or max(widths) > 1024:
-            raise ToyError(f"{label} hidden widths", f"each width must be 1..1024, got {text!r}")
+            raise InputError(f"{label} hidden widths", f"each width must be 1..1024, got {text!r}")
         freqs = dpg.get_value(w["frequencies"])
         if not 1 <= freqs <= 16:
-            raise ToyError(f"{label} frequencies", f"L must be 1..16, got {freqs}")
+            raise InputError(f"{label} frequencies", f"L must be 1..16, got {freqs}")
         base = DEFAULTS[label]
         return base.with_(encoding=dpg.get_value(w["encoding"]), frequencies=freqs, hidden=widths,
                           activation=dpg.get_value(w["activation"]), output=dpg.get_value(w["output"]),
@@ -157,7 +157,7 @@ class ToyLabPanel:
             fit = FitConfig(lr=dpg.get_value(self.lr), fraction=float(dpg.get_value(self.fraction)),
                             seed=int(dpg.get_value(self.seed)))
             configs = ((self._config("A"), fit), (self._config("B"), fit))
-        except ToyError as exc:
+        except InputError as exc:
             self._show(f"error: {exc}")
             return
         self._notice = ""
