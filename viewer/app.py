@@ -23,7 +23,7 @@ from nerf.train.mailbox import Mailbox
 from nerf.data.scene import Cameras
 from nerf.errors import InputError
 from nerf.train.allocator import tune_malloc
-from nerf.train.worker import TrainingWorker
+from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into
@@ -70,7 +70,7 @@ class ViewerApp:
         self.files: list[str] = []
         self.recorder: Recorder | None = None
         self._next_record = 0.0
-        self._stats: dict | None = None
+        self._stats: WorkerStats | None = None
         self._last_error = ""
         self._progress: Mailbox = Mailbox()
         self._shots = 0
@@ -192,12 +192,12 @@ class ViewerApp:
         progress = self._progress.take()
         if progress:
             self.record_panel.set_progress(*progress)
-        s = self._stats or {"step": 0, "running": False}
+        s = self._stats or WorkerStats()
         frame = self.worker.frames.take() or self._early_frame
         self._early_frame = None
         if dpg.get_value(self.tab_bar) == self.nerf_tab or frame is not None:
             # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
-            self.view.update(now, frame, s["step"], s["running"] and dpg.get_value(self.tab_bar) == self.nerf_tab)
+            self.view.update(now, frame, s.step, s.running and dpg.get_value(self.tab_bar) == self.nerf_tab)
         self._record_frame(now)
         self.status.update(self.ui_meter.rate(now), self.render_meter.rate(now),
                            "| recording" if self.recorder else "")
@@ -244,7 +244,7 @@ class ViewerApp:
             self.view.changed()
 
     def toggle_training(self) -> None:
-        running = self._stats["running"] if self._stats else True
+        running = self._stats.running if self._stats else True
         (self.worker.pause if running else self.worker.resume)()
 
     def on_render_settings(self, settings: RenderSettings, rerender: bool) -> None:
@@ -314,7 +314,7 @@ class ViewerApp:
             self.recorder.add(fit_into(self.view.last_image, max(w, 16), max(h, 16)))
 
     def turntable(self) -> None:
-        path = self.run_dir / f"turntable-step{(self._stats or {}).get('step', 0)}.mp4"
+        path = self.run_dir / f"turntable-step{self._stats.step if self._stats else 0}.mp4"
         w, h = (max(16, int(v * self.settings.scale) // 2 * 2) for v in self.view.size)
         c2ws = turntable_c2ws(self.camera.c2w, self.camera.target, self.camera.up, TURNTABLE_FRAMES)
         settings, progress = self.settings, self._progress
@@ -324,7 +324,7 @@ class ViewerApp:
         self._note(f"turntable: rendering {TURNTABLE_FRAMES} frames ...")
 
     def evaluate(self) -> None:
-        self.worker.submit("evaluate", lambda t, abort: t.evaluate("test", should_abort=abort))
+        self.worker.evaluate("test")
         self._note("evaluating test views ...")
 
     def save_checkpoint(self, path: str) -> None:
@@ -339,7 +339,7 @@ class ViewerApp:
     def _on_notice(self, notice) -> None:
         if notice.name == "evaluate":
             r = notice.result
-            self._note(f"test PSNR {r['psnr']:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
+            self._note(f"test PSNR {r.psnr:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
         elif notice.name == "turntable":
             self._note(f"turntable: {Path(notice.result).name}" if notice.result else "turntable aborted")
         elif notice.name == "save":
@@ -361,7 +361,7 @@ class ViewerApp:
         self._next_debug = now + 0.25
         x, y = dpg.get_item_rect_min(self.view.image)
         state = {"time": time.time(), "ui_fps": self.ui_meter.rate(now), "render_fps": self.render_meter.rate(now),
-                 "stats": {k: v for k, v in (self._stats or {}).items() if k != "history"},
+                 "stats": self._stats.summary() if self._stats else {},
                  "c2w": self.camera.c2w.tolist(), "frame_hash": self.view.frame_hash,
                  "frames_shown": self.view.frames_shown, "view_rect": [x, y, *self.view.size],
                  "latencies_ms": self.view.latencies_ms[-50:], "recording": self.recorder is not None,

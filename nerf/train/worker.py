@@ -1,122 +1,95 @@
-"""TrainingWorker: the one thread that owns a Trainer, training it and rendering from it on request.
+"""TrainingWorker: the one thread that owns a trainer, training it and rendering from it on request.
 
-Commands come in through a queue (pause, resume, reset, learning rate, ...); results go out through
-newest-wins mailboxes (`stats`, `frames`, `errors`) and a queue of `notices` for one-off events that
-must not be dropped (an evaluation finished, a checkpoint was saved). Nothing here knows about a GUI.
-
-Scheduling: a pending render request is served when it is interactive (the user is moving the
-camera), when training is paused, or once the worker has trained for long enough since the last
-render that renders take `render_share` of its time. While the user interacts, training waits,
-and a step in progress when a camera move arrives is dropped once its forward pass is done.
-An exception in a step, a render or a job is published to `errors` and the worker keeps serving
-(a failed step pauses training).
+Its parts: the transport (nerf.train.worker_link: commands in, newest-wins mailboxes out), the
+scheduling policy (nerf.train.worker_policy: when to step, render, yield or sleep), the messages
+(nerf.train.worker_messages: typed commands, results and stats) and the run log
+(nerf.train.run_log). This module runs the loop and maps each command type to its handler. Nothing
+here knows about a GUI. An exception in a step, a render or a job is published to `errors` and the
+worker keeps serving (a failed step pauses training).
 """
 from __future__ import annotations
 
-import json
-import queue
 import threading
 import time
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from nerf.train.mailbox import Mailbox
+from nerf.train.protocol import TrainerLike
+from nerf.train.run_log import RunLog, Throughput
 from nerf.train.shards import ShardPool
+from nerf.train.worker_link import WorkerLink
+from nerf.train.worker_messages import (
+    Command, EvalResult, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
+    SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare, SwapTrainer, WorkerStats,
+)
+from nerf.train.worker_policy import WorkerPolicy, render_chunk
+
+__all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "EvalResult", "WorkerStats"]
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
 
 
-@dataclass(frozen=True)
-class RenderRequest:
-    """One image to render. `tag` is the caller's, returned untouched in the result."""
-
-    cameras: Any  # nerf.data.scene.Cameras
-    index: int = 0
-    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    max_samples: int | None = None
-    interactive: bool = False  # the camera is moving: serve before training
-    tag: Any = None
-
-
-@dataclass
-class RenderResult:
-    request: RenderRequest
-    outputs: dict | None  # the Trainer.render dict, or None when aborted or failed
-    seconds: float
-    step: int
-
-
-@dataclass
-class Notice:
-    """A finished job: `name` as submitted, `result` its return value (None when aborted)."""
-
-    name: str
-    result: Any = None
-    seconds: float = 0.0
-
-
-@dataclass
 class _History:
-    step: list = field(default_factory=list)
-    loss: list = field(default_factory=list)
-    psnr: list = field(default_factory=list)
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.psnrs: list[float] = []
 
     def add(self, step: int, loss: float, psnr: float) -> None:
-        self.step.append(step)
-        self.loss.append(loss)
-        self.psnr.append(psnr)
-        if len(self.step) > HISTORY_MAX:
-            self.step, self.loss, self.psnr = self.step[::2], self.loss[::2], self.psnr[::2]
+        self.steps.append(step)
+        self.losses.append(loss)
+        self.psnrs.append(psnr)
+        if len(self.steps) > HISTORY_MAX:
+            self.steps, self.losses, self.psnrs = self.steps[::2], self.losses[::2], self.psnrs[::2]
 
-
-# Rays per render chunk on a CPU: small enough that a newer camera aborts a stale render within
-# ~0.1 s on 2 cores. GPUs keep the trainer's larger chunk (per-chunk overhead would dominate).
-CPU_RENDER_CHUNK = 2048
+    def frozen(self) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]:
+        return tuple(self.steps), tuple(self.losses), tuple(self.psnrs)
 
 
 class TrainingWorker:
-    """Background thread around a Trainer. Call methods from any thread; only it touches the trainer."""
+    """Background thread around a trainer. Call its methods from any thread; only the thread touches
+    the trainer, so whoever hands one over stops using it."""
 
-    def __init__(self, trainer, *, log_path: str | Path | None = None, start_paused: bool = False,
+    def __init__(self, trainer: TrainerLike, *, log_path: str | Path | None = None, start_paused: bool = False,
                  render_share: float = 0.3, num_threads: int | None = None, shards: bool = False,
                  stats_interval: float = 0.25):
         """num_threads: torch threads of the worker (None: leave as is). shards: instead of one
         team of num_threads torch threads, num_threads threads of one torch thread each, which
         split every step and render into independent pieces (nerf.train.shards: a CPU shared with a
         window)."""
+        self._link = WorkerLink()
+        self.stats, self.frames, self.errors = self._link.stats, self._link.frames, self._link.errors
+        self.notices = self._link.notices
         self._trainer = trainer
-        self._log_path = Path(log_path) if log_path else None
+        self._log = RunLog(log_path, on_error=lambda path, exc: self._link.error(f"cannot write {path}", exc))
         self._num_threads = num_threads
         self._shards = shards and (num_threads or 0) > 1
         self._pool: ShardPool | None = None
         self._stats_interval = stats_interval
-        self.stats: Mailbox[dict] = Mailbox()
-        self.frames: Mailbox[RenderResult] = Mailbox()
-        self.errors: Mailbox[str] = Mailbox()
-        self.notices: queue.Queue[Notice] = queue.Queue()
-        self._requests: Mailbox[RenderRequest] = Mailbox()
-        self._commands: queue.Queue = queue.Queue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._abort_job = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nerf-worker", daemon=True)
         # State below is touched by the worker thread only (after start).
-        self._running = not start_paused
-        self._interacting = False
-        self._share = render_share
-        self._budget_s: float | None = None
-        self._train_s = 0.0  # seconds spent in step() since the last reset
-        self._last_render_end = 0.0
-        self._last_render_s = 0.0
+        self._policy = WorkerPolicy(running=not start_paused, share=render_share)
+        self._settings: dict[type, Callable[[Any], None]] = {
+            Pause: lambda c: setattr(self._policy, "running", False),
+            Resume: lambda c: setattr(self._policy, "running", True),
+            Reset: self._reset,
+            SetLr: lambda c: self._trainer.set_lr(c.lr),
+            SetBatchRays: lambda c: self._trainer.set_batch_rays(c.n),
+            SetRenderShare: lambda c: self._policy.set_share(c.share),
+            SetBudget: lambda c: setattr(self._policy, "budget_s", c.seconds),
+            SetInteracting: lambda c: setattr(self._policy, "interacting", c.interacting),
+        }
+        self._jobs: dict[type, Callable[[Any, Callable[[], bool]], Any]] = {
+            RunJob: lambda c, should_abort: c.fn(self._trainer, should_abort),
+            Evaluate: self._evaluate,
+            SwapTrainer: self._swap,
+        }
         self._history = _History()
-        self._last = {"loss": float("nan"), "psnr": float("nan")}
-        self._window_rays, self._window_s = 0, 0.0  # for rays/s since the last publish
-        self._rays_per_s = 0.0
-        self._test: dict | None = None
+        self._loss = self._psnr = float("nan")  # of the last step
+        self._throughput = Throughput()
+        self._test: EvalResult | None = None
         self._next_publish = 0.0
         self._last_logged_step = -1
         self._render_s_total = 0.0
@@ -130,9 +103,7 @@ class TrainingWorker:
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the thread to end (aborting a render or job) and join it. True if it ended in time."""
-        self._stop.set()
-        self._abort_job.set()
-        self._wake.set()
+        self._link.close()
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -141,54 +112,56 @@ class TrainingWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _send(self, name: str, *args) -> None:
-        self._commands.put((name, args))
-        self._wake.set()
+    def send(self, command: Command) -> None:
+        """Any command of nerf.train.worker_messages; the methods below are shorthands."""
+        self._link.send(command)
 
     def pause(self) -> None:
-        self._send("pause")
+        self.send(Pause())
 
     def resume(self) -> None:
-        self._send("resume")
+        self.send(Resume())
 
     def reset(self) -> None:
         """Fresh weights, step 0, empty history."""
-        self._send("reset")
+        self.send(Reset())
 
     def set_lr(self, lr: float) -> None:
-        self._send("set_lr", float(lr))
+        self.send(SetLr(float(lr)))
 
     def set_batch_rays(self, n: int) -> None:
-        self._send("set_batch_rays", int(n))
+        self.send(SetBatchRays(int(n)))
 
     def set_render_share(self, share: float) -> None:
         """Fraction of the worker's time given to rendering while training (0.05 .. 1)."""
-        self._send("share", min(1.0, max(0.05, float(share))))
+        self.send(SetRenderShare(float(share)))
 
     def set_budget(self, seconds: float | None) -> None:
         """Pause training once it has run `seconds` in total (None: no limit)."""
-        self._send("budget", seconds)
+        self.send(SetBudget(seconds))
 
     def set_interacting(self, interacting: bool) -> None:
         """The user is moving the camera: hold training so frames come back quickly."""
-        self._send("interacting", bool(interacting))
+        self.send(SetInteracting(bool(interacting)))
 
     def request_render(self, request: RenderRequest) -> None:
         """Ask for a frame; replaces an older request that was not started yet."""
-        self._requests.put(request)
-        self._wake.set()
+        self._link.request(request)
 
-    def submit(self, name: str, fn: Callable) -> None:
+    def submit(self, name: str, fn: Callable[[TrainerLike, Callable[[], bool]], Any]) -> None:
         """Run fn(trainer, should_abort) in the worker; its result comes back as a Notice."""
-        self._send("job", name, fn)
+        self.send(RunJob(name, fn))
 
-    def swap_trainer(self, name: str, factory: Callable) -> None:
+    def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
+        """Evaluate in the worker: an EvalResult in the stats' `test`, the run log and a Notice."""
+        self.send(Evaluate(split, max_views))
+
+    def swap_trainer(self, name: str, factory: Callable[[], TrainerLike]) -> None:
         """Replace the trainer by factory() built in the worker (a new model, a loaded checkpoint)."""
-        self._send("swap", name, factory)
+        self.send(SwapTrainer(name, factory))
 
     def abort_job(self) -> None:
-        self._abort_job.set()
-        self._wake.set()
+        self._link.abort_job()
 
     # --- the thread ----------------------------------------------------------------------------
 
@@ -202,202 +175,138 @@ class TrainingWorker:
         try:
             self._serve()
         finally:
+            self._log.close()
             if self._pool is not None:
                 self._pool.close()
 
     def _serve(self) -> None:
         self._publish(force=True)
-        while not self._stop.is_set():
-            self._wake.clear()
+        while not self._link.closing:
             if self._drain_commands():
                 continue  # a job ran: look at commands again before anything else
-            request = self._requests.peek()
-            if request is not None and self._may_render(request):
-                self._render(self._requests.take())
-            elif self._should_train():
+            request = self._link.requests.peek()
+            if request is not None and self._policy.may_render(request, time.perf_counter()):
+                self._render(self._link.requests.take())
+            elif self._policy.should_train():
                 self._step()
             else:
-                self._wake.wait(self._idle_timeout(request))
+                self._link.idle(self._policy.idle_timeout(request))
         self._publish(force=True)
-
-    def _may_render(self, request: RenderRequest) -> bool:
-        if request.interactive or self._interacting or not self._should_train():
-            return True
-        wait = self._last_render_s * (1.0 - self._share) / self._share
-        return time.perf_counter() - self._last_render_end >= wait
-
-    def _should_train(self) -> bool:
-        return self._running and not self._interacting
-
-    def _idle_timeout(self, request) -> float:
-        return 0.01 if request is not None else 0.25
 
     def _drain_commands(self) -> bool:
         ran_job = False
-        while True:
+        for command in self._link.commands():
+            job = self._jobs.get(type(command))
+            if job is not None:
+                self._job(command.name, lambda should_abort: job(command, should_abort))
+                ran_job = True
+                continue
             try:
-                name, args = self._commands.get_nowait()
-            except queue.Empty:
-                return ran_job
-            try:
-                ran_job |= self._apply(name, args)
+                self._settings[type(command)](command)
             except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, not fatal
-                self._error(f"{name} failed", exc)
+                self._link.error(f"{command.name} failed", exc)
+            self._publish(force=True)
+        return ran_job
 
-    def _apply(self, name: str, args: tuple) -> bool:
-        t = self._trainer
-        if name == "pause":
-            self._running = False
-        elif name == "resume":
-            self._running = True
-        elif name == "reset":
-            t.reset()
-            self._after_new_weights()
-        elif name == "set_lr":
-            t.set_lr(*args)
-        elif name == "set_batch_rays":
-            t.set_batch_rays(*args)
-        elif name == "share":
-            self._share = args[0]
-        elif name == "budget":
-            self._budget_s = args[0]
-        elif name == "interacting":
-            self._interacting = args[0]
-        elif name in ("job", "swap"):
-            self._job(name, *args)
-            return True
-        self._publish(force=True)
-        return False
-
-    def _job(self, kind: str, name: str, fn: Callable) -> None:
-        self._abort_job.clear()
+    def _job(self, name: str, body: Callable[[Callable[[], bool]], Any]) -> None:
+        self._link.start_job()
+        aborted = self._link.job_aborted
         start = time.perf_counter()
-
-        def should_abort() -> bool:
-            return self._abort_job.is_set() or self._stop.is_set()
-
         try:
-            if kind == "swap":
-                self._trainer = fn()
-                if self._pool is not None:
-                    self._trainer.pool = self._pool
-                self._after_new_weights()
-                result = name
-            else:
-                result = fn(self._trainer, should_abort)
-                if name == "evaluate" and isinstance(result, dict) and not should_abort():
-                    self._test = {"step": self._trainer.step_count, **result}
-                    self._log({"step": self._trainer.step_count, "seconds": round(self._train_s, 3),
-                               "test_psnr": result.get("psnr"), "test_ssim": result.get("ssim")})
-            self.notices.put(Notice(name, None if should_abort() else result,
-                                    time.perf_counter() - start))
+            result = body(aborted)
+            self.notices.put(Notice(name, None if aborted() else result, time.perf_counter() - start))
         except Exception as exc:  # noqa: BLE001
-            self._error(f"{name} failed", exc)
+            self._link.error(f"{name} failed", exc)
             self.notices.put(Notice(name, None, time.perf_counter() - start))
         self._publish(force=True)
 
-    def _after_new_weights(self) -> None:
+    def _evaluate(self, command: Evaluate, should_abort: Callable[[], bool]) -> EvalResult | None:
+        out = self._trainer.evaluate(command.split, max_views=command.max_views, should_abort=should_abort)
+        if out is None or should_abort():
+            return None
+        self._test = EvalResult(int(self._trainer.step_count), float(out["psnr"]), float(out["ssim"]),
+                                int(out["views"]))
+        self._log.evaluation(self._test.step, self._policy.train_s, self._test.psnr, self._test.ssim)
+        return self._test
+
+    def _swap(self, command: SwapTrainer, _should_abort: Callable[[], bool]) -> str:
+        trainer = command.factory()
+        if self._pool is not None:
+            trainer.pool = self._pool
+        self._trainer = trainer
+        self._new_weights()
+        return command.name
+
+    def _reset(self, _command: Reset) -> None:
+        self._trainer.reset()
+        self._new_weights()
+
+    def _new_weights(self) -> None:
         self._history = _History()
-        self._train_s = 0.0
+        self._policy.new_weights()
         self._test = None
-        self._last = {"loss": float("nan"), "psnr": float("nan")}
+        self._loss = self._psnr = float("nan")
         self._last_logged_step = -1
 
     def _step(self) -> None:
         start = time.perf_counter()
-        # the time budget, when set, drives a "budget" learning-rate schedule
-        self._trainer.progress = None if not self._budget_s else self._train_s / self._budget_s
+        self._trainer.progress = self._policy.progress()
         try:
-            out = self._trainer.step(should_yield=self._render_waiting)
+            out = self._trainer.step(should_yield=self._yield_step)
         except Exception as exc:  # noqa: BLE001
-            self._running = False
-            self._error("training step failed; training paused", exc)
+            self._policy.running = False
+            self._link.error("training step failed; training paused", exc)
             self._publish(force=True)
             return
         seconds = time.perf_counter() - start
-        self._train_s += seconds
+        self._policy.trained(seconds)
         if out.get("yielded"):  # dropped half-way for a camera move: nothing learned, nothing to log
             return
-        self._window_rays += int(out.get("rays", 0))
-        self._window_s += seconds
-        self._last = {"loss": float(out["loss"]), "psnr": float(out["psnr"])}
-        self._history.add(int(out["step"]), self._last["loss"], self._last["psnr"])
-        if self._budget_s is not None and self._train_s >= self._budget_s:
-            self._running = False
-            self.notices.put(Notice("budget", self._train_s))
+        self._throughput.add(int(out.get("rays", 0)), seconds)
+        self._loss, self._psnr = float(out["loss"]), float(out["psnr"])
+        self._history.add(int(out["step"]), self._loss, self._psnr)
+        if self._policy.budget_spent():
+            self._policy.running = False
+            self.notices.put(Notice("budget", self._policy.train_s))
             self._publish(force=True)
         else:
             self._publish()
 
-    def _render_waiting(self) -> bool:
-        """A camera move is waiting for a frame (or the app is closing): drop the step in progress."""
-        request = self._requests.peek()
-        return self._stop.is_set() or (request is not None and request.interactive)
+    def _yield_step(self) -> bool:
+        """Drop the step in progress: a camera move waits for a frame, or the worker is closing."""
+        return self._link.closing or self._policy.yields_to(self._link.requests.peek())
 
     def _render(self, request: RenderRequest) -> None:
         start = time.perf_counter()
-
-        def should_abort() -> bool:
-            return self._requests.full or self._stop.is_set()
-
         outputs = None
         try:
             outputs = self._trainer.render(request.cameras, request.index, background=request.background,
-                                           max_samples=request.max_samples, should_abort=should_abort,
-                                           chunk=self._render_chunk())
+                                           max_samples=request.max_samples,
+                                           should_abort=self._link.render_superseded,
+                                           chunk=render_chunk(self._trainer.device))
         except Exception as exc:  # noqa: BLE001
-            self._error("render failed", exc)
+            self._link.error("render failed", exc)
         end = time.perf_counter()
+        self._policy.rendered(end - start, end, finished=outputs is not None)
         if outputs is not None:
-            self._last_render_s = end - start
             self._render_s_total += end - start
             self._renders += 1
-        self._last_render_end = end
         self.frames.put(RenderResult(request, outputs, end - start, self._trainer.step_count))
-
-    def _render_chunk(self) -> int | None:
-        device = getattr(self._trainer, "device", None)
-        return CPU_RENDER_CHUNK if device is None or torch.device(device).type == "cpu" else None
-
-    def _error(self, what: str, exc: BaseException) -> None:
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        self.errors.put(f"{what}: {detail}")
 
     def _publish(self, force: bool = False) -> None:
         now = time.perf_counter()
         if not force and now < self._next_publish:
             return
         self._next_publish = now + self._stats_interval
-        if self._window_s > 0:
-            self._rays_per_s = self._window_rays / self._window_s
-        self._window_rays, self._window_s = 0, 0.0
-        t = self._trainer
-        step = int(t.step_count)
-        h = self._history
+        rays_per_s = self._throughput.read()
+        step = int(self._trainer.step_count)
+        p = self._policy
         # the log line first: whoever has seen these stats can read them in log.jsonl too
-        if step != self._last_logged_step and h.step:
+        if step != self._last_logged_step and self._history.steps:
             self._last_logged_step = step
-            self._log({"step": step, "seconds": round(self._train_s, 3), "time": round(time.time(), 3),
-                       "loss": self._last["loss"],
-                       "psnr": self._last["psnr"], "rays_per_s": round(self._rays_per_s, 1)})
-        self.stats.put({
-            "step": step, "loss": self._last["loss"], "psnr": self._last["psnr"],
-            "rays_per_s": self._rays_per_s, "train_seconds": self._train_s,
-            "running": self._running, "interacting": self._interacting,
-            "budget_s": self._budget_s, "share": self._share,
-            "model": getattr(getattr(t, "config", None), "model", "?"),
-            "test": dict(self._test) if self._test else None,
-            "render_seconds": self._last_render_s, "render_seconds_total": self._render_s_total,
-            "renders": self._renders,
-            "history": (list(h.step), list(h.loss), list(h.psnr)),
-        })
-
-    def _log(self, record: dict) -> None:
-        if self._log_path is None:
-            return
-        try:
-            with open(self._log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-        except OSError as exc:
-            self._error(f"cannot write {self._log_path}", exc)
-            self._log_path = None
+            self._log.training(step, p.train_s, self._loss, self._psnr, rays_per_s)
+        self.stats.put(WorkerStats(
+            step=step, loss=self._loss, psnr=self._psnr, rays_per_s=rays_per_s, train_seconds=p.train_s,
+            running=p.running, interacting=p.interacting, budget_s=p.budget_s, share=p.share,
+            model=self._trainer.config.model, test=self._test, render_seconds=p.last_render_s,
+            render_seconds_total=self._render_s_total, renders=self._renders, history=self._history.frozen()))

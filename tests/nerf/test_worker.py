@@ -7,6 +7,7 @@ import pytest
 
 from nerf.data.cameras import look_at, make_cameras
 from nerf.train.worker import RenderRequest, TrainingWorker
+from nerf.train.worker_messages import EvalResult
 from tests.support.fakes import FakeTrainer
 
 
@@ -30,8 +31,14 @@ def _stats(worker, predicate, timeout=3.0):
 
 
 @pytest.fixture
-def worker(tmp_path):
-    w = TrainingWorker(FakeTrainer(), log_path=tmp_path / "log.jsonl", stats_interval=0.02).start()
+def trainer():
+    """The worker's trainer: the test reads it, and sets its failure knobs, only as a bystander."""
+    return FakeTrainer()
+
+
+@pytest.fixture
+def worker(trainer, tmp_path):
+    w = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", stats_interval=0.02).start()
     yield w
     assert w.stop(1.0)
 
@@ -40,27 +47,40 @@ def _camera(size=8):
     return make_cameras(look_at((3.0, 0.0, 1.0), (0, 0, 0)), size, size, fov_y_deg=40.0)
 
 
-def test_trains_pauses_resumes_and_logs(worker, tmp_path):
-    _stats(worker, lambda s: s["step"] >= 5)
+def _log(path):
+    """The run log's records, parsed strictly: NaN or Infinity would fail."""
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+    return [json.loads(x, parse_constant=refuse) for x in path.read_text().splitlines()]
+
+
+def test_trains_pauses_resumes_and_logs(worker, trainer, tmp_path):
+    _stats(worker, lambda s: s.step >= 5)
     worker.pause()
-    paused = _stats(worker, lambda s: not s["running"])
+    paused = _stats(worker, lambda s: not s.running)
     time.sleep(0.1)
-    assert worker._trainer.step_count == paused["step"]  # no steps while paused
+    assert trainer.step_count == paused.step  # no steps while paused
     worker.resume()
-    _stats(worker, lambda s: s["running"] and s["step"] > paused["step"] + 3)
-    lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    _stats(worker, lambda s: s.running and s.step > paused.step + 3)
+    lines = _log(tmp_path / "log.jsonl")
     steps = [r["step"] for r in lines if "loss" in r]
     assert steps == sorted(steps) and steps[-1] > steps[0]
     assert {"step", "seconds", "loss", "psnr", "rays_per_s"} <= set(lines[-1])
 
 
-def test_reset_returns_to_step_zero_and_clears_history(worker):
-    _stats(worker, lambda s: s["step"] >= 10)
+def test_every_published_step_is_in_the_log_first(worker, tmp_path):
+    for _ in range(5):
+        s = _stats(worker, lambda s: s.step >= 1)
+        assert s.step in {r["step"] for r in _log(tmp_path / "log.jsonl") if "loss" in r}
+
+
+def test_reset_returns_to_step_zero_and_clears_history(worker, trainer):
+    _stats(worker, lambda s: s.step >= 10)
     worker.pause()
     worker.reset()
-    s = _stats(worker, lambda s: s["step"] == 0 and not s["running"])
-    assert s["history"] == ([], [], [])
-    assert worker._trainer.resets == 1
+    s = _stats(worker, lambda s: s.step == 0 and not s.running)
+    assert s.history == ((), (), ())
+    assert trainer.resets == 1
 
 
 def test_stop_joins_within_a_second_even_mid_render(tmp_path):
@@ -74,22 +94,22 @@ def test_stop_joins_within_a_second_even_mid_render(tmp_path):
     assert not w.alive
 
 
-def test_step_exception_is_published_and_worker_keeps_serving(worker):
-    _stats(worker, lambda s: s["step"] >= 2)
-    worker._trainer.fail_next_step = True  # set from the test thread; read by the worker
+def test_step_exception_is_published_and_worker_keeps_serving(worker, trainer):
+    _stats(worker, lambda s: s.step >= 2)
+    trainer.fail_next_step = True  # set from the test thread; read by the worker
     err = worker.errors.wait(2.0)
     assert err is not None and "fake step failure" in err
-    _stats(worker, lambda s: not s["running"])  # a failed step pauses training
+    _stats(worker, lambda s: not s.running)  # a failed step pauses training
     worker.request_render(RenderRequest(_camera(), tag="after-error"))
     result = worker.frames.wait(2.0)
     assert result is not None and result.request.tag == "after-error" and result.outputs is not None
     worker.resume()
-    s0 = worker._trainer.step_count
-    assert _wait_for(lambda: worker._trainer.step_count > s0 + 2)
+    s0 = trainer.step_count
+    assert _wait_for(lambda: trainer.step_count > s0 + 2)
 
 
-def test_render_exception_surfaces_and_next_render_works(worker):
-    worker._trainer.fail_next_render = True
+def test_render_exception_surfaces_and_next_render_works(worker, trainer):
+    trainer.fail_next_render = True
     worker.request_render(RenderRequest(_camera(), tag=1, interactive=True))
     first = worker.frames.wait(2.0)
     assert first.outputs is None and first.request.tag == 1
@@ -120,18 +140,23 @@ def test_newer_request_aborts_a_slow_render():
         assert w.stop(1.0)
 
 
-def test_settings_jobs_and_budget_run_on_the_worker_thread(worker):
+def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_path):
     worker.set_lr(0.5)
     worker.set_batch_rays(77)
-    worker.submit("evaluate", lambda t, abort: t.evaluate("test", should_abort=abort))
+    worker.submit("save", lambda t, abort: (t.save(tmp_path / "ck.pt"), "saved")[1])
+    saved = worker.notices.get(timeout=2.0)
+    assert saved.name == "save" and saved.result == "saved" and (tmp_path / "ck.pt").is_file()
+    worker.evaluate("test")
     notice = worker.notices.get(timeout=2.0)
-    assert notice.name == "evaluate" and notice.result["psnr"] >= 20.0
-    s = _stats(worker, lambda s: s["test"] is not None)
-    assert s["test"]["psnr"] == notice.result["psnr"]
-    trainer = worker._trainer
+    assert notice.name == "evaluate" and isinstance(notice.result, EvalResult)
+    assert notice.result.psnr >= 20.0 and notice.result.views == 2
+    s = _stats(worker, lambda s: s.test is not None)
+    assert s.test == notice.result and s.test.step <= s.step
+    evaluations = [r for r in _log(tmp_path / "log.jsonl") if "test_psnr" in r]
+    assert evaluations[-1]["test_psnr"] == notice.result.psnr and evaluations[-1]["step"] == notice.result.step
     assert trainer.lr == 0.5 and trainer.batch_rays == 77
     worker.set_budget(0.05)
-    _stats(worker, lambda s: not s["running"] and s["train_seconds"] >= 0.05)
+    _stats(worker, lambda s: not s.running and s.train_seconds >= 0.05)
     assert worker.notices.get(timeout=1.0).name == "budget"
     assert None in trainer.progress_seen  # before the budget: no progress, the step schedule
     budgeted = [p for p in trainer.progress_seen if p is not None]
@@ -140,11 +165,13 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker):
 
 
 def test_swap_trainer_replaces_the_model(worker):
-    _stats(worker, lambda s: s["step"] >= 3)
-    worker.swap_trainer("model", lambda: FakeTrainer(step_seconds=0.001))
+    _stats(worker, lambda s: s.step >= 3)
+    fresh = FakeTrainer(step_seconds=0.001)
+    worker.swap_trainer("model", lambda: fresh)
     assert worker.notices.get(timeout=2.0).name == "model"
-    s = _stats(worker, lambda s: s["step"] < 3)
-    assert s["history"][0] == [] or s["history"][0][0] == 1
+    s = _stats(worker, lambda s: s.step < 3)
+    assert s.history[0] == () or s.history[0][0] == 1
+    assert _wait_for(lambda: fresh.step_count > 0)  # the new trainer is the one that trains
 
 
 def test_a_camera_move_drops_the_step_in_progress(tmp_path):
@@ -163,26 +190,27 @@ def test_a_camera_move_drops_the_step_in_progress(tmp_path):
         assert w.stop(1.0)
 
 
-def test_interacting_holds_training(worker):
+def test_interacting_holds_training(worker, trainer):
     worker.set_interacting(True)
-    s = _stats(worker, lambda s: s["interacting"])
+    s = _stats(worker, lambda s: s.interacting)
     time.sleep(0.05)
-    held = worker._trainer.step_count
+    held = trainer.step_count
     time.sleep(0.1)
-    assert worker._trainer.step_count == held
+    assert trainer.step_count == held
     worker.set_interacting(False)
-    assert _wait_for(lambda: worker._trainer.step_count > held)
-    assert s["step"] <= held
+    assert _wait_for(lambda: trainer.step_count > held)
+    assert s.step <= held
 
 
 def test_shards_give_every_trainer_the_pool_and_stop_ends_its_threads():
     def shard_threads():
         return [t for t in threading.enumerate() if t.name.startswith("nerf-shard")]
-    w = TrainingWorker(FakeTrainer(), num_threads=2, shards=True, stats_interval=0.02).start()
-    _stats(w, lambda s: s["step"] >= 2)
-    first = w._trainer.pool
+    trainer, fresh = FakeTrainer(), FakeTrainer()
+    w = TrainingWorker(trainer, num_threads=2, shards=True, stats_interval=0.02).start()
+    _stats(w, lambda s: s.step >= 2)
+    first = trainer.pool
     assert first is not None and first.size == 2 and len(shard_threads()) == 1
-    w.swap_trainer("fresh", FakeTrainer)
-    assert _wait_for(lambda: getattr(w._trainer, "pool", None) is first)
+    w.swap_trainer("fresh", lambda: fresh)
+    assert _wait_for(lambda: fresh.pool is first)
     assert w.stop(1.0)
     assert shard_threads() == []

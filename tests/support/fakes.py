@@ -1,6 +1,7 @@
 """A fake Trainer for testing the viewer and the worker without any NeRF.
 
-It has the Trainer API the viewer uses. `render` paints a procedural image from the camera's ray
+It satisfies nerf.train.protocol.TrainerLike (tests/nerf/test_worker.py checks it against the real
+Trainer's signatures) and has the rest of the Trainer API the viewer uses. `render` paints a procedural image from the camera's ray
 directions (a coloured checker on the direction sphere), so any change of pose changes the image.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ class FakeConfig:
     model: str = "ngp"
     lr: float = 1e-2
     batch_rays: int = 1024
+    target_samples: int = 0
 
 
 def make_fake_scene(size: int = 16, n_train: int = 4, n_test: int = 2) -> Scene:
@@ -62,6 +64,7 @@ class FakeTrainer:
         self.lr, self.batch_rays = self.config.lr, self.config.batch_rays
         self.resets = 0
         self.progress: float | None = None  # set by the worker before each step
+        self.pool = None  # set by a worker that shards
         self.progress_seen: list = []
         self.yielded = 0  # steps dropped for a waiting camera move
         self.thread_ids: set[int] = set()  # which threads touched the trainer: must be one

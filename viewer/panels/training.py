@@ -8,6 +8,8 @@ import warnings
 import dearpygui.dearpygui as dpg
 import numpy as np
 
+from nerf.train.worker_messages import WorkerStats
+
 PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: a 4000-point line
 #                    cost ~2.5 ms a frame to rasterise in software, and the panel is 400 px wide
 
@@ -43,7 +45,7 @@ class TrainingPanel:
                                 step=0, on_enter=True, callback=lambda _s, v: self._lr(v))
             batch = dpg.add_input_int(label="rays / batch", default_value=cfg.batch_rays, width=120, step=0,
                                       on_enter=True, callback=lambda _s, v: self._batch(v))
-            if getattr(cfg, "target_samples", 0) > 0:  # ngp on CUDA: the batch follows the samples
+            if cfg.target_samples > 0:  # ngp on CUDA: the batch follows the samples
                 with dpg.tooltip(batch):
                     dpg.add_text(f"adapts to about {cfg.target_samples:,} samples a step "
                                  "until you enter a value")
@@ -64,25 +66,25 @@ class TrainingPanel:
     def _budget(self, minutes: float) -> None:
         self.app.worker.set_budget(minutes * 60.0 if minutes > 0 else None)
 
-    def update(self, stats: dict | None) -> None:
+    def update(self, stats: WorkerStats | None) -> None:
         """New stats from the worker (None: nothing new this frame)."""
         if stats is None:
             return
-        if stats["running"] != self._running:
-            self._running = stats["running"]
+        if stats.running != self._running:
+            self._running = stats.running
             dpg.set_item_label(self.run_button, "Pause" if self._running else "Train")
-        budget = f"  budget {stats['budget_s'] / 60:.1f} min" if stats["budget_s"] else ""
+        budget = f"  budget {stats.budget_s / 60:.1f} min" if stats.budget_s else ""
         dpg.set_value(self.numbers,
-                      f"step {stats['step']}   loss {stats['loss']:.4g}   PSNR {stats['psnr']:.2f} dB\n"
-                      f"{stats['rays_per_s'] / 1000:.1f} k rays/s   trained {stats['train_seconds']:.0f} s"
-                      f"{budget}   model {stats['model']}")
-        if stats["test"]:
-            t = stats["test"]
-            dpg.set_value(self.test_text, f"test PSNR {t['psnr']:.2f} dB (step {t['step']}, {t.get('views', '?')} views)")
+                      f"step {stats.step}   loss {stats.loss:.4g}   PSNR {stats.psnr:.2f} dB\n"
+                      f"{stats.rays_per_s / 1000:.1f} k rays/s   trained {stats.train_seconds:.0f} s"
+                      f"{budget}   model {stats.model}")
+        if stats.test:
+            t = stats.test
+            dpg.set_value(self.test_text, f"test PSNR {t.psnr:.2f} dB (step {t.step}, {t.views} views)")
         elif self._history_len != 0:
             dpg.set_value(self.test_text, "test PSNR: not evaluated")
-        dpg.set_value(self.model_combo, stats["model"])
-        steps, losses, psnrs = stats["history"]
+        dpg.set_value(self.model_combo, stats.model)
+        steps, losses, psnrs = stats.history
         if len(steps) != self._history_len:
             self._history_len = len(steps)
             x = binned_means(steps)
