@@ -95,7 +95,7 @@ def run_inspect(args) -> int:
     info = scene_summary(scene)
     info.update(memory_bytes=estimate["bytes"], ram_bytes=ram, load_seconds=round(seconds, 3),
                 downscale=args.downscale)
-    if getattr(args, "json", False):
+    if args.json:
         print(json.dumps(info))
     else:
         _print_text(info)

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import torch
 
-from nerf.train.config import TrainConfig
-from nerf.train.allocator import tune_malloc
-from nerf.train.trainer import Trainer, read_checkpoint
+from nerf.commands.progress import Progress
 from nerf.data.video import render_turntable, turntable_cameras, write_png
 from nerf.errors import InputError
+from nerf.train.allocator import tune_malloc
+from nerf.train.config import TrainConfig
+from nerf.train.run_log import RunLog, Throughput
+from nerf.train.trainer import Trainer, read_checkpoint
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
-PROGRESS_SECONDS = 0.5  # refresh of the one-line progress display
 LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's stats interval)
 
 
@@ -64,7 +65,7 @@ def _make_trainer(args, device: torch.device):
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
         overrides = {"seed": args.seed}
-        if getattr(args, "batch_rays", None):
+        if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model, device.type, **overrides)
         trainer = Trainer(scene, config, device)
@@ -72,82 +73,37 @@ def _make_trainer(args, device: torch.device):
     return scene, trainer
 
 
-class _Log:
-    """log.jsonl: one JSON record per line, appended. A write that fails (disk full, ...) is reported
-    once and logging stops; training goes on."""
+class _TrainingRecords:
+    """Training records for the run log each LOG_SECONDS of training time (the viewer's stats
+    interval), each with the rays/s since the one before, and a last one on demand."""
 
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._next_at = 0.0
-        self._rays, self._seconds = 0, 0.0  # at the last training record, for rays/s in between
-        self._file = None
-        if path is not None:
-            try:
-                self._file = open(path, "a")
-            except OSError as exc:
-                self._fail(exc)
+    def __init__(self, log: RunLog):
+        self.log = log
+        self._throughput = Throughput()
+        self._next_at, self._at = 0.0, 0.0  # training time of the next due and of the last record
 
-    def write(self, record: dict) -> None:
-        if self._file is None:
+    def trained(self, rays: int, seconds: float) -> None:
+        self._throughput.add(rays, seconds)
+
+    def step(self, step: int, train_time: float, loss: float, psnr: float, force: bool = False) -> None:
+        """After a step; writes when due (or `force`) and training time went on since the last record."""
+        if step == 0 or train_time <= self._at or (train_time < self._next_at and not force):
             return
-        try:
-            self._file.write(json.dumps(record) + "\n")
-            self._file.flush()
-        except OSError as exc:
-            self._fail(exc)
-
-    def training(self, step: int, train_time: float, rays: int, loss: float, psnr: float,
-                 force: bool = False) -> None:
-        """A training record, as the viewer's worker writes them ("seconds": training time), if
-        LOG_SECONDS of training have passed since the last one (or `force`) and time went on."""
-        if step == 0 or train_time <= self._seconds or (train_time < self._next_at and not force):
-            return
-        rays_per_s = (rays - self._rays) / (train_time - self._seconds)
-        self.write({"step": step, "seconds": round(train_time, 3), "time": round(time.time(), 3), "loss": loss,
-                    "psnr": psnr, "rays_per_s": round(rays_per_s, 1)})
-        self._next_at, self._rays, self._seconds = train_time + LOG_SECONDS, rays, train_time
-
-    def _fail(self, exc: OSError) -> None:
-        print(f"nerf-train: warning: {self.path}: cannot write the training log ({exc.strerror or exc}); "
-              "training goes on without it", file=sys.stderr)
-        self.close()
-
-    def close(self) -> None:
-        if self._file is not None:
-            try:
-                self._file.close()
-            except OSError:
-                pass
-        self._file = None
+        self.log.training(step, train_time, loss, psnr, self._throughput.read())
+        self._next_at, self._at = train_time + LOG_SECONDS, train_time
 
 
-class _Progress:
-    """One status line rewritten in place with \\r (no tqdm)."""
-
-    def __init__(self, stream=None):
-        self.stream, self.last, self.width = stream or sys.stderr, 0.0, 0
-
-    def show(self, text: str, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self.last < PROGRESS_SECONDS:
-            return
-        self.last = now
-        self.stream.write("\r" + text.ljust(self.width))
-        self.width = len(text)
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+def _warn_log_failed(path: Path, exc: OSError) -> None:
+    print(f"nerf-train: warning: {path}: cannot write the training log ({exc.strerror or exc}); "
+          "training goes on without it", file=sys.stderr)
 
 
-def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: _Progress,
-               log: _Log | None = None) -> dict:
+def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: Progress | None = None,
+               log: RunLog | None = None) -> dict:
     """Train until `steps` more steps or `seconds` of training time. Returns throughput figures;
-    "interrupted" is True after Ctrl-C. `log` gets a record each LOG_SECONDS of training time and
-    one after the last step."""
-    log = log or _Log(None)
+    "interrupted" is True after Ctrl-C. `progress` (None: no display) shows a line now and then;
+    `log` gets a record each LOG_SECONDS of training time and one after the last step."""
+    records = _TrainingRecords(log or RunLog(None))
     train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
     interrupted = False
     last_loss, last_psnr = float("nan"), float("nan")
@@ -162,37 +118,41 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
             trainer.progress = max(done) if done else None
             t0 = time.perf_counter()
             stats = trainer.step()
-            train_time += time.perf_counter() - t0
+            step_seconds = time.perf_counter() - t0
+            train_time += step_seconds
             n += 1
             if stats.get("nan_recovered"):
+                records.trained(0, step_seconds)  # time spent, nothing learned
                 nan_count += 1
                 continue
+            records.trained(stats["rays"], step_seconds)
             rays += stats["rays"]
             samples += stats["samples_per_ray"] * stats["rays"]
             last_loss, last_psnr = stats["loss"], stats["psnr"]
             budget = f"/{steps}" if steps is not None else f" {train_time:5.0f}/{seconds:.0f}s"
-            progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
-                          f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
-            log.training(trainer.step_count, train_time, rays, last_loss, last_psnr)
+            if progress is not None:
+                progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
+                              f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
+            records.step(trainer.step_count, train_time, last_loss, last_psnr)
     except KeyboardInterrupt:
         interrupted = True
-    progress.done()
-    log.training(trainer.step_count, train_time, rays, last_loss, last_psnr, force=True)
+    if progress is not None:
+        progress.done()
+    records.step(trainer.step_count, train_time, last_loss, last_psnr, force=True)
     return {"train_seconds": train_time, "steps_run": n, "rays": rays,
             "rays_per_second": rays / max(train_time, 1e-9), "samples_per_ray": samples / max(rays, 1),
             "nan_recovered": nan_count, "interrupted": interrupted, "final_train_psnr": last_psnr}
 
 
 def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
-                  video_frames: int, log: _Log | None = None) -> dict:
+                  video_frames: int, log: RunLog | None = None) -> dict:
     """Evaluate the test split, write side-by-side PNGs, the turntable MP4 and metrics.json."""
     split = "test" if "test" in trainer.scene.splits else "train"
     t0 = time.perf_counter()
     result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
     eval_seconds = time.perf_counter() - t0
     if log is not None:
-        log.write({"step": trainer.step_count, "seconds": round(figures["train_seconds"], 3),
-                   "test_psnr": result["psnr"], "test_ssim": result["ssim"]})
+        log.evaluation(trainer.step_count, figures["train_seconds"], result["psnr"], result["ssim"])
     (out / "test").mkdir(parents=True, exist_ok=True)
     for i, pred in enumerate(result["images"]):
         gt = trainer.target_image(split, i)
@@ -218,12 +178,12 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
 
 def run_training(args) -> int:
     tune_malloc()
-    if getattr(args, "threads", None):
+    if args.threads:
         torch.set_num_threads(args.threads)
     try:
         device = _device(args.device)
         scene, trainer = _make_trainer(args, device)
-    except (InputError, InputError) as e:
+    except InputError as e:
         return _error(str(e))
     out = _out_dir(args, scene.name)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,16 +193,16 @@ def run_training(args) -> int:
     print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
           f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
           f"device {device}, output {out}", file=sys.stderr)
-    log = _Log(out / "log.jsonl")
+    log = RunLog(out / "log.jsonl", on_error=_warn_log_failed)
     try:
-        figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, _Progress(), log)
+        figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, Progress(), log)
         trainer.save(out / "checkpoint.pt")
         return _finish(args, trainer, out, figures, log)
     finally:
         log.close()
 
 
-def _finish(args, trainer: Trainer, out: Path, figures: dict, log: _Log) -> int:
+def _finish(args, trainer: Trainer, out: Path, figures: dict, log: RunLog) -> int:
     if figures["interrupted"]:
         print(f"nerf-train: interrupted at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)

@@ -1,8 +1,11 @@
-"""nerf/headless.py through the real CLI entry point: outputs, resume, one-line errors."""
+"""nerf-train (nerf/commands/train.py, train_run.py) through its entry point: outputs, resume, one-line
+errors; and the progress line it shows."""
+import io
 import json
 
 import pytest
 
+from nerf.commands.progress import Progress
 from nerf.commands.train import main
 from nerf.data.synthetic import write_synthetic_scene
 
@@ -64,3 +67,13 @@ def test_unwritable_log_warns_once_and_training_goes_on(scene_dir, tmp_path, cap
     assert json.loads((out / "metrics.json").read_text())["steps"] == 2
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "log.jsonl" in warnings[0]
+
+
+def test_progress_rewrites_one_line_and_pads_over_a_longer_one():
+    out = io.StringIO()
+    progress = Progress(out)
+    progress.show("step 10 long text", force=True)
+    progress.show("step 11")  # too soon after the last: skipped
+    progress.show("step 12", force=True)
+    progress.done()
+    assert out.getvalue() == "\rstep 10 long text" + "\rstep 12" + " " * 10 + "\n"
