@@ -40,7 +40,7 @@ def blank_texture(side: int = DISPLAY, grey: float = 0.2) -> np.ndarray:
 
 def error_rgb(error: np.ndarray) -> np.ndarray:
     """[H, W] mean absolute error -> [H, W, 3] uint8 with the same colour map as the headless frames."""
-    return render.colormap(error / render.ERROR_RANGE)
+    return render.error_colours(error)
 
 
 def warp_field_rgb(warped: np.ndarray) -> np.ndarray:

@@ -31,7 +31,8 @@ from viewer.panels.status import RateMeter, StatusLine
 from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
-from viewer.recording import Recorder, render_turntable, save_screenshot, turntable_c2ws
+from nerf.data.camera_paths import turntable_c2ws
+from viewer.recording import Recorder, render_turntable, save_screenshot
 from viewer.session import Session, open_session
 from viewer import textures
 
