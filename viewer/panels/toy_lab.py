@@ -15,10 +15,10 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 
 from nerf.errors import InputError
+from nerf.train.mailbox import Mailbox
 from toy import render, views
 from toy.model import ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig
-from nerf.train.mailbox import Mailbox
 from toy.snapshot import ConfigSnapshot, LabSnapshot
 from toy.worker import Setup, ToyWorker
 from viewer.textures import Texture
