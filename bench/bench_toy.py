@@ -88,7 +88,7 @@ def _ui_child(seconds: float, fps_cap: float, mode: str) -> None:
         dpg.render_dearpygui_frame()
         textures.collect()
         snap = panel._last_snapshot if panel is not None else None
-        steps = min(c["step"] for c in snap["configs"]) if snap and snap["configs"] else 0
+        steps = min(c.step for c in snap.configs) if snap and snap.configs else 0
         # Count frames once training is under way (or after a second when nothing trains).
         if (mode == "train" and steps > 0) or (mode != "train" and now - t_start > 1.0):
             first = first or (now, steps)

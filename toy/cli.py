@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from nerf.device import pick_device
 from nerf.errors import InputError
 from toy import presets, run
 from toy.images import default_image, load_image
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--frames", type=int, default=40, help="frames in the GIF/MP4")
     o.add_argument("--no-mp4", action="store_true", help="write only the GIF")
     o.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave torch's default)")
-    o.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    o.add_argument("--device", default="cpu", help="torch device: cpu, cuda or auto")
     return p
 
 
@@ -112,6 +113,7 @@ def _image(args, default_size: int):
 
 
 def _run(args) -> int:
+    device = pick_device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     out: Path = args.out
@@ -120,14 +122,14 @@ def _run(args) -> int:
         image, name = _image(args, 512)
         fit = presets.ffn_fit(args.steps or 2000, args.lr or 1e-3, args.seed)
         width = args.widths[0] if args.widths != (64, 64, 64) else 256
-        results = presets.run_ffn(image, name, out, fit, width=width, device=args.device, n_frames=args.frames)
+        results = presets.run_ffn(image, name, out, fit, width=width, device=device, n_frames=args.frames)
         print(presets.ffn_table({name: results}, f"{image.shape[0]} px, {fit.steps} steps, width {width}"), end="")
         return 0
     if args.preset == "study":
         image, name = _image(args, 128)
         fit = FitConfig(steps=args.steps or 300, lr=args.lr or 5e-3, batch=args.batch, seed=args.seed)
         print(presets.run_study(image, name, out, fit, n_frames=min(args.frames, 30), mp4=not args.no_mp4,
-                                device=args.device), end="")
+                                device=device), end="")
         return 0
     image, name = _image(args, 256)
     model = model_config(args)
@@ -136,11 +138,11 @@ def _run(args) -> int:
     if args.compare is not None:
         b_model, b_fit = apply_overrides(model, fit, args.compare)
         results = run.run_compare(image, [(model, fit), (b_model, b_fit)], out, n_frames=args.frames,
-                                  mp4=not args.no_mp4, device=args.device, log=print)
+                                  mp4=not args.no_mp4, device=device, log=print)
         for label, m in zip("AB", results):
             print(f"{label}: {m['title']}: train {m['train_psnr']:.2f} dB, held-out {m['heldout_psnr']:.2f} dB")
     else:
-        m = run.run_one(image, model, fit, out, n_frames=args.frames, mp4=not args.no_mp4, device=args.device,
+        m = run.run_one(image, model, fit, out, n_frames=args.frames, mp4=not args.no_mp4, device=device,
                         log=print)
         print(f"{m['title']}: train {m['train_psnr']:.2f} dB, held-out {m['heldout_psnr']:.2f} dB"
               f"{' (= train, every pixel trained on)' if m['heldout_is_train'] else ''} -> {out}")

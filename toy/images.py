@@ -1,38 +1,17 @@
-"""Loading the image a coordinate network fits, and the one error type of the toy lab.
+"""Loading the image a coordinate network fits.
 
-Every image becomes float32 RGB in [0, 1], shape [H, W, 3]: grey is repeated to three channels,
-RGBA is composited on white (the study's images have white backgrounds), 16-bit is scaled by 65535.
+Decoding is nerf.data.images.read_image's (16-bit scaled by 65535, EXIF orientation honoured); the
+toy lab then wants plain RGB: RGBA is composited on white (the study's images have white backgrounds).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from nerf.data.images import read_image
 from nerf.errors import InputError
-
-
-
-
-def _to_rgb_float(img: Image.Image, path: Path) -> np.ndarray:
-    """PIL image of any common mode -> [H, W, 3] float32 in [0, 1]."""
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        scale = 65535.0 if arr.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
-        grey = np.clip(arr / scale, 0.0, 1.0)
-        return np.repeat(grey[..., None], 3, axis=-1).astype(np.float32)
-    if mode == "F":
-        grey = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
-        return np.repeat(grey[..., None], 3, axis=-1)
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        alpha = rgba[..., 3:4]
-        return (rgba[..., :3] * alpha + (1.0 - alpha)).astype(np.float32)  # composite on white
-    if mode in ("1", "L", "P", "RGB", "CMYK", "YCbCr", "LAB", "HSV"):
-        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    raise InputError(path, f"unsupported image mode {mode!r}")
 
 
 def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
@@ -41,26 +20,15 @@ def load_image(path: str | Path, size: int | None = None) -> np.ndarray:
     size: if given, the image is centre-cropped to a square and resized to size x size (Lanczos),
     as Tancik et al. do for their 512x512 natural images. Raises InputError on any bad file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a folder, not an image file")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            rgb = _to_rgb_float(img, path)
-    except InputError:
-        raise
-    except UnidentifiedImageError:
-        raise InputError(path, "not an image file (PNG or JPG expected)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise InputError(path, f"cannot read image ({exc})") from None
-    if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise InputError(path, f"image too small ({rgb.shape[1]}x{rgb.shape[0]})")
+    image = read_image(path)  # [H, W, 3 or 4]
+    if image.shape[-1] == 4:
+        alpha = image[..., 3:4]
+        image = (image[..., :3] * alpha + (1.0 - alpha)).astype(np.float32)  # composite on white
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise InputError(path, f"image too small ({image.shape[1]}x{image.shape[0]})")
     if size is not None:
-        rgb = square_resize(rgb, size)
-    return rgb
+        image = square_resize(image, size)
+    return image
 
 
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Frames for the toy lab: uint8 images with title lines, error maps, side-by-side panels, GIF/MP4 files.
+"""Frames for the toy lab: uint8 images with title lines, error maps, side-by-side panels, GIF/MP4 files
+(written by nerf.data.media).
 
 Text uses PIL's bundled default font, so no font files or extra dependencies are needed.
 """
@@ -7,9 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import imageio.v2 as imageio
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from nerf.data.media import colormap, to_uint8, write_video
 
 # Error colour map anchors (black -> purple -> orange -> yellow), a small magma look-alike.
 _ERR_ANCHORS = np.array([[0, 0, 0], [80, 18, 123], [222, 73, 104], [252, 253, 191]], dtype=np.float32)
@@ -27,24 +29,15 @@ def _font() -> ImageFont.ImageFont:
 LINE_HEIGHT = 14
 
 
-def to_uint8(image) -> np.ndarray:
-    """[H, W, 3] float in [0, 1] (numpy or torch) -> uint8, clipped."""
-    arr = np.asarray(image, dtype=np.float32)
-    return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def colormap(values: np.ndarray) -> np.ndarray:
-    """[...] floats in [0, 1] -> [..., 3] uint8 via the error colour map."""
-    v = np.clip(values, 0.0, 1.0) * (len(_ERR_ANCHORS) - 1)
-    lo = np.minimum(v.astype(np.int64), len(_ERR_ANCHORS) - 2)
-    t = (v - lo)[..., None]
-    return (_ERR_ANCHORS[lo] * (1 - t) + _ERR_ANCHORS[lo + 1] * t).astype(np.uint8)
+def error_colours(error: np.ndarray) -> np.ndarray:
+    """[H, W] mean absolute error -> [H, W, 3] uint8 (the top colour from ERROR_RANGE on)."""
+    return colormap(error / ERROR_RANGE, _ERR_ANCHORS).astype(np.uint8)
 
 
 def error_map(recon, target) -> np.ndarray:
     """Mean absolute error per pixel as colours: [H, W, 3] uint8 (top colour = ERROR_RANGE or more)."""
     err = np.abs(np.clip(np.asarray(recon, np.float32), 0, 1) - np.asarray(target, np.float32)).mean(axis=-1)
-    return colormap(err / ERROR_RANGE)
+    return error_colours(err)
 
 
 def wrap_lines(lines: list[str], width: int) -> list[str]:
@@ -120,23 +113,12 @@ def _same_size(frames: list[np.ndarray], even: bool = False) -> list[np.ndarray]
 
 
 def write_gif(path: str | Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    """Write uint8 frames as a looping GIF."""
-    path = Path(path)
-    imageio.mimsave(path, _same_size(frames), format="GIF", duration=1.0 / fps, loop=0)
-    return path
+    """Write uint8 frames of any sizes (padded on white to the largest) as a looping GIF."""
+    write_video(path, _same_size(frames), fps)
+    return Path(path)
 
 
 def write_mp4(path: str | Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
-    """Write uint8 frames as H.264 MP4 (imageio-ffmpeg's bundled ffmpeg)."""
-    path = Path(path)
-    with imageio.get_writer(path, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1,
-                            pixelformat="yuv420p", quality=8) as writer:
-        for f in _same_size(frames, even=True):
-            writer.append_data(f)
-    return path
-
-
-def write_png(path: str | Path, image: np.ndarray) -> Path:
-    path = Path(path)
-    Image.fromarray(image).save(path)
-    return path
+    """Write uint8 frames of any sizes (padded on white to the largest, even) as an H.264 MP4."""
+    write_video(path, _same_size(frames, even=True), fps)
+    return Path(path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nerf.data.media import write_png
 from toy import render
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer, describe
@@ -81,8 +82,8 @@ def run_one(image: np.ndarray, model_config: ModelConfig, fit_config: FitConfig,
     render.write_gif(out_dir / gif, frames)
     if mp4:
         render.write_mp4(out_dir / gif.replace(".gif", ".mp4"), frames)
-    render.write_png(out_dir / f"{prefix}recon.png", render.to_uint8(evaluation["recon"].numpy()))
-    render.write_png(out_dir / f"{prefix}error.png", render.error_map(evaluation["recon"].numpy(), image))
+    write_png(out_dir / f"{prefix}recon.png", evaluation["recon"].numpy())
+    write_png(out_dir / f"{prefix}error.png", render.error_map(evaluation["recon"].numpy(), image))
     metrics = metrics_of(trainer, evaluation, seconds)
     metrics["title"] = describe(trainer)
     (out_dir / f"{prefix}metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -101,8 +102,8 @@ def run_compare(image: np.ndarray, configs: list[tuple[ModelConfig, FitConfig]],
         render.write_mp4(out_dir / "compare.mp4", frames)
     results = {}
     for label, trainer, evaluation in zip("AB", trainers, evals):
-        render.write_png(out_dir / f"{label}_recon.png", render.to_uint8(evaluation["recon"].numpy()))
-        render.write_png(out_dir / f"{label}_error.png", render.error_map(evaluation["recon"].numpy(), image))
+        write_png(out_dir / f"{label}_recon.png", evaluation["recon"].numpy())
+        write_png(out_dir / f"{label}_error.png", render.error_map(evaluation["recon"].numpy(), image))
         results[label] = metrics_of(trainer, evaluation, seconds / len(trainers))
         results[label]["title"] = describe(trainer)
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from toy import render
+from toy.snapshot import ConfigSnapshot
 
 DISPLAY = 128  # texture side in pixels
 
@@ -40,7 +41,7 @@ def blank_texture(side: int = DISPLAY, grey: float = 0.2) -> np.ndarray:
 
 def error_rgb(error: np.ndarray) -> np.ndarray:
     """[H, W] mean absolute error -> [H, W, 3] uint8 with the same colour map as the headless frames."""
-    return render.colormap(error / render.ERROR_RANGE)
+    return render.error_colours(error)
 
 
 def warp_field_rgb(warped: np.ndarray) -> np.ndarray:
@@ -83,13 +84,13 @@ def grid_polylines(warped_grid: np.ndarray, size: float, origin: tuple[float, fl
     return pts.tolist()
 
 
-def ab_frame(snapshots: list[dict], step_line: bool = True) -> np.ndarray:
+def ab_frame(snapshots: list[ConfigSnapshot], step_line: bool = True) -> np.ndarray:
     """A|B recording frame: each configuration's reconstruction and error with its title lines."""
     panels = []
     for label, snap in zip("AB", snapshots):
-        held = "= train (100% px)" if snap["heldout_is_train"] else f"{snap['heldout_psnr']:.2f} dB"
-        lines = [f"{label}: {snap['title']}"]
+        held = "= train (100% px)" if snap.heldout_is_train else f"{snap.heldout_psnr:.2f} dB"
+        lines = [f"{label}: {snap.title}"]
         if step_line:
-            lines.append(f"step {snap['step']}  train {snap['train_psnr']:.2f} dB  held-out {held}")
-        panels.append(render.result_panel(snap["recon"], error_rgb(snap["error"]), lines, n_lines=5))
+            lines.append(f"step {snap.step}  train {snap.train_psnr:.2f} dB  held-out {held}")
+        panels.append(render.result_panel(snap.recon, error_rgb(snap.error_map), lines, n_lines=5))
     return render.side_by_side(panels, gap=6)

@@ -9,45 +9,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from nerf.errors import InputError
+from nerf.train.mailbox import Mailbox
 from toy.images import default_image, load_image
 from toy.model import ModelConfig
-from toy.train import FitConfig, ToyTrainer, describe
-
-GRID_LINES = 9  # lines of constant x (and of constant y) in the warp grid
-GRID_POINTS = 33  # points along each grid line
-FIELD_RES = 32  # resolution of the warped-coordinate colour map and of the embedding channel maps
-
-
-class Mailbox:
-    """Newest-wins single slot shared by two threads."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._item = None
-
-    def put(self, item) -> None:
-        with self._lock:
-            self._item = item
-
-    def take(self):
-        """The newest item since the last take, or None."""
-        with self._lock:
-            item, self._item = self._item, None
-        return item
-
-
-@dataclass
-class History:
-    steps: list[int] = field(default_factory=list)
-    train: list[float] = field(default_factory=list)
-    heldout: list[float] = field(default_factory=list)
+from toy.snapshot import History, LabSnapshot, snapshot_of
+from toy.train import FitConfig, ToyTrainer
 
 
 @dataclass(frozen=True)
@@ -57,44 +29,6 @@ class Setup:
     image_path: str | None
     size: int
     configs: tuple[tuple[ModelConfig, FitConfig], tuple[ModelConfig, FitConfig]]
-
-
-def identity_grid(n_lines: int = GRID_LINES, n_points: int = GRID_POINTS) -> torch.Tensor:
-    """[2 * n_lines, n_points, 2] (x, y) in [-1, 1]: vertical lines, then horizontal lines."""
-    ticks = torch.linspace(-1, 1, n_lines)
-    along = torch.linspace(-1, 1, n_points)
-    vertical = torch.stack([ticks[:, None].expand(-1, n_points), along[None, :].expand(n_lines, -1)], dim=-1)
-    horizontal = vertical.flip(-1)
-    return torch.cat([vertical, horizontal], dim=0)
-
-
-@torch.no_grad()
-def snapshot_of(trainer: ToyTrainer, history: History, image: np.ndarray) -> dict:
-    """Everything the panel draws for one configuration (CPU numpy arrays)."""
-    evaluation = trainer.evaluate()
-    held = evaluation["heldout_psnr"]
-    history.steps.append(trainer.step_count)
-    history.train.append(evaluation["train_psnr"])
-    history.heldout.append(evaluation["train_psnr"] if held is None else held)
-    model = trainer.model
-    device = trainer.device
-    grid = identity_grid().to(device)
-    warped_grid = model.warped(grid.reshape(-1, 2)).reshape(grid.shape).cpu().numpy()  # [2L, P, 2]
-    ticks = (torch.arange(FIELD_RES, dtype=torch.float32) + 0.5) / FIELD_RES * 2 - 1
-    yy, xx = torch.meshgrid(ticks, ticks, indexing="ij")
-    field_xy = torch.stack([xx, yy], dim=-1).reshape(-1, 2).to(device)
-    warped_field = model.warped(field_xy).reshape(FIELD_RES, FIELD_RES, 2).cpu().numpy()
-    embedding = None
-    if model.config.encoding == "learned":
-        embedding = model.encoding(model.warped(field_xy)).T.reshape(-1, FIELD_RES, FIELD_RES).cpu().numpy()
-    recon = evaluation["recon"].clamp(0, 1).numpy()
-    return {"step": trainer.step_count, "recon": recon, "error": np.abs(recon - image).mean(axis=-1),
-            "train_psnr": evaluation["train_psnr"], "heldout_psnr": history.heldout[-1],
-            "heldout_is_train": held is None, "history": (list(history.steps), list(history.train),
-                                                          list(history.heldout)),
-            "warp_grid": warped_grid, "warp_field": warped_field, "embedding": embedding,
-            "title": describe(trainer), "params": trainer.n_params, "image_values": trainer.image_values,
-            "layers": list(model.layers)}
 
 
 class ToyWorker:
@@ -113,7 +47,7 @@ class ToyWorker:
         self.num_threads = num_threads
         self.snapshot_interval = snapshot_interval
         self.device = device
-        self.snapshots = Mailbox()
+        self.snapshots: Mailbox[LabSnapshot] = Mailbox()
         self._commands: queue.Queue = queue.Queue()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="toy-worker", daemon=True)
@@ -143,10 +77,16 @@ class ToyWorker:
         return self._thread.is_alive()
 
     # --- worker thread -------------------------------------------------------------------------
-    def _publish(self, error: str | None = None) -> None:
-        snaps = [snapshot_of(t, h, self._image) for t, h in zip(self._trainers, self._histories)]
-        self.snapshots.put({"configs": snaps, "image": self._image, "image_name": self._image_name,
-                            "running": self._running, "error": error, "steps_per_s": self.steps_per_s})
+    def _publish(self) -> None:
+        """Snapshot both configurations; a failure is reported like a training error, never raised:
+        the loop calls this between steps, and an exception there would end the thread unseen."""
+        try:
+            snaps = [snapshot_of(t, h, self._image) for t, h in zip(self._trainers, self._histories)]
+        except Exception as exc:  # noqa: BLE001 - any failure must reach the panel, not kill the thread
+            self._publish_error(f"snapshot failed: {exc}")
+            return
+        self.snapshots.put(LabSnapshot(configs=snaps, image=self._image, image_name=self._image_name,
+                                       running=self._running, error=None, steps_per_s=self.steps_per_s))
 
     def _handle(self, command: str, payload) -> bool:
         """Apply one command; False means stop."""
@@ -166,7 +106,7 @@ class ToyWorker:
                     t.set_lr(float(payload))
             if self._trainers:
                 self._publish()
-        except (InputError, ValueError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a bad image or setting is shown, the thread lives on
             self._publish_error(str(exc))
         return True
 
@@ -214,7 +154,7 @@ class ToyWorker:
             try:
                 for t in self._trainers:
                     t.step()
-            except RuntimeError as exc:
+            except Exception as exc:  # noqa: BLE001 - reported in the panel; the thread keeps serving
                 self._publish_error(f"training failed: {exc}")
                 continue
             now = time.perf_counter()
@@ -230,5 +170,5 @@ class ToyWorker:
     def _publish_error(self, text: str) -> None:
         """Stop training and tell the panel; the thread itself keeps serving commands."""
         self._running = False
-        self.snapshots.put({"configs": [], "image": self._image, "image_name": self._image_name,
-                            "running": False, "error": text, "steps_per_s": 0.0})
+        self.snapshots.put(LabSnapshot(configs=[], image=self._image, image_name=self._image_name,
+                                       running=False, error=text, steps_per_s=0.0))

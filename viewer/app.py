@@ -18,6 +18,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
+from nerf.data.camera_paths import turntable_c2ws
 from nerf.data.cameras import make_cameras
 from nerf.train.mailbox import Mailbox
 from nerf.data.scene import Cameras
@@ -31,7 +32,7 @@ from viewer.panels.status import RateMeter, StatusLine
 from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
-from viewer.recording import Recorder, render_turntable, save_screenshot, turntable_c2ws
+from viewer.recording import Recorder, render_turntable, save_screenshot
 from viewer.session import Session, open_session
 from viewer import textures
 

@@ -11,13 +11,7 @@ import math
 
 import numpy as np
 
-
-def axis_rotation(axis, angle: float) -> np.ndarray:
-    """Rotation matrix [3, 3] turning by `angle` radians about `axis` (Rodrigues' formula)."""
-    k = np.asarray(axis, dtype=np.float64)
-    k = k / np.linalg.norm(k)
-    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)
+from nerf.data.cameras import axis_rotation
 
 
 def _orthonormalise(rot: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Screenshots with their camera pose, live-view recordings (GIF/MP4) and turntable videos.
 
-No GUI here: the app hands in finished uint8 frames and poses. Poses are written in the
+No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.data.media. Poses are written in the
 transforms.json convention (camera_angle_x, w, h, fl_x, fl_y, cx, cy, frames[].transform_matrix)
 and mapped back to the scene's file coordinates, so a screenshot pose can be fed to other tools
 or used as a test camera.
@@ -13,19 +13,12 @@ import queue
 import threading
 from pathlib import Path
 
-import imageio.v2 as imageio
 import numpy as np
 import torch
 
+from nerf.data import camera_paths
 from nerf.data.cameras import make_cameras
-from viewer.orbit import axis_rotation
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """[H, W, 3] float in [0, 1] (or uint8) -> contiguous uint8 [H, W, 3]."""
-    if image.dtype == np.uint8:
-        return np.ascontiguousarray(image)
-    return np.ascontiguousarray((np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+from nerf.data.media import VideoFile, to_uint8, write_png
 
 
 def pose_record(c2w: np.ndarray, width: int, height: int, fx: float, fy: float, cx: float, cy: float,
@@ -56,7 +49,7 @@ def save_screenshot(path: str | Path, image: np.ndarray, c2w: np.ndarray, intrin
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rgb = to_uint8(image)
-    imageio.imwrite(path, rgb)
+    write_png(path, rgb)
     fx, fy, cx, cy = intrinsics
     record = pose_record(c2w, rgb.shape[1], rgb.shape[0], fx, fy, cx, cy, scale=scale, offset=offset,
                          file_path=path.name)
@@ -105,60 +98,35 @@ class Recorder:
         return self.path
 
     def _write(self) -> None:
-        writer = None
+        video = None
         try:
             while (frame := self._queue.get()) is not None:
-                if writer is None:
-                    writer = self._open()
-                writer.append_data(frame)
+                if video is None:
+                    video = VideoFile(self.path, self.fps)
+                video.append(frame)
                 self.frames_written += 1
         except Exception as exc:  # noqa: BLE001 - reported in the window by the app
             self.error = f"{self.path}: {exc}"
         finally:
-            if writer is not None:
-                writer.close()
-
-    def _open(self):
-        if self.path.suffix.lower() == ".gif":
-            return imageio.get_writer(self.path, mode="I", duration=1000.0 / self.fps, loop=0)
-        # macro_block_size=1 keeps odd view sizes instead of rescaling them with a warning.
-        return imageio.get_writer(self.path, fps=self.fps, codec="libx264", quality=8,
-                                  macro_block_size=1, pixelformat="yuv420p",
-                                  ffmpeg_log_level="error")
-
-
-def turntable_c2ws(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, n_frames: int) -> np.ndarray:
-    """[n, 4, 4] poses turning `c2w` once around the axis through `target` along `up`."""
-    poses = []
-    for k in range(n_frames):
-        r = np.eye(4)
-        r[:3, :3] = axis_rotation(up, 2.0 * math.pi * k / n_frames)
-        t = np.eye(4)
-        t[:3, 3] = target
-        t_inv = np.eye(4)
-        t_inv[:3, 3] = -np.asarray(target)
-        poses.append(t @ r @ t_inv @ c2w)
-    return np.stack(poses)
+            if video is not None:
+                video.close()
 
 
 def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, height: int,
                      fov_y_deg: float, background, path: Path, fps: float = 24.0, progress=None):
-    """Worker job: render each pose of c2ws [n, 4, 4] and write an MP4. Returns the path, or None if aborted.
+    """Worker job: render each pose of c2ws [n, 4, 4] into an MP4. Returns the path, or None if aborted.
 
     `progress` (a Mailbox) receives (done, total) after each frame.
     """
-    rec = Recorder(path, fps=fps)
-    try:
-        for i, c2w in enumerate(c2ws):
-            cams = make_cameras(torch.as_tensor(c2w, dtype=torch.float32), width, height, fov_y_deg=fov_y_deg)
-            out = trainer.render(cams, 0, background=background, should_abort=should_abort)
-            if out is None or should_abort():
-                return None
-            rec.add(out["rgb"].detach().cpu().numpy())
-            if progress is not None:
-                progress.put((i + 1, len(c2ws)))
-    finally:
-        rec.close()
-    if rec.error:
-        raise RuntimeError(rec.error)
-    return path
+    cameras = make_cameras(torch.as_tensor(c2ws, dtype=torch.float32), width, height, fov_y_deg=fov_y_deg)
+
+    def frame(cams, i: int):
+        out = trainer.render(cams, i, background=background, should_abort=should_abort)
+        if out is None or should_abort():
+            return None
+        if progress is not None:
+            progress.put((i + 1, len(cams)))
+        return out["rgb"]
+
+    written = camera_paths.render_turntable(frame, cameras, path, fps)
+    return path if written == len(cameras) else None

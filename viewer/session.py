@@ -13,6 +13,7 @@ import torch
 from assets import default_scene_path
 from nerf.train.config import TrainConfig
 from nerf.data.loaders import load_scene
+from nerf.device import pick_device
 from nerf.errors import InputError
 from nerf.train.trainer import Trainer
 
@@ -36,14 +37,6 @@ class Session:
 
     def load(self, path):
         return Trainer.load(path, scene=self.trainer.scene, device=self.device)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device", "cuda requested but no CUDA device is available")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 def training_threads() -> tuple[int, bool]:

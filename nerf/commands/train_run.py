@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 
 from nerf.commands.progress import Progress
-from nerf.data.video import render_turntable, turntable_cameras, write_png
+from nerf.data.camera_paths import render_turntable, turntable_cameras
+from nerf.data.media import write_png
+from nerf.device import pick_device
 from nerf.errors import InputError
 from nerf.train.allocator import tune_malloc
 from nerf.train.config import TrainConfig
@@ -30,14 +32,6 @@ LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's 
 def _error(message: str) -> int:
     print(f"nerf-train: error: {message}", file=sys.stderr)
     return 2
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device", "cuda requested but no CUDA device is available")
-    return torch.device(name)
 
 
 def peak_memory_bytes(device: torch.device) -> int:
@@ -181,7 +175,7 @@ def run_training(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        device = _device(args.device)
+        device = pick_device(args.device)
         scene, trainer = _make_trainer(args, device)
     except InputError as e:
         return _error(str(e))

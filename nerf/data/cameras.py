@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from nerf.data.scene import Cameras
@@ -142,6 +143,14 @@ def to_ndc(rays_o: torch.Tensor, rays_d: torch.Tensor, fx, fy, width: int, heigh
     o_ndc = torch.stack([ax * ox / oz, ay * oy / oz, 1.0 + 2.0 * near / oz], dim=-1)
     d_ndc = torch.stack([ax * (dx / dz - ox / oz), ay * (dy / dz - oy / oz), -2.0 * near / oz], dim=-1)
     return o_ndc, d_ndc / d_ndc.norm(dim=-1, keepdim=True)
+
+
+def axis_rotation(axis, angle: float) -> np.ndarray:
+    """Rotation matrix [3, 3] turning by `angle` radians about `axis` (Rodrigues' formula)."""
+    k = np.asarray(axis, dtype=np.float64)
+    k = k / np.linalg.norm(k)
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)
 
 
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:

@@ -2,17 +2,20 @@
 
 Every image comes back as [H, W, C] float32 in [0, 1] with C = 3 (RGB) or 4 (RGBA, straight
 alpha): grey is replicated to RGB, palette images keep their transparency as alpha, 16-bit PNGs
-are divided by 65535, and JPGs with an EXIF orientation are turned upright first.
+are divided by 65535, and JPGs with an EXIF orientation are turned upright first. The dataset
+loaders and the toy lab both decode here, so an image means the same to both.
 """
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nerf.errors import InputError
 
@@ -26,22 +29,35 @@ def _has_alpha(img: Image.Image) -> bool:
         img.mode == "P" and "transparency" in img.info)
 
 
+@contextmanager
+def _opened(path: str | Path) -> Iterator[Image.Image]:
+    """PIL's image at `path`; every way it can fail becomes InputError(path, ...)."""
+    try:
+        with Image.open(path) as img:
+            yield img
+    except InputError:
+        raise
+    except FileNotFoundError:
+        raise InputError(path, "image file is missing") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not an image file") from None
+    except UnidentifiedImageError:
+        raise InputError(path, "not an image file (PNG or JPG expected)") from None
+    except Exception as exc:  # PIL raises many types for bad files; all mean the same to a user
+        raise InputError(path, f"cannot read image: {exc}") from None
+
+
 def image_header(path: str | Path) -> tuple[int, int, int]:
     """(width, height, channels) of an image as `read_image` returns it, without decoding pixels.
 
     PIL reads only the header on open; the EXIF orientation is honoured so sizes match read_image.
     """
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            channels = 4 if _has_alpha(img) else 3
-            if img.format in ("JPEG", "TIFF", "WEBP", "PNG"):
-                if img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
-                    width, height = height, width
-    except FileNotFoundError:
-        raise InputError(path, "image file is missing") from None
-    except Exception as exc:  # PIL raises many types for bad files; all mean the same to a user
-        raise InputError(path, f"cannot read image: {exc}") from None
+    with _opened(path) as img:
+        width, height = img.size
+        channels = 4 if _has_alpha(img) else 3
+        if img.format in ("JPEG", "TIFF", "WEBP", "PNG"):
+            if img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
+                width, height = height, width
     return width, height, channels
 
 
@@ -94,15 +110,9 @@ def read_image(path: str | Path, downscale: int = 1) -> np.ndarray:
 
     Raises InputError(path, ...) when the file is missing, truncated or not an image.
     """
-    try:
-        with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            array = _to_float(img)
-    except FileNotFoundError:
-        raise InputError(path, "image file is missing") from None
-    except Exception as exc:
-        raise InputError(path, f"cannot read image: {exc}") from None
+    with _opened(path) as img:
+        img.load()
+        array = _to_float(ImageOps.exif_transpose(img))
     try:
         return area_downscale(array, downscale)
     except ValueError as exc:

@@ -36,7 +36,8 @@ from torch import nn
 
 from nerf.models.encodings import FrequencyEncoding
 from nerf.volume.compositing import composite, volume_weights
-from nerf.volume.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
+from nerf.volume.aabb import ray_aabb
+from nerf.volume.sampling import intervals, sample_pdf, stratified_samples
 
 SKIP_AFTER = 4  # gamma(x) is concatenated to the output of layer 4 (0-based), i.e. the 5th layer
 CHUNK_SAMPLES = 1 << 16  # MLP evaluations per chunk of rays: bounds memory when rendering images

@@ -15,20 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-
-def ray_aabb(rays_o: torch.Tensor, rays_d: torch.Tensor, bound: float
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entry and exit distances of rays [n, 3] through the cube [-bound, bound]^3: t0, t1 [n].
-
-    Rays that miss get t0 >= t1. Slab method; axis-parallel directions divide by a tiny epsilon.
-    """
-    d = torch.where(rays_d.abs() < 1e-9, torch.full_like(rays_d, 1e-9), rays_d)
-    inv = 1.0 / d
-    ta = (-bound - rays_o) * inv  # [n, 3]
-    tb = (bound - rays_o) * inv
-    t0 = torch.minimum(ta, tb).amax(dim=-1)
-    t1 = torch.maximum(ta, tb).amin(dim=-1)
-    return t0, t1
+from nerf.volume.aabb import ray_aabb
 
 
 class OccupancyGrid(nn.Module):
@@ -124,10 +111,7 @@ class OccupancyGrid(nn.Module):
         samples sit at step centres. `max_samples` keeps only the first occupied samples of a ray.
         """
         n = rays_o.shape[0]
-        t0, t1 = ray_aabb(rays_o, rays_d, self.bound)
-        t0 = t0.clamp_min(near)
-        t1 = t1.clamp_max(far)
-        hit = t1 > t0
+        t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, near, far)
         if n == 0 or not bool(hit.any()):
             empty = torch.zeros(0, device=rays_o.device)
             return empty.long(), empty

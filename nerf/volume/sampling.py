@@ -1,5 +1,5 @@
-"""Samples along rays: the ray's segment inside the scene cube, stratified samples, and the
-hierarchical (importance) sampler of NeRF (Mildenhall et al. 2020, section 5.2).
+"""Samples along rays: stratified samples and the hierarchical (importance) sampler of NeRF
+(Mildenhall et al. 2020, section 5.2). The segment they sample comes from nerf.volume.aabb.
 
 Interval convention (used by every function here and by nerf.models.vanilla): a ray's samples
 t_0 < t_1 < ... < t_{N-1} in [near, far] stand for the intervals [t_i, t_{i+1}], the last one
@@ -13,27 +13,6 @@ exactly the bins whose weights the hierarchical sampler resamples.
 from __future__ import annotations
 
 import torch
-
-
-def ray_aabb(rays_o: torch.Tensor, rays_d: torch.Tensor, bound: float
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Slab test of rays against the cube [-bound, bound]^3.
-
-    rays_o, rays_d: [n, 3] (any direction length; t is in units of rays_d).
-    Returns (near [n], far [n], hit [n] bool). near is clamped to >= 0 (the segment in front of the
-    origin); rays that miss, or whose cube segment lies behind the origin, have hit False and
-    near == far.
-    """
-    # a tiny stand-in for zero direction components keeps the slab distances finite (no 0 * inf)
-    d = torch.where(rays_d.abs() < 1e-12, torch.full_like(rays_d, 1e-12), rays_d)
-    inv = 1.0 / d  # [n, 3]
-    t0 = (-bound - rays_o) * inv
-    t1 = (bound - rays_o) * inv
-    t_enter = torch.minimum(t0, t1).amax(dim=-1).clamp_min(0.0)  # [n]
-    t_exit = torch.maximum(t0, t1).amin(dim=-1)  # [n]
-    hit = t_exit > t_enter
-    far = torch.where(hit, t_exit, t_enter)
-    return t_enter, far, hit
 
 
 def intervals(t: torch.Tensor, far: torch.Tensor) -> torch.Tensor:

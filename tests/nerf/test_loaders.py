@@ -254,6 +254,19 @@ def test_16_bit_png(tmp_path):
     assert a.shape == (H, W, 3) and np.allclose(a, 16384 / 65535)
 
 
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: p.write_text("hello, I am text"), "not an image file"),
+    (lambda p: p.mkdir(), "is a folder"),
+])
+def test_read_image_says_what_is_wrong(tmp_path, make, problem):
+    path = tmp_path / "x.png"
+    make(path)
+    for read in (read_image, image_header):
+        with pytest.raises(InputError, match=problem) as info:
+            read(path)
+        assert info.value.path.endswith("x.png")
+
+
 def test_exif_rotated_jpg_is_upright(tmp_path):
     arr = np.zeros((H, W, 3), np.uint8)
     arr[:, : W // 2] = 255  # left half white

@@ -1,24 +1,9 @@
-"""nerf/occupancy.py: ray-box intersection, marching, grid updates."""
+"""nerf/volume/occupancy.py: marching and grid updates."""
 import math
 
 import torch
 
-from nerf.volume.occupancy import OccupancyGrid, ray_aabb
-
-
-def test_ray_aabb_matches_brute_force():
-    g = torch.Generator().manual_seed(0)
-    o = torch.randn(200, 3, generator=g) * 2
-    d = torch.nn.functional.normalize(torch.randn(200, 3, generator=g), dim=-1)
-    t0, t1 = ray_aabb(o, d, 1.0)
-    ts = torch.linspace(-10, 10, 20001)
-    inside = ((o[:, None] + ts[None, :, None] * d[:, None]).abs() <= 1.0).all(-1)  # [200, T]
-    for i in range(200):
-        hit = ts[inside[i]]
-        if hit.numel() == 0:
-            assert t0[i] >= t1[i] - 2e-3
-        else:
-            assert abs(hit.min() - t0[i]) < 2e-3 and abs(hit.max() - t1[i]) < 2e-3
+from nerf.volume.occupancy import OccupancyGrid
 
 
 def test_march_all_occupied_takes_every_step_inside():

@@ -5,7 +5,7 @@ import torch
 
 from nerf.train.config import TrainConfig
 from nerf.models.ngp import NGPModel
-from nerf.volume.occupancy import ray_aabb
+from nerf.volume.aabb import ray_aabb
 from nerf.volume.compositing import composite, volume_weights, volume_weights_packed
 
 
@@ -77,8 +77,7 @@ def test_render_all_occupied_equals_dense_reference():
     out = model.render_rays(o, d, bg, stratified=False, generator=None)
     # dense reference: every step centre inside the cube, padded rays with sigma 0
     step = model.step_size
-    t0, t1 = ray_aabb(o, d, 1.0)
-    t0 = t0.clamp_min(0.0)
+    t0, t1, _ = ray_aabb(o, d, 1.0)
     k = torch.arange(int(math.ceil(float((t1 - t0).max()) / step)))
     t = t0[:, None] + (k[None] + 0.5) * step
     inside = t < t1[:, None]

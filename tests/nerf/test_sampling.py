@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from nerf.volume.sampling import intervals, ray_aabb, sample_pdf, stratified_samples
+from nerf.volume.sampling import intervals, sample_pdf, stratified_samples
 
 
 def _reference_sample_pdf(bins: np.ndarray, weights: np.ndarray, u: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -103,30 +103,3 @@ def test_stratified_samples_stay_in_their_strata_and_sum_to_the_segment():
 def test_intervals_last_one_ends_at_far():
     d = intervals(torch.tensor([[1.0, 1.5, 3.0]]), torch.tensor([4.0]))
     torch.testing.assert_close(d, torch.tensor([[0.5, 1.5, 1.0]]))
-
-
-def test_ray_aabb_hand_computed_and_misses():
-    rays_o = torch.tensor([[0.0, 0.0, 4.0],    # straight down the z axis: enters at z=1 (t=3), leaves at z=-1 (t=5)
-                           [0.0, 0.0, 0.0],    # from the centre: starts at t=0, leaves at x=1 (t=1)
-                           [0.0, 3.0, 4.0],    # parallel to the cube, beside it: miss
-                           [0.0, 0.0, 4.0]])   # pointing away: the cube is behind the origin
-    rays_d = torch.tensor([[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, 1.0]])
-    near, far, hit = ray_aabb(rays_o, rays_d, 1.0)
-    assert hit.tolist() == [True, True, False, False]
-    torch.testing.assert_close(near[:2], torch.tensor([3.0, 0.0]))
-    torch.testing.assert_close(far[:2], torch.tensor([5.0, 1.0]))
-    assert torch.all(near[2:] == far[2:])
-
-
-def test_ray_aabb_agrees_with_dense_point_test():
-    g = torch.Generator().manual_seed(4)
-    rays_o = torch.randn(200, 3, generator=g) * 2
-    rays_d = torch.nn.functional.normalize(torch.randn(200, 3, generator=g), dim=-1)
-    near, far, hit = ray_aabb(rays_o, rays_d, 0.8)
-    t = torch.linspace(0, 8, 4001)
-    pts = rays_o[:, None] + t[None, :, None] * rays_d[:, None]  # [200, 4001, 3]
-    inside = (pts.abs() <= 0.8).all(-1)  # [200, 4001]
-    step = 8 / 4000
-    assert torch.equal(hit[inside.any(-1)], torch.ones(int(inside.any(-1).sum()), dtype=torch.bool))
-    length = inside.float().sum(-1) * step
-    torch.testing.assert_close(torch.where(hit, far - near, torch.zeros(200)), length, atol=3 * step, rtol=0)

@@ -7,7 +7,7 @@ from toy.images import generated_image, load_image, square_resize
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="no such file") as info:
+    with pytest.raises(InputError, match="missing") as info:
         load_image(tmp_path / "nope.png")
     assert info.value.path.endswith("nope.png")
 
@@ -58,6 +58,13 @@ def test_sixteen_bit_grey_is_scaled_by_65535(tmp_path):
     path = tmp_path / "deep.png"
     Image.fromarray(np.full((3, 3), 65535 // 4, dtype=np.uint16)).save(path)
     assert np.allclose(load_image(path), (65535 // 4) / 65535, atol=1e-6)
+
+
+def test_dark_sixteen_bit_image_is_not_taken_for_eight_bit(tmp_path):
+    """Values below 256 in a 16-bit file are still 16-bit values: 200 is 200 / 65535, not 200 / 255."""
+    path = tmp_path / "dark.png"
+    Image.fromarray(np.full((3, 3), 200, dtype=np.uint16)).save(path)
+    assert np.allclose(load_image(path), 200 / 65535, atol=1e-7)
 
 
 def test_square_resize_crops_the_centre():

@@ -1,7 +1,7 @@
 import numpy as np
 
 from toy import views
-from toy.worker import identity_grid
+from toy.snapshot import ConfigSnapshot, identity_grid
 
 
 def test_rgba_texture_layout_and_values():
@@ -37,8 +37,11 @@ def test_mosaic_normalises_each_channel_and_tiles():
 
 
 def test_ab_frame_puts_both_configurations_side_by_side():
-    snap = {"recon": np.zeros((16, 16, 3), np.float32), "error": np.zeros((16, 16), np.float32),
-            "title": "[2,8,3] raw", "step": 3, "train_psnr": 12.0, "heldout_psnr": 11.0, "heldout_is_train": False}
+    grid = np.zeros((2, 3, 2), np.float32)
+    snap = ConfigSnapshot(step=3, recon=np.zeros((16, 16, 3), np.float32), error_map=np.zeros((16, 16), np.float32),
+                          train_psnr=12.0, heldout_psnr=11.0, heldout_is_train=False, history=([], [], []),
+                          warp_grid=grid, warp_field=grid, embedding=None, title="[2,8,3] raw", params=0,
+                          image_values=0, layers=[2, 8, 3])
     frame = views.ab_frame([snap, snap])
     single = views.ab_frame([snap])
     assert frame.dtype == np.uint8 and frame.shape[0] == single.shape[0]

@@ -5,7 +5,8 @@ import imageio.v2 as imageio
 import numpy as np
 
 from nerf.data.cameras import look_at
-from viewer.recording import Recorder, read_pose, save_screenshot, to_uint8, turntable_c2ws
+from nerf.data.media import to_uint8
+from viewer.recording import Recorder, read_pose, save_screenshot
 
 
 def test_screenshot_pose_round_trip_in_file_coordinates(tmp_path):
@@ -39,11 +40,3 @@ def test_recorder_writes_gif_and_mp4_with_all_frames(tmp_path):
         read = imageio.mimread(path) if name.endswith(".gif") else [f for f in imageio.get_reader(path, format="FFMPEG")]
         assert len(read) == 6 and read[0].shape[:2] == (24, 32)
         assert abs(float(read[4][..., :3].mean()) - 160) < 8
-
-
-def test_turntable_poses_circle_the_target():
-    c2w = look_at((3.0, 0.0, 1.0), (0, 0, 0)).numpy().astype(np.float64)
-    poses = turntable_c2ws(c2w, np.zeros(3), np.array([0, 0, 1.0]), 4)
-    assert np.allclose(poses[0], c2w)
-    assert np.allclose(poses[1][:3, 3], [0.0, 3.0, 1.0], atol=1e-9)
-    assert np.allclose(np.linalg.norm(poses[:, :3, 3], axis=1), math.sqrt(10))

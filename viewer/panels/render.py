@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import dearpygui.dearpygui as dpg
 import numpy as np
 
+from nerf.data.media import colormap
 from viewer.textures import Texture
 
 MODES = ("RGB", "Depth", "Opacity", "Error")
@@ -17,24 +18,16 @@ _RAMP = np.array([[0.05, 0.03, 0.25], [0.15, 0.35, 0.6], [0.15, 0.65, 0.55], [0.
                   [0.99, 0.91, 0.15]], dtype=np.float32)
 
 
-def colormap(x: np.ndarray) -> np.ndarray:
-    """x [H, W] in [0, 1] -> [H, W, 3] float32."""
-    t = np.clip(x, 0.0, 1.0) * (len(_RAMP) - 1)
-    i = np.minimum(t.astype(np.int64), len(_RAMP) - 2)
-    f = (t - i)[..., None]
-    return _RAMP[i] * (1.0 - f) + _RAMP[i + 1] * f
-
-
 def visualize(outputs: dict, mode: str, near: float, far: float, gt: np.ndarray | None) -> np.ndarray:
     """The render outputs (numpy) as an image [H, W, 3] float32 for `mode`."""
     if mode == "Depth":
         d = outputs["depth"]
         lo, hi = (np.percentile(d, 2), np.percentile(d, 98)) if not np.isfinite(far) else (near, far)
-        return colormap((d - lo) / max(hi - lo, 1e-6))
+        return colormap((d - lo) / max(hi - lo, 1e-6), _RAMP)
     if mode == "Opacity":
         return np.repeat(outputs["opacity"][..., None], 3, axis=-1)
     if mode == "Error" and gt is not None and gt.shape == outputs["rgb"].shape:
-        return colormap(np.abs(outputs["rgb"] - gt).mean(axis=-1) * 4.0)  # x4: errors are small
+        return colormap(np.abs(outputs["rgb"] - gt).mean(axis=-1) * 4.0, _RAMP)  # x4: errors are small
     return outputs["rgb"]
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 
 from nerf.errors import InputError
+from nerf.train.mailbox import Mailbox
 from toy import render, views
 from toy.model import ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig
-from toy.worker import Mailbox, Setup, ToyWorker
+from toy.snapshot import ConfigSnapshot, LabSnapshot
+from toy.worker import Setup, ToyWorker
 from viewer.textures import Texture
 
 SHOW = 120  # on-screen side of each picture, px
@@ -44,7 +46,7 @@ class ToyLabPanel:
         self._writer: threading.Thread | None = None
         self._widgets: dict[str, dict[str, int | str]] = {"A": {}, "B": {}}
         self._tex: dict[str, dict[str, Texture]] = {"A": {}, "B": {}}
-        self._last_snapshot: dict | None = None
+        self._last_snapshot: LabSnapshot | None = None
         self._frame_times: list[float] = []
         self._last_rate_shown = 0.0
         self._notice = ""
@@ -236,51 +238,51 @@ class ToyLabPanel:
         if snap is not None:
             self._last_snapshot = snap
         if now - self._last_rate_shown > 0.5:
-            rate = self._last_snapshot["steps_per_s"] if self._last_snapshot and self.running else 0.0
+            rate = self._last_snapshot.steps_per_s if self._last_snapshot and self.running else 0.0
             dpg.set_value(self.rate_text, f"{rate:.1f} steps/s (A+B)   UI {self.fps:.0f} fps")
             self._last_rate_shown = now
         if snap is None:
             return
-        if snap["error"]:
-            self._show(f"error: {snap['error']}")
+        if snap.error:
+            self._show(f"error: {snap.error}")
             self.running = False  # the worker stopped training
             dpg.configure_item(self.run_button, label="Start")
             return
-        if not snap["configs"]:
+        if not snap.configs:
             return
         try:
-            for label, cfg in zip("AB", snap["configs"]):
-                self._show_config(label, cfg, snap["image"])
-            if self.recording and snap["running"] and len(self.frames) < MAX_RECORD_FRAMES:
-                self.frames.append(views.ab_frame(snap["configs"]))
+            for label, cfg in zip("AB", snap.configs):
+                self._show_config(label, cfg, snap.image)
+            if self.recording and snap.running and len(self.frames) < MAX_RECORD_FRAMES:
+                self.frames.append(views.ab_frame(snap.configs))
         except Exception as exc:  # noqa: BLE001 - the app's frame loop must survive any drawing failure
             self._show(f"error: could not show the snapshot: {exc}")
             return
-        state = "training" if snap["running"] else "paused"
+        state = "training" if snap.running else "paused"
         rec = f" | recording {len(self.frames)} frames" if self.recording else ""
         notice = f"  |  {self._notice}" if self._notice else ""
-        dpg.set_value(self.status, f"{snap['image_name']} {snap['image'].shape[1]}x{snap['image'].shape[0]}:"
+        dpg.set_value(self.status, f"{snap.image_name} {snap.image.shape[1]}x{snap.image.shape[0]}:"
                                    f" {state}{rec}{notice}")
 
-    def _show_config(self, label: str, snap: dict, image) -> None:
+    def _show_config(self, label: str, snap: ConfigSnapshot, image) -> None:
         tex, w = self._tex[label], self._widgets[label]
-        held = " (= train: every pixel trained on)" if snap["heldout_is_train"] else f"  held-out {snap['heldout_psnr']:.2f} dB"
-        dpg.set_value(w["title"], f"{label}: {snap['title']}\n    step {snap['step']}  train {snap['train_psnr']:.2f} dB{held}")
+        held = " (= train: every pixel trained on)" if snap.heldout_is_train else f"  held-out {snap.heldout_psnr:.2f} dB"
+        dpg.set_value(w["title"], f"{label}: {snap.title}\n    step {snap.step}  train {snap.train_psnr:.2f} dB{held}")
         side = views.DISPLAY
-        tex["recon"].set_flat(views.rgba_texture(snap["recon"]), side, side)
-        tex["error"].set_flat(views.rgba_texture(views.error_rgb(snap["error"])), side, side)
+        tex["recon"].set_flat(views.rgba_texture(snap.recon), side, side)
+        tex["error"].set_flat(views.rgba_texture(views.error_rgb(snap.error_map)), side, side)
         tex["target"].set_flat(views.rgba_texture(image), side, side)
-        tex["field"].set_flat(views.rgba_texture(views.warp_field_rgb(snap["warp_field"])), side, side)
-        if snap["embedding"] is not None:
-            tex["mosaic"].set_flat(views.rgba_texture(views.mosaic(snap["embedding"])), side, side)
-            dpg.set_value(w["mosaic_caption"], f"embedding ({snap['embedding'].shape[0]} maps)")
+        tex["field"].set_flat(views.rgba_texture(views.warp_field_rgb(snap.warp_field)), side, side)
+        if snap.embedding is not None:
+            tex["mosaic"].set_flat(views.rgba_texture(views.mosaic(snap.embedding)), side, side)
+            dpg.set_value(w["mosaic_caption"], f"embedding ({snap.embedding.shape[0]} maps)")
         else:
             tex["mosaic"].set_flat(views.blank_texture(), side, side)
             dpg.set_value(w["mosaic_caption"], "embedding (learned only)")
         dpg.delete_item(w["grid_layer"], children_only=True)
-        for line in views.grid_polylines(snap["warp_grid"], SHOW):
+        for line in views.grid_polylines(snap.warp_grid, SHOW):
             dpg.draw_polyline(line, parent=w["grid_layer"], color=(255, 255, 0, 200), thickness=1)
-        steps, train, held = snap["history"]
+        steps, train, held = snap.history
         dpg.set_value(w["train_series"], [list(map(float, steps)), train])
         dpg.set_value(w["held_series"], [list(map(float, steps)), held])
         dpg.fit_axis_data(w["x_axis"])

@@ -1,17 +1,19 @@
-"""Camera paths and video files: a turntable around a scene, image/MP4 writing.
+"""Camera paths: a turntable around a scene's training views or around the current view, and
+rendering a path into a video.
 
-Used by nerf-train (headless) and reusable by the viewer (e.g. "export video").
+Used by nerf-train (headless) and by the viewer's turntable button.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 import torch
 
-from nerf.data.cameras import look_at, make_cameras
+from nerf.data.cameras import axis_rotation, look_at, make_cameras
+from nerf.data.media import write_video
 from nerf.data.scene import Cameras, Scene
 
 
@@ -63,37 +65,30 @@ def turntable_cameras(scene: Scene, n_frames: int, max_size: int = 256) -> Camer
     return make_cameras(turntable_poses(scene, n_frames), w, h, fov_y_deg=fov_y)
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """[H, W, 3] float in [0, 1] -> uint8 numpy."""
-    return (image.detach().float().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+def turntable_c2ws(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, n_frames: int) -> np.ndarray:
+    """[n, 4, 4] poses turning `c2w` [4, 4] once around the axis through `target` along `up`.
 
-
-def write_png(path: str | Path, image: torch.Tensor | np.ndarray) -> None:
-    import imageio.v2 as imageio
-    arr = image if isinstance(image, np.ndarray) else to_uint8(image)
-    imageio.imwrite(str(path), arr)
-
-
-def write_mp4(path: str | Path, frames: Iterable[np.ndarray], fps: int = 24) -> int:
-    """Write uint8 [H, W, 3] frames to an H.264 MP4 (imageio-ffmpeg). Returns the frame count."""
-    import imageio.v2 as imageio
-    count = 0
-    # macro_block_size=1: keep odd sizes as they are instead of resizing with a warning
-    with imageio.get_writer(str(path), fps=fps, codec="libx264", quality=8, macro_block_size=1,
-                            ffmpeg_log_level="error") as writer:
-        for frame in frames:
-            writer.append_data(frame)
-            count += 1
-    return count
+    The viewer's turntable: it starts from the current view instead of the training cameras."""
+    poses = []
+    for k in range(n_frames):
+        r = np.eye(4)
+        r[:3, :3] = axis_rotation(up, 2.0 * math.pi * k / n_frames)
+        t = np.eye(4)
+        t[:3, 3] = target
+        t_inv = np.eye(4)
+        t_inv[:3, 3] = -np.asarray(target)
+        poses.append(t @ r @ t_inv @ c2w)
+    return np.stack(poses)
 
 
 def render_turntable(render: Callable[[Cameras, int], torch.Tensor | None], cameras: Cameras,
-                     path: str | Path, fps: int = 24) -> int:
-    """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into an MP4."""
+                     path: str | Path, fps: float = 24.0) -> int:
+    """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into a video file
+    (MP4 or GIF by the suffix). Returns the frames written: fewer than len(cameras) if aborted."""
     def frames():
         for i in range(len(cameras)):
             img = render(cameras, i)
             if img is None:
                 return
-            yield to_uint8(img)
-    return write_mp4(path, frames(), fps)
+            yield img
+    return write_video(path, frames(), fps)

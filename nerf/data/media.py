@@ -1,0 +1,100 @@
+"""Pictures and videos out: float images to uint8, colour maps, PNG files and GIF/MP4 videos.
+
+One writer for nerf-train's turntable, the viewer's recordings and the toy lab's runs, so a video
+means the same everywhere: GIF frame times in milliseconds (Pillow's unit) and H.264 frames padded
+to even sizes (its 4:2:0 chroma needs them; odd sizes made ffmpeg write an empty file silently).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+from PIL import Image
+
+ImageLike = np.ndarray | torch.Tensor
+
+
+def to_uint8(image: ImageLike) -> np.ndarray:
+    """[H, W, C] float in [0, 1] (numpy or torch, any device) -> contiguous uint8, rounded to nearest.
+
+    uint8 input passes through unchanged; values outside [0, 1] are clipped.
+    """
+    if isinstance(image, torch.Tensor):
+        image = image.detach().float().cpu().numpy()
+    arr = np.asarray(image)
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    arr = np.clip(arr.astype(np.float32, copy=False), 0.0, 1.0)
+    return np.ascontiguousarray((arr * 255.0 + 0.5).astype(np.uint8))
+
+
+def colormap(values: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """values [...] in [0, 1] (clipped) -> [..., C]: piecewise-linear between the rows of anchors [K, C].
+
+    0 maps to anchors[0], 1 to anchors[-1], the K - 1 segments are equally long. The result has the
+    anchors' units (floats in [0, 1] or 0..255 values); convert it as the caller needs.
+    """
+    t = np.clip(values, 0.0, 1.0) * (len(anchors) - 1)
+    i = np.minimum(t.astype(np.int64), len(anchors) - 2)
+    f = (t - i)[..., None]
+    return anchors[i] * (1.0 - f) + anchors[i + 1] * f
+
+
+def write_png(path: str | Path, image: ImageLike) -> Path:
+    """Write [H, W, 3 or 4] (float in [0, 1] or uint8) as an 8-bit PNG. Returns the path."""
+    path = Path(path)
+    Image.fromarray(to_uint8(image)).save(path)
+    return path
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Pad [H, W, 3] to even H and W by repeating the last row / column."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+class VideoFile:
+    """A GIF or an H.264 MP4 (chosen by the path's suffix) written one frame at a time.
+
+    Use as a context manager; frames are float in [0, 1] or uint8 [H, W, 3], all one size.
+    """
+
+    def __init__(self, path: str | Path, fps: float):
+        import imageio.v2 as imageio  # imports ffmpeg plumbing: only when a video is written
+
+        self.path = Path(path)
+        self.frames = 0
+        self._mp4 = self.path.suffix.lower() != ".gif"
+        if self._mp4:
+            # macro_block_size=1: keep the (even) size instead of rescaling with a warning
+            self._writer = imageio.get_writer(self.path, format="FFMPEG", fps=fps, codec="libx264",
+                                              quality=8, macro_block_size=1, pixelformat="yuv420p",
+                                              ffmpeg_log_level="error")
+        else:
+            self._writer = imageio.get_writer(self.path, mode="I", duration=1000.0 / fps, loop=0)
+
+    def append(self, frame: ImageLike) -> None:
+        rgb = to_uint8(frame)
+        self._writer.append_data(_even(rgb) if self._mp4 else rgb)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> "VideoFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_video(path: str | Path, frames: Iterable[ImageLike], fps: float = 24.0) -> int:
+    """Write frames (see VideoFile) to a GIF or MP4 by the path's suffix. Returns the frame count."""
+    with VideoFile(path, fps) as video:
+        for frame in frames:
+            video.append(frame)
+    return video.frames
