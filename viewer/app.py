@@ -6,10 +6,6 @@ next render and draws. The worker (nerf.train.worker.TrainingWorker) owns the Tr
 """
 from __future__ import annotations
 
-import argparse
-import ctypes
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,9 +18,9 @@ from nerf.data.camera_paths import turntable_c2ws
 from nerf.data.cameras import make_cameras
 from nerf.train.mailbox import Mailbox
 from nerf.data.scene import Cameras
-from nerf.errors import InputError
-from nerf.train.allocator import tune_malloc
 from nerf.train.worker import TrainingWorker, WorkerStats
+from viewer.debug_state import DebugState
+from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into
@@ -33,15 +29,11 @@ from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
 from viewer.recording import Recorder, render_turntable, save_screenshot
-from viewer.session import Session, open_session
+from viewer.session import Session
 from viewer import textures
 
 FPS_CAP = 32.0  # a little over 30, so that 2 s averages stay at 30 or more despite jitter
-WINDOW_SIZE = (1280, 800)
-# Under a software OpenGL renderer every pixel of every frame is drawn by the CPU that trains:
-# 1024x640 instead of 1280x800 cut the drawing from 8.3 to 5.7 ms a frame and trained ~7 % faster
-# (BENCHMARKS.md, "Viewer"). The window can still be resized or maximised.
-SOFTWARE_WINDOW_SIZE = (1024, 640)
+WINDOW_SIZE = (1280, 800)  # SOFTWARE_WINDOW_SIZE under a software OpenGL renderer
 SIDE_WIDTH = 420  # px of the control column
 RECORD_FPS = 10.0
 TURNTABLE_FRAMES = 60
@@ -49,6 +41,9 @@ WINDOW_BG = (37, 37, 38, 255)  # DearPyGui's default window background
 
 
 class ViewerApp:
+    """The window, its loop and the actions. Each panel gets at construction only what it uses
+    (the worker it commands, callables for the actions it offers) and never sees the app."""
+
     def __init__(self, session: Session):
         self.session = session
         self.scene, self.config, self.device = session.trainer.scene, session.trainer.config, session.device
@@ -67,7 +62,7 @@ class ViewerApp:
         # little the model has learned. A GPU renders at the view's size.
         cpu_scale = min(1.0, max(0.05, train.cameras.height / 720.0))
         self.settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if self.device.type == "cuda" else cpu_scale)
-        self.render_meter, self.ui_meter = RateMeter(), RateMeter()
+        self.ui_meter = RateMeter()
         self.files: list[str] = []
         self.recorder: Recorder | None = None
         self._next_record = 0.0
@@ -75,8 +70,7 @@ class ViewerApp:
         self._last_error = ""
         self._progress: Mailbox = Mailbox()
         self._shots = 0
-        self._debug_path = os.environ.get("NERF_VIEWER_DEBUG_STATE")
-        self._next_debug = 0.0
+        self._debug = DebugState.from_env()
         self.toy = None
         self._early_frame = None  # a render result that arrived while the loop waited
         self._window_size = (0, 0)
@@ -90,10 +84,17 @@ class ViewerApp:
         width, height = WINDOW_SIZE
         dpg.create_viewport(title=f"nerf-viewer - {self.scene.name}", width=width, height=height,
                             x_pos=0, y_pos=0, vsync=False)
-        self.view = LiveView(self, self.camera, self.settings)
-        self.training_panel = TrainingPanel(self)
-        self.render_panel = RenderPanel(self, self.settings)
-        self.record_panel = RecordPanel(self)
+        self.render_panel = RenderPanel(self.settings, views_in=lambda split: len(self.scene.split(split)),
+                                        ground_truth=self.ground_truth, on_change=self.on_render_settings,
+                                        on_snap=self.snap_to_view)
+        self.view = LiveView(self.camera, self.settings, worker=self.worker, dataset_camera=self.dataset_camera,
+                             ground_truth=self.ground_truth, depth_range=(self.scene.near, self.scene.far),
+                             on_screenshot=self.save_screenshot, on_snapped_frame=self.render_panel.show_prediction)
+        self.training_panel = TrainingPanel(self.worker, self.config, self.render_share, on_toggle=self.toggle_training,
+                                            on_evaluate=self.evaluate, on_model=self.change_model)
+        self.record_panel = RecordPanel(self.run_dir, on_screenshot=self.screenshot, on_record=self.toggle_recording,
+                                        on_turntable=self.turntable, on_save=self.save_checkpoint,
+                                        on_load=self.load_checkpoint)
         self.status = StatusLine(self.device)
         # Not a DearPyGui "primary window": that one always paints its background, a full-viewport
         # quad that cost ~10 ms a frame under Mesa's software renderer (a third of a core at 30 fps).
@@ -200,11 +201,14 @@ class ViewerApp:
             # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
             self.view.update(now, frame, s.step, s.running and dpg.get_value(self.tab_bar) == self.nerf_tab)
         self._record_frame(now)
-        self.status.update(self.ui_meter.rate(now), self.render_meter.rate(now),
+        self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                            "| recording" if self.recorder else "")
         if self.toy is not None:
             self.toy.update()
-        self._write_debug(now)
+        self._debug.write(now, view=self.view, camera=self.camera, stats=self._stats, ui_fps=self.ui_meter.rate(now),
+                          recording=self.recorder is not None, window=self._window_size,
+                          gl_renderer=self.gl_renderer, files=self.files, error=self._last_error,
+                          run_dir=self.run_dir)
 
     def shutdown(self) -> None:
         stopped = self.worker.stop(1.0)
@@ -249,28 +253,17 @@ class ViewerApp:
         (self.worker.pause if running else self.worker.resume)()
 
     def on_render_settings(self, settings: RenderSettings, rerender: bool) -> None:
-        self.settings = self.view.settings = settings
-        if rerender:
-            self.view.changed(keep_snap=True)
-        else:
-            self.view.show()
+        self.settings = settings
+        self.view.set_settings(settings, rerender)
 
-    def snap_to_view(self, split: str, index: int) -> np.ndarray:
-        """Put the camera on dataset view `index` of `split`; returns its ground truth [H, W, 3]."""
-        cams = self.scene.split(split).cameras
-        self.camera.set_c2w(cams.c2w[index].numpy())
-        self.view.changed()
-        self.view.snapped = (split, index, self.view.version)
-        return self.snapped_ground_truth()
+    def snap_to_view(self, split: str, index: int) -> None:
+        """Put the camera on dataset view `index` of `split`."""
+        self.camera.set_c2w(self.scene.split(split).cameras.c2w[index].numpy())
+        self.view.snap_to(split, index)
 
-    def settings_background(self) -> torch.Tensor:
-        return torch.tensor(self.settings.background)
-
-    def snapped_ground_truth(self) -> np.ndarray | None:
-        snap = self.view.snap()
-        if snap is None:
-            return None
-        return self.scene.split(snap[0]).rgb(self.settings_background())[snap[1]].numpy()
+    def ground_truth(self, split: str, index: int) -> np.ndarray:
+        """Dataset image `index` of `split` [H, W, 3] on the current background."""
+        return self.scene.split(split).rgb(torch.tensor(self.settings.background))[index].numpy()
 
     def dataset_camera(self, split: str, index: int, scale: float):
         """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
@@ -283,7 +276,7 @@ class ViewerApp:
                             cx=float(c.cx[index]) * sx, cy=float(c.cy[index]) * sy)
 
     def screenshot(self) -> None:
-        self.view.pending_screenshot = True
+        self.view.screenshot()
 
     def save_screenshot(self, rgb: np.ndarray, request) -> None:
         self._shots += 1
@@ -355,25 +348,6 @@ class ViewerApp:
         self.files.append(line)
         self.record_panel.show_files(self.files)
 
-    def _write_debug(self, now: float) -> None:
-        """NERF_VIEWER_DEBUG_STATE=path: a JSON snapshot each 0.25 s, for GUI tests and benchmarks."""
-        if not self._debug_path or now < self._next_debug:
-            return
-        self._next_debug = now + 0.25
-        x, y = dpg.get_item_rect_min(self.view.image)
-        state = {"time": time.time(), "ui_fps": self.ui_meter.rate(now), "render_fps": self.render_meter.rate(now),
-                 "stats": self._stats.summary() if self._stats else {},
-                 "c2w": self.camera.c2w.tolist(), "frame_hash": self.view.frame_hash,
-                 "frames_shown": self.view.frames_shown, "view_rect": [x, y, *self.view.size],
-                 "latencies_ms": self.view.latencies_ms[-50:], "recording": self.recorder is not None,
-                 "window": list(self._window_size),
-                 "gl_renderer": self.gl_renderer,
-                 "files": self.files, "error": self._last_error, "run_dir": str(self.run_dir)}
-        tmp = self._debug_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-        os.replace(tmp, self._debug_path)
-
 
 def _cheap_theme():
     """Child windows without a painted background: the window behind them has the same colour, and
@@ -382,24 +356,6 @@ def _cheap_theme():
         with dpg.theme_component(dpg.mvAll):
             dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0), category=dpg.mvThemeCat_Core)
     return theme
-
-
-def gl_renderer() -> str:
-    """GL_RENDERER of the current OpenGL context (the viewport's, on the main thread after
-    show_viewport), or "" where it cannot be asked (no libGL, no context, not Linux)."""
-    try:
-        gl = ctypes.CDLL("libGL.so.1")
-        gl.glGetString.restype = ctypes.c_char_p
-        gl.glGetString.argtypes = [ctypes.c_uint]
-        name = gl.glGetString(0x1F01)  # GL_RENDERER
-    except (OSError, AttributeError):
-        return ""
-    return name.decode(errors="replace") if name else ""
-
-
-def is_software_renderer(renderer: str) -> bool:
-    """Mesa's CPU rasterisers (llvmpipe, softpipe, swrast) and Windows' GDI Generic."""
-    return any(word in renderer.lower() for word in ("llvmpipe", "softpipe", "swrast", "gdi generic"))
 
 
 def _typing() -> bool:
@@ -416,34 +372,7 @@ def _one_camera(cameras, index: int):
                    None if cameras.distortion is None else cameras.distortion[sl])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
-    p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
-                   help="scene folder or a checkpoint file (.pt); default: the embedded scene")
-    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
-    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scene>-<time>)")
-    return p
+if __name__ == "__main__":  # `python -m viewer.app`, as before viewer/cli.py
+    from viewer.cli import main
 
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # Only read by Mesa's software renderer (llvmpipe: no GPU, Xvfb, VMs), where drawing the window
-    # competes with training for the CPU. It rasterises with one thread per core by default; one
-    # thread draws the same frames with ~20 % less CPU. And nearest instead of bilinear texture
-    # filtering cut its time per frame from ~12 to ~8 ms (the view is one big magnified texture;
-    # text and widgets are drawn texel for pixel, so they look the same).
-    os.environ.setdefault("LP_NUM_THREADS", "1")
-    os.environ.setdefault("LP_PERF", "no_linear")
-    tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
-    try:
-        session = open_session(args)
-    except InputError as exc:
-        print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)
-        return 2
-    return ViewerApp(session).run()
-
-
-if __name__ == "__main__":
     sys.exit(main())

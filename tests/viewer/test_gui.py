@@ -19,7 +19,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from viewer.app import SOFTWARE_WINDOW_SIZE, is_software_renderer
+from viewer.opengl import SOFTWARE_WINDOW_SIZE, is_software_renderer
 from tests.support.xdriver import press, read_state, virtual_display, xdo
 
 pytestmark = pytest.mark.gui
@@ -58,7 +58,7 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
            "NERF_VIEWER_DEBUG_STATE": str(debug)}
     # The vanilla model at half resolution: on a busy 2-core CPU its steps and small renders take
     # about a second, which keeps this test well under a minute.
-    app = subprocess.Popen([sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", "2",
+    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
                             "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         # Opens on the default scene, shows frames and trains (the log's step count rises).

@@ -1,5 +1,5 @@
 """Telling a software OpenGL renderer (which draws on the CPU that trains) from a GPU one."""
-from viewer.app import gl_renderer, is_software_renderer
+from viewer.opengl import gl_renderer, is_software_renderer
 
 
 def test_mesa_software_renderers_are_recognised_and_gpus_are_not():

@@ -1,7 +1,7 @@
 """The live view's moving-frame resolution follows the render time (no display needed)."""
 import pytest
 
-from viewer.panels.view import LEVELS, MIN_MOVING_SCALE, MOVING_TARGET_S, next_moving_scale
+from viewer.view_schedule import LEVELS, MIN_MOVING_SCALE, MOVING_TARGET_S, next_moving_scale
 
 
 def test_a_slow_moving_frame_shrinks_the_next_and_a_fast_one_grows_it_back():

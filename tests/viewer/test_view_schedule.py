@@ -1,90 +1,287 @@
-"""The live view's render requests: what it asks the worker for, and when (no display needed)."""
-import time
-from types import SimpleNamespace
+"""The live view's render requests: what it asks the worker for, and when (no display needed).
 
-import torch
+viewer.view_schedule is a state machine driven here with a made-up clock: `now` is any number that
+only moves forward.
+"""
+import random
 
-from nerf.data.cameras import make_cameras
-from nerf.train.worker import RenderResult
-from viewer.orbit import OrbitCamera
-from viewer.panels.render import RenderSettings
-from viewer.panels.status import RateMeter
-from viewer.panels.view import LEVELS, MOVING_SAMPLES, REFINE_MAX_S, REST_AFTER_S, LiveView
+import pytest
+
+from viewer.view_schedule import (FULL, LEVELS, MOVING_SAMPLES, REFINE_MAX_S, REST_AFTER_S, TRANSITIONS,
+                                  Event, State, ViewSchedule, ViewTag, next_moving_scale, sample_cap)
 
 
-class _Worker:
+class Loop:
+    """The view's side of the app loop without a window: asks the schedule for the next frame each
+    tick and answers requests as the worker would."""
+
     def __init__(self):
-        self.requests, self.interacting = [], False
+        self.schedule = ViewSchedule()
+        self.requests: list[ViewTag] = []
 
-    def request_render(self, request):
-        self.requests.append(request)
+    def tick(self, now: float, step: int, training: bool = True) -> ViewTag | None:
+        tag = self.schedule.next_request(now, step, training)
+        if tag is not None:
+            self.requests.append(tag)
+        return tag
 
-    def set_interacting(self, on: bool):
-        self.interacting = on
-
-
-def _view():
-    def dataset_camera(split, index, scale):
-        return make_cameras(torch.eye(4), max(8, int(64 * scale)), max(8, int(64 * scale)), fov_y_deg=40.0)
-
-    app = SimpleNamespace(worker=_Worker(), render_meter=RateMeter(), dataset_camera=dataset_camera)
-    view = LiveView(app, OrbitCamera(64, 64), RenderSettings(scale=1.0))
-    view.show = lambda: None  # drawing needs a window; the schedule does not
-    return view, app.worker
+    def serve(self, now: float, seconds: float, step: int, training: bool = True) -> None:
+        """The worker answers the newest request after `seconds`; the view then schedules the next."""
+        tag = self.requests[-1]
+        self.schedule.finished(tag, seconds)
+        self.schedule.show(tag, step, now)
+        self.tick(now, step, training)
 
 
-def _serve(view, worker, now: float, seconds: float, step: int, training: bool = True):
-    """The worker answers the newest request after `seconds`; the view then schedules the next."""
-    request = worker.requests[-1]
-    result = RenderResult(request, {"rgb": torch.zeros(2, 2, 3)}, seconds, step)
-    view.update(now, result, step, training)
+@pytest.fixture
+def loop() -> Loop:
+    return Loop()
 
 
-def test_the_first_frame_does_not_stop_training_but_a_camera_move_does():
-    view, worker = _view()
-    view.changed(moved=False)  # the window opens (a resize)
-    view.update(10.0, None, step=0, training=True)
-    first = worker.requests[0]
-    assert len(worker.requests) == 1 and not first.interactive and not worker.interacting
-    assert first.tag.scale == LEVELS[0] and first.max_samples is None  # a quarter, all samples
-    _serve(view, worker, 10.5, 0.1, step=1)
-    view.camera.orbit(5, 0)
-    view.changed()  # a drag
-    t = time.perf_counter()
-    view.update(t, None, step=1, training=True)
-    moving = worker.requests[-1]
-    assert worker.interacting and moving.interactive and moving.tag.level == 0
-    assert moving.max_samples == MOVING_SAMPLES
-    view.update(t + REST_AFTER_S / 2, None, step=1, training=True)
-    assert worker.interacting  # a pause mid-drag is not rest yet
-    view.on_release(0)
-    view.update(time.perf_counter(), None, step=1, training=True)
-    assert not worker.interacting  # releasing the button ends the drag at once: training goes on
+def test_the_first_frame_does_not_stop_training_but_a_camera_move_does(loop):
+    s = loop.schedule
+    s.changed(10.0, moved=False)  # the window opens (a resize)
+    loop.tick(10.0, step=0)
+    first = loop.requests[0]
+    assert len(loop.requests) == 1 and not first.interactive and not s.interacting
+    assert first.scale == LEVELS[0] and sample_cap(0, first.interactive) is None  # a quarter, all samples
+    loop.serve(10.5, 0.1, step=1)
+    s.changed(10.6)  # a drag
+    loop.tick(10.6, step=1)
+    moving = loop.requests[-1]
+    assert s.interacting and moving.interactive and moving.level == 0
+    assert sample_cap(0, moving.interactive) == MOVING_SAMPLES
+    loop.tick(10.6 + REST_AFTER_S / 2, step=1)
+    assert s.interacting  # a pause mid-drag is not rest yet
+    s.released(10.7)
+    loop.tick(10.7, step=1)
+    assert not s.interacting  # releasing the button ends the drag at once: training goes on
 
 
-def test_refinement_waits_while_a_full_frame_would_take_too_long():
-    view, worker = _view()
-    view.update(10.0, None, step=0, training=True)
-    _serve(view, worker, 10.1, 0.01, step=0)  # level 0, fast: level 1 is asked for
-    assert worker.requests[-1].tag.level == 1
+def test_refinement_waits_while_a_full_frame_would_take_too_long(loop):
+    loop.tick(10.0, step=0)
+    loop.serve(10.1, 0.01, step=0)  # level 0, fast: level 1 is asked for
+    assert loop.requests[-1].level == 1
     slow = REFINE_MAX_S / 2  # level 2 has 4x the pixels: ~2x REFINE_MAX_S
-    _serve(view, worker, 10.2, slow, step=1)
-    assert view.refine_seconds() > REFINE_MAX_S
-    assert worker.requests[-1].tag.level == 1  # training moved on: refresh level 1, do not refine
-    _serve(view, worker, 10.3, slow, step=1)
-    n = len(worker.requests)
-    view.update(10.4, None, step=1, training=True)
-    assert len(worker.requests) == n  # nothing new while the step is the same
-    _serve(view, worker, 10.5, REFINE_MAX_S / 8, step=2)  # the model got cheaper: refine
-    assert worker.requests[-1].tag.level == len(LEVELS) - 1
+    loop.serve(10.2, slow, step=1)
+    assert loop.schedule.refine_seconds() > REFINE_MAX_S
+    assert loop.requests[-1].level == 1  # training moved on: refresh level 1, do not refine
+    loop.serve(10.3, slow, step=1)
+    n = len(loop.requests)
+    loop.tick(10.4, step=1)
+    assert len(loop.requests) == n  # nothing new while the step is the same
+    loop.serve(10.5, REFINE_MAX_S / 8, step=2)  # the model got cheaper: refine
+    assert loop.requests[-1].level == FULL
 
 
-def test_paused_training_or_a_dataset_view_always_refine_to_full_resolution():
-    for paused, snapped in ((True, None), (False, ("train", 0, 1))):
-        view, worker = _view()
-        view.update(10.0, None, step=0, training=True)
-        _serve(view, worker, 10.1, 0.01, step=0)
-        view.snapped = snapped and (*snapped[:2], view.version)
-        _serve(view, worker, 10.2, 10 * REFINE_MAX_S, step=1, training=not paused)
-        assert worker.requests[-1].tag.level == len(LEVELS) - 1, (paused, snapped)
+@pytest.mark.parametrize("paused, snapped", [(True, False), (False, True)])
+def test_paused_training_or_a_dataset_view_always_refine_to_full_resolution(loop, paused, snapped):
+    loop.tick(10.0, step=0)
+    loop.serve(10.1, 0.01, step=0)
+    if snapped:
+        loop.schedule.snap_to("train", 0, 10.1)
+        loop.schedule.released(10.1)  # the slider let go: no rest to wait for
+        loop.serve(10.15, 0.01, step=0)  # the level 1 asked for before the snap arrives
+        assert loop.requests[-1].snapped == ("train", 0) and loop.requests[-1].level == 1
+    loop.serve(10.2, 10 * REFINE_MAX_S, step=1, training=not paused)
+    assert loop.requests[-1].level == FULL
 
+
+def test_a_slow_moving_frame_shrinks_the_next_one(loop):
+    loop.schedule.changed(10.0)
+    loop.tick(10.0, step=0)
+    loop.serve(10.1, 1.0, step=0)  # 20x the target: the next moving frame is smaller
+    loop.schedule.changed(10.2)
+    loop.tick(10.2, step=0)
+    assert loop.requests[-1].interactive and loop.requests[-1].scale == next_moving_scale(LEVELS[0], 1.0)
+
+
+def test_the_transition_table_covers_every_state_and_event():
+    assert set(TRANSITIONS) == set(State)
+    for state, row in TRANSITIONS.items():
+        assert set(row) == set(Event), state
+        assert row[Event.MOVE] is State.LOW_MOVE  # a user's move always gets small frames first
+
+
+# Each case: what happens to a fresh view, starting at time 10, as a list of steps; then the state
+# it ends in and the request its last step made, as (level, interactive), or None: nothing asked.
+#   ("tick", step)   the loop asks for the next frame     ("serve", seconds, step)  the newest request answered
+#   ("move",)        a user's change                      ("resize",)               a change nobody made
+#   ("rest",)        the drag's button released           ("wait", s)               s more seconds pass
+#   ("pause",)       training pauses                      ("shot",)                 a screenshot is asked for
+FULL_QUALITY = [("tick", 0), ("serve", 0.01, 0), ("serve", 0.01, 0), ("serve", 0.01, 0)]
+DRAGGED = [("move",), ("tick", 0), ("serve", 0.01, 0)]
+CASES = {
+    "the window opens": ([("tick", 0)], State.STALE, (0, False)),
+    "the first frame: level 1 next": ([("tick", 0), ("serve", 0.01, 0)], State.LOW_STATIC, (1, False)),
+    "level 1: full quality next": (FULL_QUALITY[:3], State.LOW_STATIC, (FULL, False)),
+    "full quality: quiet": (FULL_QUALITY, State.HIGH, None),
+    "full quality, a training step: refresh": (FULL_QUALITY + [("tick", 1)], State.HIGH, (FULL, False)),
+    "full quality, paused: quiet": ([("pause",)] + FULL_QUALITY + [("tick", 1)], State.HIGH, None),
+    "a drag abandons the refinement in flight": (FULL_QUALITY[:2] + [("move",), ("tick", 0)],
+                                                 State.LOW_MOVE, (0, True)),
+    "a drag, its frame shown: quiet": (DRAGGED, State.LOW_MOVE, None),
+    "a resize while dragging: a moving frame": (DRAGGED + [("resize",), ("tick", 0)], State.LOW_MOVE, (0, True)),
+    "rest after a drag: level 1": (DRAGGED + [("wait", REST_AFTER_S), ("tick", 0)], State.LOW_STATIC, (1, False)),
+    "release after a drag: level 1 at once": (DRAGGED + [("rest",), ("tick", 0)], State.LOW_STATIC, (1, False)),
+    "rest before the drag's frame: it stays in flight": ([("move",), ("tick", 0), ("move",), ("rest",), ("tick", 0)],
+                                                         State.STALE, None),
+    "an older view's frame: still stale": ([("move",), ("tick", 0), ("move",), ("rest",), ("tick", 0),
+                                            ("serve", 0.01, 0)], State.STALE, (0, False)),
+    "a resize at full quality skips the quarter": (FULL_QUALITY + [("resize",), ("tick", 0)], State.STALE, (1, False)),
+    "a resize at level 0 asks level 0 again": (FULL_QUALITY[:2] + [("resize",), ("tick", 0)], State.STALE, (0, False)),
+    "too slow while training: the refinement waits": (FULL_QUALITY[:2] + [("serve", REFINE_MAX_S, 0)],
+                                                      State.LOW_STATIC, None),
+    "waiting, a training step: refresh level 1": (FULL_QUALITY[:2] + [("serve", REFINE_MAX_S, 0), ("tick", 1)],
+                                                  State.LOW_STATIC, (1, False)),
+    "waiting, paused: refine": (FULL_QUALITY[:2] + [("serve", REFINE_MAX_S, 0), ("pause",), ("tick", 0)],
+                                State.LOW_STATIC, (FULL, False)),
+    "a screenshot at rest": (FULL_QUALITY + [("shot",), ("tick", 0)], State.HIGH, (FULL, False)),
+    "a screenshot waits for rest": (FULL_QUALITY + [("shot",), ("move",), ("tick", 0)], State.LOW_MOVE, (0, True)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_states_and_requests(loop, name):
+    steps, state, asked = CASES[name]
+    now, training, n = 10.0, True, 0
+    for step in steps:
+        n = len(loop.requests)
+        if step[0] == "tick":
+            loop.tick(now, step[1], training)
+        elif step[0] == "serve":
+            loop.serve(now, step[1], step[2], training)
+        elif step[0] == "move":
+            loop.schedule.changed(now)
+        elif step[0] == "resize":
+            loop.schedule.changed(now, moved=False)
+        elif step[0] == "rest":
+            loop.schedule.released(now)
+        elif step[0] == "wait":
+            now += step[1]
+        elif step[0] == "pause":
+            training = False
+        elif step[0] == "shot":
+            loop.schedule.screenshot_due = True
+        now += 0.01
+    assert loop.schedule.state is state
+    made = [(t.level, t.interactive) for t in loop.requests[n:]]
+    assert made == ([] if asked is None else [asked])
+
+
+def test_a_screenshot_is_a_full_quality_render_and_is_taken_once(loop):
+    for step in FULL_QUALITY:
+        getattr(loop, step[0])(10.0, *step[1:])
+    loop.schedule.screenshot_due = True
+    shot = loop.tick(10.1, step=0)
+    assert shot.purpose == "screenshot" and shot.level == FULL and shot.scale == LEVELS[FULL]
+    loop.serve(10.2, 0.5, step=0)
+    assert not loop.schedule.screenshot_due and loop.tick(10.3, step=0) is None
+
+
+class Reference:
+    """The schedule as it was written before the state machine (conditions re-evaluated each tick,
+    no stored state): the slow, obvious version the machine must agree with."""
+
+    def __init__(self):
+        self.version, self.snapped, self.screenshot_due = 0, None, False
+        self.inflight = self.shown = self.pending_move = None
+        self.rest_from, self.interacting, self.moving_scale = 0.0, False, LEVELS[0]
+        self.cost, self.latencies = {}, []
+
+    def changed(self, now, keep_snap=False, moved=True):
+        self.version += 1
+        if moved:
+            self.rest_from = now + REST_AFTER_S
+            if self.pending_move is None:
+                self.pending_move = (self.version, now)
+        if keep_snap and self.snapped is not None:
+            self.snapped = (*self.snapped[:2], self.version)
+
+    def snap(self):
+        return self.snapped[:2] if self.snapped and self.snapped[2] == self.version else None
+
+    def receive(self, tag, seconds, step, now):
+        self.inflight = None if self.inflight == tag else self.inflight
+        if seconds is not None:
+            self.screenshot_due = self.screenshot_due and tag.purpose != "screenshot"
+            if tag.purpose == "view":
+                self.cost[tag.level] = (seconds, tag.scale)
+                self.moving_scale = next_moving_scale(self.moving_scale, seconds) if tag.interactive else self.moving_scale
+            if self.shown is None or tag.version >= self.shown[0]:
+                self.shown = (tag.version, tag.level, step)
+                if self.pending_move is not None and tag.version >= self.pending_move[0]:
+                    self.latencies.append((now - self.pending_move[1]) * 1000.0)
+                    self.pending_move = None
+
+    def refine_seconds(self):
+        if self.shown is None or self.shown[1] not in self.cost:
+            return 0.0
+        seconds, scale = self.cost[self.shown[1]]
+        return seconds * (LEVELS[min(self.shown[1] + 1, FULL)] / scale) ** 2
+
+    def next_request(self, now, step, training):
+        resting = now >= self.rest_from
+        if resting == self.interacting:
+            self.interacting = not resting
+        if self.inflight is not None:
+            if not (self.inflight.version != self.version and self.inflight.level > 0):
+                return None
+        if self.screenshot_due and resting:
+            return self.ask(FULL, "screenshot")
+        if self.shown is None or self.shown[0] != self.version:
+            level = 0 if not resting or self.shown is None or self.shown[1] == 0 else 1
+            return self.ask(level, interactive=level == 0 and (not resting or self.pending_move is not None))
+        if not resting:
+            return None
+        if self.shown[1] < FULL and (not training or self.snap() or self.refine_seconds() <= REFINE_MAX_S):
+            return self.ask(self.shown[1] + 1)
+        if training and step != self.shown[2]:
+            return self.ask(self.shown[1])
+        return None
+
+    def ask(self, level, purpose="view", interactive=False):
+        scale = self.moving_scale if interactive else LEVELS[level]
+        self.inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive)
+        return self.inflight
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_state_machine_asks_what_the_plain_conditions_ask(seed):
+    rng = random.Random(seed)
+    machine, ref = ViewSchedule(), Reference()
+    now, step, training, sent = 10.0, 0, True, []
+    for _ in range(300):
+        now += rng.choice((0.0, 0.01, 0.05, 0.1, 0.3))
+        event = rng.choice(("tick", "tick", "tick", "serve", "serve", "move", "resize", "setting",
+                            "release", "snap", "shot", "step", "pause"))
+        if event == "tick":
+            tags = machine.next_request(now, step, training), ref.next_request(now, step, training)
+            assert tags[0] == tags[1]
+            assert machine.interacting == ref.interacting
+            sent += [tags[0]] if tags[0] else []
+        elif event == "serve" and sent:
+            tag = sent.pop(rng.choice((-1, -1, -1, 0)))  # mostly the newest; sometimes a late, older one
+            seconds = rng.choice((None, 0.005, 0.05, 0.5, 2.0, 8.0))
+            machine.finished(tag, seconds)
+            ref.receive(tag, seconds, step, now)
+            if seconds is not None:
+                machine.show(tag, step, now)
+        elif event in ("move", "resize", "setting"):
+            for s in (machine, ref):
+                s.changed(now, keep_snap=event == "setting", moved=event != "resize")
+        elif event == "release":
+            machine.released(now)
+            ref.rest_from = min(ref.rest_from, now)
+        elif event == "snap":
+            machine.snap_to("train", 1, now)
+            ref.changed(now)
+            ref.snapped = ("train", 1, ref.version)
+        elif event == "shot":
+            machine.screenshot_due = ref.screenshot_due = True
+        elif event == "step":
+            step += 1
+        elif event == "pause":
+            training = not training
+        assert machine.snap() == ref.snap() and machine.refine_seconds() == ref.refine_seconds()
+        assert machine.latencies_ms == ref.latencies[-200:] and machine.moving_scale == ref.moving_scale

@@ -2,6 +2,7 @@
 and a slider that snaps the camera to any dataset view, with its ground truth beside it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import dearpygui.dearpygui as dpg
@@ -54,11 +55,18 @@ class RenderSettings:
 
 
 class RenderPanel:
-    """Widgets for RenderSettings and the dataset-view slider. Calls back into the app on change."""
+    """Widgets for RenderSettings and the dataset-view slider.
 
-    def __init__(self, app, settings: RenderSettings):
-        self.app = app
+    `views_in(split)`: the number of dataset views in a split; `ground_truth(split, index)`: one of
+    their images [H, W, 3]; `on_change(settings, rerender)`: new settings (rerender=False: only the
+    display mode changed); `on_snap(split, index)`: put the camera on a dataset view."""
+
+    def __init__(self, settings: RenderSettings, *, views_in: Callable[[str], int],
+                 ground_truth: Callable[[str, int], np.ndarray],
+                 on_change: Callable[[RenderSettings, bool], None], on_snap: Callable[[str, int], None]):
         self.settings = settings
+        self._views_in, self._ground_truth = views_in, ground_truth
+        self._on_change, self._on_snap = on_change, on_snap
         self._gt_texture = self._pred_texture = None
         self._split = "train"
 
@@ -83,7 +91,7 @@ class RenderPanel:
             dpg.add_text("Dataset view (snaps the camera):")
             dpg.add_radio_button(("train", "test"), default_value="train", horizontal=True,
                                  callback=lambda _s, v: self._set_split(v))
-            n = len(self.app.scene.split("train"))
+            n = self._views_in("train")
             self.view_slider = dpg.add_slider_int(label="view", min_value=0, max_value=max(n - 1, 0),
                                                   width=150, callback=lambda _s, v: self._snap(int(v)))
             self._gt_texture = Texture(GT_SIZE, GT_SIZE)
@@ -95,23 +103,22 @@ class RenderPanel:
                 with dpg.group():
                     dpg.add_text("model (snapped view)")
                     self._pred_texture.image(width=GT_SIZE, height=GT_SIZE)
-        first = self.app.scene.split("train").rgb(self.app.settings_background())[0].numpy()
-        self._gt_texture.set(fit_into(first, GT_SIZE, GT_SIZE))
+        self._gt_texture.set(fit_into(self._ground_truth("train", 0), GT_SIZE, GT_SIZE))
 
     def _set(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)
-        self.app.on_render_settings(self.settings, rerender=set(changes) != {"mode"})
+        self._on_change(self.settings, set(changes) != {"mode"})
 
     def _set_split(self, split: str) -> None:
         self._split = split
-        n = len(self.app.scene.split(split))
+        n = self._views_in(split)
         dpg.configure_item(self.view_slider, max_value=max(n - 1, 0))
         dpg.set_value(self.view_slider, min(dpg.get_value(self.view_slider), n - 1))
         self._snap(dpg.get_value(self.view_slider))
 
     def _snap(self, index: int) -> None:
-        gt = self.app.snap_to_view(self._split, index)
-        self._gt_texture.set(fit_into(gt, GT_SIZE, GT_SIZE))
+        self._on_snap(self._split, index)
+        self._gt_texture.set(fit_into(self._ground_truth(self._split, index), GT_SIZE, GT_SIZE))
 
     def show_prediction(self, image: np.ndarray) -> None:
         """The model's render of the snapped view, beside the ground truth."""

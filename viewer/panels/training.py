@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import dearpygui.dearpygui as dpg
 import numpy as np
@@ -15,24 +16,29 @@ PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: 
 
 
 class TrainingPanel:
-    def __init__(self, app):
-        self.app = app
+    """`worker`: the TrainingWorker the knobs command; `config`: the TrainConfig it started with;
+    `on_toggle()` / `on_evaluate()` / `on_model(name)`: pause or resume, evaluate, change the model."""
+
+    def __init__(self, worker, config, render_share: float, *, on_toggle: Callable[[], None],
+                 on_evaluate: Callable[[], None], on_model: Callable[[str], None]):
+        self.worker, self.config, self.render_share = worker, config, render_share
+        self._on_toggle, self._on_evaluate, self._on_model = on_toggle, on_evaluate, on_model
         self._running = None
         self._history_len = -1
 
     def build(self, parent) -> None:
-        cfg = self.app.config
+        cfg = self.config
         with dpg.collapsing_header(label="Training", default_open=True, parent=parent):
             with dpg.group(horizontal=True):
-                self.run_button = dpg.add_button(label="Pause", width=80, callback=self.app.toggle_training)
-                dpg.add_button(label="Reset weights", callback=lambda: self.app.worker.reset())
+                self.run_button = dpg.add_button(label="Pause", width=80, callback=lambda: self._on_toggle())
+                dpg.add_button(label="Reset weights", callback=lambda: self.worker.reset())
                 self.model_combo = dpg.add_combo(("ngp", "nerf"), default_value=cfg.model, width=70,
-                                                 callback=lambda _s, v: self.app.change_model(v))
+                                                 callback=lambda _s, v: self._on_model(v))
             self.numbers = dpg.add_text("step 0")
             self.test_text = dpg.add_text("test PSNR: not evaluated")
             with dpg.group(horizontal=True):
-                self.eval_button = dpg.add_button(label="Evaluate test views", callback=self.app.evaluate)
-                dpg.add_button(label="Abort", callback=lambda: self.app.worker.abort_job())
+                self.eval_button = dpg.add_button(label="Evaluate test views", callback=lambda: self._on_evaluate())
+                dpg.add_button(label="Abort", callback=lambda: self.worker.abort_job())
             with dpg.plot(label="loss / PSNR", height=150, width=-1, no_mouse_pos=True):
                 dpg.add_plot_legend(location=dpg.mvPlot_Location_NorthWest)
                 self.x_axis = dpg.add_plot_axis(dpg.mvXAxis, label="step")
@@ -51,20 +57,20 @@ class TrainingPanel:
                                  "until you enter a value")
             dpg.add_input_float(label="budget (min, 0 = none)", default_value=0.0, width=120, step=0,
                                 on_enter=True, format="%.1f", callback=lambda _s, v: self._budget(v))
-            dpg.add_slider_float(label="render share", default_value=self.app.render_share,
+            dpg.add_slider_float(label="render share", default_value=self.render_share,
                                  min_value=0.05, max_value=1.0, width=120, format="%.2f",
-                                 callback=lambda _s, v: self.app.worker.set_render_share(v))
+                                 callback=lambda _s, v: self.worker.set_render_share(v))
 
     def _lr(self, v: float) -> None:
         if v > 0 and math.isfinite(v):
-            self.app.worker.set_lr(v)
+            self.worker.set_lr(v)
 
     def _batch(self, v: int) -> None:
         if v >= 1:
-            self.app.worker.set_batch_rays(v)
+            self.worker.set_batch_rays(v)
 
     def _budget(self, minutes: float) -> None:
-        self.app.worker.set_budget(minutes * 60.0 if minutes > 0 else None)
+        self.worker.set_budget(minutes * 60.0 if minutes > 0 else None)
 
     def update(self, stats: WorkerStats | None) -> None:
         """New stats from the worker (None: nothing new this frame)."""

@@ -1,0 +1,42 @@
+"""`nerf-viewer`'s command line: parse it, open the session, run the app.
+
+Bad input (a missing scene, a broken checkpoint, a bad flag value) is one line and exit status 2,
+before any window opens.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nerf.errors import InputError
+from nerf.train.allocator import tune_malloc
+from viewer.app import ViewerApp
+from viewer.opengl import tune_software_gl
+from viewer.session import open_session
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
+    p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
+                   help="scene folder or a checkpoint file (.pt); default: the embedded scene")
+    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
+    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scene>-<time>)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    tune_software_gl()
+    tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
+    try:
+        session = open_session(args)
+    except InputError as exc:
+        print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)
+        return 2
+    return ViewerApp(session).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
