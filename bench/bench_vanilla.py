@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         from assets import default_scene_path
         args.scene = default_scene_path()
     scene = load_scene(args.scene, downscale=args.downscale)
-    fields = {"model": "nerf", **VanillaNeRF.default_config_overrides("cpu"), **_parse_set(args.set)}
+    fields = {"model": "nerf", **VanillaNeRF.defaults("cpu"), **_parse_set(args.set)}
     config = TrainConfig(**fields)
     trainer = Trainer(scene, config)
 

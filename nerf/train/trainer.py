@@ -1,6 +1,6 @@
 """Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/load().
 
-Model-agnostic: it trains anything implementing nerf.models.base.RadianceModel. One thread calls it
+Model-agnostic: it trains any nerf.models.base.RadianceModel. One thread calls it
 (the viewer's worker owns one Trainer). With a `pool` (nerf.train.shards.ShardPool, set by the viewer
 on CPUs) a step splits its batch into one shard per pool thread, each with its own generator, and
 renders and occupancy refreshes work through several chunks at once.
@@ -23,7 +23,7 @@ import torch
 from nerf.data.cameras import image_rays, pixel_rays, to_ndc
 from nerf.train.config import TrainConfig
 from nerf.train.metrics import mse_to_psnr, psnr, ssim
-from nerf.models.base import build_model
+from nerf.models.base import RenderOutput, build_model
 from nerf.train.shards import ShardPool, even_bounds
 from nerf.data.scene import Cameras, Scene
 from nerf.errors import InputError
@@ -201,10 +201,10 @@ class Trainer:
         out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=generator)
         if should_yield is not None and should_yield():
             return None
-        losses = [torch.mean((term - target) ** 2) for term in out["rgb_terms"]]
+        losses = [torch.mean((term - target) ** 2) for term in out.rgb_terms]
         loss = sum(losses) * weight
         result = {"loss": loss.detach(), "last_term": losses[-1].detach() * weight,
-                  "samples_per_ray": out["samples_per_ray"] * weight}
+                  "samples_per_ray": out.samples_per_ray * weight}
         if params is None:
             loss.backward()
         else:
@@ -290,7 +290,7 @@ class Trainer:
         chunk = -(-chunk // per_round)  # with a pool, its threads share each `chunk` rays: abort as often
         starts = list(range(0, rays_o.shape[0], chunk))
 
-        def render_chunk(s: int) -> dict:
+        def render_chunk(s: int) -> RenderOutput:
             return self.model.render_rays(rays_o[s:s + chunk], rays_d[s:s + chunk], bg,
                                           stratified=False, generator=None, max_samples=max_samples)
 
@@ -304,7 +304,7 @@ class Trainer:
                 outs = self.pool.map(lambda j: render_chunk(group[j]), len(group))
             for out in outs:
                 for k in parts:
-                    parts[k].append(out[k].float().cpu())
+                    parts[k].append(getattr(out, k).float().cpu())
         return {"rgb": torch.cat(parts["rgb"]).reshape(h, w, 3).clamp(0, 1),
                 "depth": torch.cat(parts["depth"]).reshape(h, w),
                 "opacity": torch.cat(parts["opacity"]).reshape(h, w)}

@@ -45,9 +45,9 @@ def test_ngp_rendering_matches_cpu():
     with torch.no_grad():
         cpu_out = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
         gpu_out = gpu.render_rays(rays_o.cuda(), rays_d.cuda(), bg.cuda(), stratified=False, generator=None)
-    assert gpu_out["samples_per_ray"] == pytest.approx(cpu_out["samples_per_ray"], rel=0.02)
-    assert (gpu_out["rgb"].cpu() - cpu_out["rgb"]).abs().max() < 1e-2
-    assert (gpu_out["opacity"].cpu() - cpu_out["opacity"]).abs().max() < 1e-2
+    assert gpu_out.samples_per_ray == pytest.approx(cpu_out.samples_per_ray, rel=0.02)
+    assert (gpu_out.rgb.cpu() - cpu_out.rgb).abs().max() < 1e-2
+    assert (gpu_out.opacity.cpu() - cpu_out.opacity).abs().max() < 1e-2
 
 
 @pytest.mark.parametrize("model", ["ngp", "nerf"])

@@ -1,4 +1,5 @@
 """nerf/trainer.py and nerf/metrics.py: learning, exact resume, NaN recovery, rendering, metrics."""
+import dataclasses
 import math
 
 import pytest
@@ -44,8 +45,7 @@ def test_nan_step_restores_last_snapshot(scene, monkeypatch):
 
     def poisoned(*args, **kwargs):
         out = real(*args, **kwargs)
-        out["rgb_terms"] = [t * float("nan") for t in out["rgb_terms"]]
-        return out
+        return dataclasses.replace(out, rgb_terms=[t * float("nan") for t in out.rgb_terms])
     monkeypatch.setattr(trainer.model, "render_rays", poisoned)
     stats = trainer.step()
     assert stats["nan_recovered"] is True and trainer.step_count == 4
