@@ -339,7 +339,7 @@ class ViewerApp:
     def _on_notice(self, notice) -> None:
         if notice.name == "evaluate":
             r = notice.result
-            self._note(f"test PSNR {r['psnr']:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
+            self._note(f"test PSNR {r.psnr:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
         elif notice.name == "turntable":
             self._note(f"turntable: {Path(notice.result).name}" if notice.result else "turntable aborted")
         elif notice.name == "save":

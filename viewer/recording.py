@@ -154,7 +154,7 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
             out = trainer.render(cams, 0, background=background, should_abort=should_abort)
             if out is None or should_abort():
                 return None
-            rec.add(out["rgb"].detach().cpu().numpy())
+            rec.add(out.rgb.detach().cpu().numpy())
             if progress is not None:
                 progress.put((i + 1, len(c2ws)))
     finally:

@@ -18,12 +18,13 @@ import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
+from nerf.train.evaluation import EvalResult
 from nerf.train.mailbox import Mailbox
 from nerf.train.shards import ShardPool
 
@@ -285,10 +286,10 @@ class TrainingWorker:
                 result = name
             else:
                 result = fn(self._trainer, should_abort)
-                if name == "evaluate" and isinstance(result, dict) and not should_abort():
-                    self._test = {"step": self._trainer.step_count, **result}
+                if name == "evaluate" and isinstance(result, EvalResult) and not should_abort():
+                    self._test = {"step": self._trainer.step_count, **asdict(result)}
                     self._log({"step": self._trainer.step_count, "seconds": round(self._train_s, 3),
-                               "test_psnr": result.get("psnr"), "test_ssim": result.get("ssim")})
+                               "test_psnr": result.psnr, "test_ssim": result.ssim})
             self.notices.put(Notice(name, None if should_abort() else result,
                                     time.perf_counter() - start))
         except Exception as exc:  # noqa: BLE001

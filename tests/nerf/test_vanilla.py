@@ -158,10 +158,10 @@ def test_short_training_on_a_generated_scene_raises_psnr(tmp_path):
     scene = load_scene(tmp_path / "scene")
     config = TrainConfig(**{**SMALL, "nerf_fine_samples": 8}, batch_rays=512, lr=5e-3, weight_decay=0.0)
     trainer = Trainer(scene, config)
-    before = trainer.evaluate("test")["psnr"]
+    before = trainer.evaluate("test").psnr
     for _ in range(120):
         stats = trainer.step()
-    after = trainer.evaluate("test")["psnr"]
+    after = trainer.evaluate("test").psnr
     assert stats["samples_per_ray"] > 0
     assert after > before + 5.0, (before, after)
 

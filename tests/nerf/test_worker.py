@@ -96,7 +96,7 @@ def test_render_exception_surfaces_and_next_render_works(worker):
     assert "fake render failure" in worker.errors.wait(1.0)
     worker.request_render(RenderRequest(_camera(), tag=2, interactive=True))
     second = worker.frames.wait(2.0)
-    assert second.outputs["rgb"].shape == (8, 8, 3)
+    assert second.outputs.rgb.shape == (8, 8, 3)
 
 
 def test_newer_request_aborts_a_slow_render():
@@ -125,9 +125,9 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker):
     worker.set_batch_rays(77)
     worker.submit("evaluate", lambda t, abort: t.evaluate("test", should_abort=abort))
     notice = worker.notices.get(timeout=2.0)
-    assert notice.name == "evaluate" and notice.result["psnr"] >= 20.0
+    assert notice.name == "evaluate" and notice.result.psnr >= 20.0
     s = _stats(worker, lambda s: s["test"] is not None)
-    assert s["test"]["psnr"] == notice.result["psnr"]
+    assert s["test"]["psnr"] == notice.result.psnr
     trainer = worker._trainer
     assert trainer.lr == 0.5 and trainer.batch_rays == 77
     worker.set_budget(0.05)

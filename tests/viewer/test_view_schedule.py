@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import torch
 
 from nerf.data.cameras import make_cameras
+from nerf.models.base import RenderOutput
 from nerf.train.worker import RenderResult
 from viewer.orbit import OrbitCamera
 from viewer.panels.render import RenderSettings
@@ -36,7 +37,7 @@ def _view():
 def _serve(view, worker, now: float, seconds: float, step: int, training: bool = True):
     """The worker answers the newest request after `seconds`; the view then schedules the next."""
     request = worker.requests[-1]
-    result = RenderResult(request, {"rgb": torch.zeros(2, 2, 3)}, seconds, step)
+    result = RenderResult(request, RenderOutput(torch.zeros(2, 2, 3), torch.zeros(2, 2), torch.zeros(2, 2)), seconds, step)
     view.update(now, result, step, training)
 
 

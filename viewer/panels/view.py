@@ -176,7 +176,7 @@ class LiveView:
             self._level_cost[tag.level] = (result.seconds, tag.scale)
             if result.request.interactive:
                 self.moving_scale = next_moving_scale(self.moving_scale, result.seconds)
-        outputs = {k: v.detach().cpu().numpy() for k, v in result.outputs.items()}
+        outputs = {k: getattr(result.outputs, k).detach().cpu().numpy() for k in ("rgb", "depth", "opacity")}
         if tag.purpose == "screenshot":
             self.pending_screenshot = False
             self.app.save_screenshot(outputs["rgb"], result.request)
