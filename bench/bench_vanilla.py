@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         from assets import default_scene_path
         args.scene = default_scene_path()
     scene = load_scene(args.scene, downscale=args.downscale)
-    fields = {"model": "nerf", **VanillaNeRF.default_config_overrides("cpu"), **_parse_set(args.set)}
+    fields = {"model": "nerf", **VanillaNeRF.defaults("cpu"), **_parse_set(args.set)}
     config = TrainConfig(**fields)
     trainer = Trainer(scene, config)
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"step {s['step']} t={log[-1][1]}s train psnr {s['psnr']:.2f}", file=sys.stderr)
     train_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    ev = {"psnr": None, "ssim": None, "views": 0}  # --eval-views 0: throughput only
+    ev = None  # --eval-views 0: throughput only
     if args.eval_views != 0:
         ev = trainer.evaluate("test", max_views=args.eval_views)
     result = {
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                    ("lr", "batch_rays", "lr_decay_steps", "lr_decay", "lr_min_factor")},
         "steps": trainer.step_count, "train_s": round(train_s, 1),
         "rays_per_s": round(rays / train_s, 1), "samples_per_ray": round(samples / max(rays, 1), 1),
-        "test_psnr": ev["psnr"] and round(ev["psnr"], 2), "test_ssim": ev["ssim"] and round(ev["ssim"], 3),
-        "eval_views": ev["views"],
+        "test_psnr": ev and round(ev.psnr, 2), "test_ssim": ev and round(ev.ssim, 3),
+        "eval_views": ev.views if ev else 0,
         "eval_s": round(time.perf_counter() - t1, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "log": log,

@@ -126,7 +126,7 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
             return None
         if progress is not None:
             progress.put((i + 1, len(cams)))
-        return out["rgb"]
+        return out.rgb
 
     written = camera_paths.render_turntable(frame, cameras, path, fps)
     return path if written == len(cameras) else None

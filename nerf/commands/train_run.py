@@ -146,19 +146,19 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
     eval_seconds = time.perf_counter() - t0
     if log is not None:
-        log.evaluation(trainer.step_count, figures["train_seconds"], result["psnr"], result["ssim"])
+        log.evaluation(trainer.step_count, figures["train_seconds"], result.psnr, result.ssim)
     (out / "test").mkdir(parents=True, exist_ok=True)
-    for i, pred in enumerate(result["images"]):
+    for i, pred in enumerate(result.images):
         gt = trainer.target_image(split, i)
         write_png(out / "test" / f"{i:03d}.png", torch.cat([pred, gt.to(pred.dtype)], dim=1))
     if video_frames > 0:
         bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
         cams = turntable_cameras(trainer.scene, video_frames)
-        render_turntable(lambda c, i: trainer.render(c, i, background=bg)["rgb"], cams,
+        render_turntable(lambda c, i: trainer.render(c, i, background=bg).rgb, cams,
                          out / "turntable.mp4")
     metrics = {
-        "test_psnr": result["psnr"], "test_ssim": result["ssim"], "test_split": split,
-        "test_views": result["views"], "eval_seconds": eval_seconds,
+        "test_psnr": result.psnr, "test_ssim": result.ssim, "test_split": split,
+        "test_views": result.views, "eval_seconds": eval_seconds,
         "steps": trainer.step_count, "train_seconds": figures["train_seconds"],
         "rays_per_second": figures["rays_per_second"], "samples_per_ray": figures["samples_per_ray"],
         "nan_recovered": figures["nan_recovered"], "device": str(trainer.device),

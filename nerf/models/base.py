@@ -1,66 +1,93 @@
-"""The radiance-model protocol shared by every model the Trainer can train, and `build_model`.
+"""The contract between a radiance model and the Trainer: `RadianceModel`, `RenderOutput`, `build_model`.
 
 A model owns everything between rays and pixels: its encodings and MLPs, its sampler (occupancy
 grid for `ngp`, stratified + hierarchical for `nerf`) and the volume rendering. The Trainer only
-sees `render_rays`, the loss terms it returns, and a few hooks:
+sees `render_rays`, the loss terms it returns, and the hooks below, whose defaults suit a model
+with no state outside its parameters and nothing to refresh between steps.
 
-    class RadianceModel(Protocol):  # an nn.Module
-        render_rays(rays_o, rays_d, background, *, stratified, generator, max_samples=None) -> dict
-            rays_o, rays_d [n, 3], rays_d unit length. For `ndc` scenes the caller (Trainer) has
-            already mapped the rays with nerf.data.cameras.to_ndc using the TRAINING intrinsics (one NDC
-            space for all cameras); the model then samples each ray's segment inside [-1, 1]^3.
-            background [n, 3] or [3]; returns
-              "rgb" [n, 3], "depth" [n], "opacity" [n],
-              "rgb_terms": list of [n, 3] predictions, each supervised by MSE to the target
-                           (ngp: [rgb]; nerf: [coarse, fine]),
-              "samples_per_ray": python float or 0-d tensor (so the hot path needs no sync).
-            `stratified` jitters sample positions (training); `generator` drives every random choice
-            so runs are reproducible; `max_samples` caps samples per ray (viewer's fast preview).
-        update(step, should_yield=None, pool=None) -> bool
-                                after each optimizer step (ngp refreshes its occupancy grid); may
-                                stop part-way when should_yield() is true and return False, then
-                                the next call finishes the work; may share its work out on `pool`
-                                (a nerf.train.shards.ShardPool)
-        param_groups(lr)        optimizer parameter groups (e.g. no weight decay on the hash table)
-        extra_state() / load_extra_state(d)   non-parameter state (occupancy grid) for checkpoints
-
-`config` is the Trainer's TrainConfig (nerf.train.trainer); models read their own fields from it.
+`config` is a nerf.train.config.TrainConfig; models read their own fields from it (fields prefixed
+`ngp_` / `nerf_` belong to one model).
 """
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from nerf.data.scene import Scene
 
 
-@runtime_checkable
-class RadianceModel(Protocol):
+@dataclass(frozen=True)
+class RenderOutput:
+    """What rendering rays gives: per ray ([n]) from `render_rays`, per pixel ([H, W]) from an image."""
+
+    rgb: torch.Tensor  # [*batch, 3] composited on the background
+    depth: torch.Tensor  # [*batch] expected distance along the unit ray (NDC distance for NDC scenes)
+    opacity: torch.Tensor  # [*batch] accumulated alpha, in [0, 1]
+    # predictions [n, 3] each supervised by MSE to the target (ngp: [rgb]; nerf: [coarse, fine]);
+    # empty for rendered images, which nothing trains on
+    rgb_terms: list[torch.Tensor] = field(default_factory=list)
+    # samples (MLP evaluations for nerf) per ray: a python float or a 0-d tensor, so the training
+    # step's hot path needs no device sync to report it
+    samples_per_ray: float | torch.Tensor = 0.0
+
+
+class RadianceModel(nn.Module):
+    """Base of every model the Trainer can train: `render_rays` plus hooks with no-op defaults."""
+
+    @classmethod
+    def defaults(cls, device: str = "cpu") -> dict:
+        """TrainConfig fields tuned for this model on a device kind ("cpu" | "cuda"):
+        TrainConfig.for_model applies them over the dataclass defaults."""
+        return {}
+
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> dict: ...
+                    max_samples: int | None = None) -> RenderOutput:
+        """rays_o, rays_d [n, 3], rays_d unit length; background [n, 3] or [3] -> RenderOutput [n].
 
-    def update(self, step: int, should_yield=None, pool=None) -> bool: ...
+        For `ndc` scenes the caller (the Trainer) has already mapped the rays with
+        nerf.data.cameras.to_ndc using the TRAINING intrinsics (one NDC space for all cameras); the
+        model then samples each ray's segment inside [-1, 1]^3. `stratified` jitters sample
+        positions (training); `generator` drives every random choice so runs are reproducible;
+        `max_samples` caps samples per ray (the viewer's fast preview)."""
+        raise NotImplementedError
 
-    def param_groups(self, lr: float) -> list[dict]: ...
+    def update(self, step: int, should_yield=None, pool=None) -> bool:
+        """Called after each optimizer step (ngp refreshes its occupancy grid). May stop part-way when
+        should_yield() is true and return False; the next call then finishes the work. May share its
+        work out on `pool` (a nerf.train.shards.ShardPool)."""
+        return True
 
-    def extra_state(self) -> dict: ...
+    def param_groups(self, lr: float) -> list[dict]:
+        """Optimizer parameter groups (ngp: no weight decay on the hash table)."""
+        return [{"params": list(self.parameters()), "lr": lr}]
 
-    def load_extra_state(self, d: dict) -> None: ...
+    def extra_state(self) -> dict:
+        """Non-parameter state a checkpoint must carry (ngp: its occupancy sampler's generator)."""
+        return {}
+
+    def load_extra_state(self, d: dict) -> None:
+        """Restores what extra_state() gave."""
 
 
 MODEL_NAMES = ("ngp", "nerf")
 
 
-def build_model(name: str, scene: Scene, config, device: torch.device | str) -> torch.nn.Module:
-    """A fresh model `name` ("ngp" | "nerf") for `scene`, on `device`."""
+def model_class(name: str) -> type[RadianceModel]:
+    """The class of model `name` ("ngp" | "nerf")."""
+    # imported here: the models import this module for their base class
     if name == "ngp":
         from nerf.models.ngp import NGPModel
-        model = NGPModel(scene.bound, scene.near, scene.far, scene.ndc, config)
-    elif name == "nerf":
-        from nerf.models.vanilla import VanillaNeRF  # lazy: written separately, heavy only when used
-        model = VanillaNeRF(scene.bound, scene.near, scene.far, scene.ndc, config)
-    else:
-        raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODEL_NAMES)})")
+        return NGPModel
+    if name == "nerf":
+        from nerf.models.vanilla import VanillaNeRF
+        return VanillaNeRF
+    raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODEL_NAMES)})")
+
+
+def build_model(name: str, scene: Scene, config, device: torch.device | str) -> RadianceModel:
+    """A fresh model `name` ("ngp" | "nerf") for `scene`, on `device`."""
+    model = model_class(name)(scene.bound, scene.near, scene.far, scene.ndc, config)
     return model.to(device)

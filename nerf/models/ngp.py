@@ -12,8 +12,8 @@ import contextlib
 import math
 
 import torch
-from torch import nn
 
+from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.hash_field import HashField
 from nerf.volume.occupancy import OccupancyGrid
 from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
@@ -25,7 +25,18 @@ NDC_BOUND = 1.5
 EVAL_SLICE = 1 << 19
 
 
-class NGPModel(nn.Module):
+class NGPModel(RadianceModel):
+    @classmethod
+    def defaults(cls, device: str = "cpu") -> dict:
+        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
+        CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
+        instant-NGP recipe reaches 35.7 dB on lego); render chunks big enough that per-chunk
+        overhead stays small."""
+        if device == "cuda":
+            return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
+        return dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
+                    ngp_grid_res=64, lr_decay_steps=1000)
+
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config):
         super().__init__()
         # NDC scenes arrive mapped by the caller: z runs -1..1, but edge pixels of LLFF views start
@@ -50,7 +61,7 @@ class NGPModel(nn.Module):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> dict:
+                    max_samples: int | None = None) -> RenderOutput:
         n = rays_o.shape[0]
         ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
                                          stratified=stratified, generator=generator,
@@ -72,8 +83,8 @@ class NGPModel(nn.Module):
         deltas = torch.full_like(t_mid, self.step_size)
         weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
-        return {"rgb": rgb_out, "depth": depth, "opacity": opacity, "rgb_terms": [rgb_out],
-                "samples_per_ray": ray_idx.numel() / max(n, 1)}
+        return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
+                            samples_per_ray=ray_idx.numel() / max(n, 1))
 
     def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.encodings import FrequencyEncoding
 from nerf.volume.compositing import composite, volume_weights
 from nerf.volume.aabb import ray_aabb
@@ -84,8 +85,8 @@ class NeRFMLP(nn.Module):
         return sigma, rgb
 
 
-class VanillaNeRF(nn.Module):
-    """The nerf model of nerf.models.base.RadianceModel: coarse and fine NeRF MLPs.
+class VanillaNeRF(RadianceModel):
+    """The nerf model: coarse and fine NeRF MLPs.
 
     scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
     (both ignored for NDC, where rays run from z = -1 to z = +1); config: a TrainConfig whose
@@ -106,8 +107,8 @@ class VanillaNeRF(nn.Module):
         self.coarse = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
         self.fine = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
 
-    @staticmethod
-    def default_config_overrides(device: str = "cpu") -> dict:
+    @classmethod
+    def defaults(cls, device: str = "cpu") -> dict:
         """TrainConfig fields for training this model on a device kind ("cpu" | "cuda").
 
         CUDA: the paper's settings (Adam lr 5e-4 decaying exponentially, 1024 rays per batch,
@@ -150,7 +151,7 @@ class VanillaNeRF(nn.Module):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> dict:
+                    max_samples: int | None = None) -> RenderOutput:
         """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models.base."""
         n = rays_o.shape[0]
         bg = background.to(rays_o).expand(n, 3)
@@ -166,19 +167,18 @@ class VanillaNeRF(nn.Module):
         parts = [self._render_hit(o[i:i + chunk], d[i:i + chunk], nr[i:i + chunk], fr[i:i + chunk],
                                   b[i:i + chunk], n_c, n_f, stratified, generator)
                  for i in range(0, max(m, 1), chunk)]
-        out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        rgb_c = bg.index_copy(0, idx, out["rgb_coarse"])
-        rgb_f = bg.index_copy(0, idx, out["rgb"])
-        return {
-            "rgb": rgb_f,
-            "depth": zeros.index_copy(0, idx, out["depth"]),
-            "opacity": zeros.index_copy(0, idx, out["opacity"]),
-            "rgb_terms": [rgb_c, rgb_f],
-            "samples_per_ray": (2 * n_c + n_f) * m / n,  # MLP evaluations per ray (coarse + fine)
-        }
+        rgb_c = bg.index_copy(0, idx, torch.cat([p.rgb_terms[0] for p in parts]))
+        rgb_f = bg.index_copy(0, idx, torch.cat([p.rgb for p in parts]))
+        return RenderOutput(
+            rgb=rgb_f,
+            depth=zeros.index_copy(0, idx, torch.cat([p.depth for p in parts])),
+            opacity=zeros.index_copy(0, idx, torch.cat([p.opacity for p in parts])),
+            rgb_terms=[rgb_c, rgb_f],
+            samples_per_ray=(2 * n_c + n_f) * m / n,  # MLP evaluations per ray (coarse + fine)
+        )
 
     def _render_hit(self, o, d, near, far, bg, n_c: int, n_f: int, stratified: bool,
-                    generator: torch.Generator | None) -> dict:
+                    generator: torch.Generator | None) -> RenderOutput:
         """Coarse then fine render of rays that cross the cube: o, d, bg [m, 3], near, far [m]."""
         dir_enc = self.dir_enc(d)  # [m, 27]
         t_c, delta_c = stratified_samples(near, far, n_c, stratified, generator)  # [m, n_c]
@@ -196,7 +196,7 @@ class VanillaNeRF(nn.Module):
         sigma, rgb = self.fine(enc_all, self.fine.direction_term(dir_enc))
         w = self._weights(sigma, delta)
         rgb_fine, depth, opacity = composite(w, rgb, t_all + 0.5 * delta, None, o.shape[0], bg)
-        return {"rgb": rgb_fine, "rgb_coarse": rgb_coarse, "depth": depth, "opacity": opacity}
+        return RenderOutput(rgb_fine, depth, opacity, rgb_terms=[rgb_coarse, rgb_fine])
 
     def _weights(self, sigmas: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
         """Quadrature weights [m, S] (NeRF eq. 3). NDC rays end at infinity (z = +1) and forward-
@@ -209,16 +209,3 @@ class VanillaNeRF(nn.Module):
             return weights
         rest = (1.0 - weights.sum(dim=-1, keepdim=True)).clamp_min(0.0)  # [m, 1]
         return torch.cat([weights[:, :-1], weights[:, -1:] + rest], dim=-1)
-
-    def update(self, step: int, should_yield=None, pool=None) -> bool:
-        """Nothing to refresh between steps (no occupancy grid)."""
-        return True
-
-    def param_groups(self, lr: float) -> list[dict]:
-        return [{"params": list(self.parameters()), "lr": lr}]
-
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, d: dict) -> None:
-        """No state outside the parameters."""

@@ -1,13 +1,15 @@
 """TrainConfig: every knob of training, one frozen dataclass with a reason on each field.
 
-Lives apart from nerf/trainer.py so models can read it without importing the Trainer. Fields
-prefixed `ngp_` / `nerf_` belong to one model; `TrainConfig.for_model(name, device)` gives the
-tuned defaults of a model on a device kind.
+Lives apart from the Trainer so models can read it without importing it. Fields prefixed `ngp_` /
+`nerf_` belong to one model; `TrainConfig.for_model(name, device)` applies the tuned defaults each
+model class gives for a device kind (`RadianceModel.defaults`).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+
+from nerf.models.base import model_class
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,7 @@ class TrainConfig:
     @classmethod
     def for_model(cls, model: str = "ngp", device: str = "cpu", **overrides) -> "TrainConfig":
         """Tuned defaults for `model` on a device kind ("cpu" | "cuda"), then `overrides`."""
-        if model == "nerf":
-            from nerf.models.vanilla import VanillaNeRF  # its tuned defaults live with the model
-            base = dict(model="nerf", **VanillaNeRF.default_config_overrides(device))
-        elif model == "ngp":
-            base = dict(model="ngp")
-            base.update(CUDA_NGP_DEFAULTS if device == "cuda" else CPU_NGP_DEFAULTS)
-        else:
-            raise ValueError(f"unknown model '{model}'")
+        base = dict(model=model, **model_class(model).defaults(device))
         base.update(overrides)
         return cls(**base)
 
@@ -80,10 +75,3 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
-
-# Tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
-CPU_NGP_DEFAULTS = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                        ngp_grid_res=64, lr_decay_steps=1000)
-# The paper's field; batches of 2^18 samples and nerfacc's budget schedule (its instant-NGP recipe
-# reaches 35.7 dB on lego); render chunks big enough that per-chunk overhead stays small.
-CUDA_NGP_DEFAULTS = dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)

@@ -121,8 +121,9 @@ class RenderResult:
 
 
 @dataclass(frozen=True)
-class EvalResult:
-    """Mean test metrics of the weights at `step`."""
+class TestScore:
+    """The worker's record of an evaluation: mean metrics of the weights at `step` (the trainer's
+    EvalResult without its per-view figures and images)."""
 
     step: int
     psnr: float
@@ -153,7 +154,7 @@ class WorkerStats:
     budget_s: float | None = None
     share: float = 0.0  # of the worker's time for renders while training
     model: str = "?"
-    test: EvalResult | None = None  # the last evaluation of these weights
+    test: TestScore | None = None  # the last evaluation of these weights
     render_seconds: float = 0.0  # of the last finished render
     render_seconds_total: float = 0.0
     renders: int = 0

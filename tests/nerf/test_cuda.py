@@ -45,9 +45,9 @@ def test_ngp_rendering_matches_cpu():
     with torch.no_grad():
         cpu_out = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
         gpu_out = gpu.render_rays(rays_o.cuda(), rays_d.cuda(), bg.cuda(), stratified=False, generator=None)
-    assert gpu_out["samples_per_ray"] == pytest.approx(cpu_out["samples_per_ray"], rel=0.02)
-    assert (gpu_out["rgb"].cpu() - cpu_out["rgb"]).abs().max() < 1e-2
-    assert (gpu_out["opacity"].cpu() - cpu_out["opacity"]).abs().max() < 1e-2
+    assert gpu_out.samples_per_ray == pytest.approx(cpu_out.samples_per_ray, rel=0.02)
+    assert (gpu_out.rgb.cpu() - cpu_out.rgb).abs().max() < 1e-2
+    assert (gpu_out.opacity.cpu() - cpu_out.opacity).abs().max() < 1e-2
 
 
 @pytest.mark.parametrize("model", ["ngp", "nerf"])
@@ -56,15 +56,15 @@ def test_training_on_cuda_learns_and_resumes(scene, tmp_path, model):
                                               nerf_fine_samples=8, batch_rays=512, lr=5e-3)
     trainer = Trainer(scene, TrainConfig.for_model(model, "cuda", **extra), device="cuda")
     trainer.progress = 0.0
-    before = trainer.evaluate("test")["psnr"]
+    before = trainer.evaluate("test").psnr
     for i in range(150):
         trainer.progress = i / 150
         stats = trainer.step()
-    after = trainer.evaluate("test")["psnr"]
+    after = trainer.evaluate("test").psnr
     assert after > before + 5.0, (before, after)
     assert stats["lr"] < trainer.config.lr  # the budget schedule stepped down (ngp) or decayed (nerf)
     if model == "ngp":
         assert trainer.adaptive_batch and trainer.batch_rays != trainer.config.batch_rays
     trainer.save(tmp_path / "ck.pt")
     again = Trainer.load(tmp_path / "ck.pt", scene=scene, device="cuda")
-    assert again.step_count == 150 and again.evaluate("test")["psnr"] == pytest.approx(after, abs=0.05)
+    assert again.step_count == 150 and again.evaluate("test").psnr == pytest.approx(after, abs=0.05)

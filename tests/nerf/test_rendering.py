@@ -1,4 +1,4 @@
-"""nerf/rendering.py and the ngp model's render path: quadrature, packing, culling, early stop."""
+"""nerf/volume/compositing.py and the ngp model's render path: quadrature, packing, culling, early stop."""
 import math
 
 import torch
@@ -86,8 +86,8 @@ def test_render_all_occupied_equals_dense_reference():
     sigma = sigma.reshape(t.shape) * inside
     w, _, _ = volume_weights(sigma, torch.full_like(sigma, step))
     ref, _, _ = composite(w, rgb.reshape(*t.shape, 3), t, None, o.shape[0], bg)
-    torch.testing.assert_close(out["rgb"], ref, atol=1e-5, rtol=1e-5)
-    assert abs(out["samples_per_ray"] - float(inside.sum()) / o.shape[0]) < 1e-9
+    torch.testing.assert_close(out.rgb, ref, atol=1e-5, rtol=1e-5)
+    assert abs(out.samples_per_ray - float(inside.sum()) / o.shape[0]) < 1e-9
 
 
 def test_early_termination_changes_colour_less_than_threshold():
@@ -95,9 +95,9 @@ def test_early_termination_changes_colour_less_than_threshold():
     bg = torch.tensor([1.0, 0.0, 1.0])
     full = _model(0.0).render_rays(o, d, bg, stratified=False, generator=None)
     early = _model(1e-3).render_rays(o, d, bg, stratified=False, generator=None)
-    assert early["samples_per_ray"] < full["samples_per_ray"]  # it did cut samples
+    assert early.samples_per_ray < full.samples_per_ray  # it did cut samples
     # dropped light is at most T (< threshold) times a colour in [0, 1] plus the background's share
-    assert (early["rgb"] - full["rgb"]).abs().max() < 2e-3
+    assert (early.rgb - full.rgb).abs().max() < 2e-3
 
 
 def test_inference_single_pass_equals_training_two_pass():
@@ -108,9 +108,9 @@ def test_inference_single_pass_equals_training_two_pass():
     with torch.no_grad():
         infer = model.render_rays(o, d, bg, stratified=False, generator=None)
     train = model.render_rays(o, d, bg, stratified=False, generator=None)
-    assert infer["samples_per_ray"] == train["samples_per_ray"] > 0
+    assert infer.samples_per_ray == train.samples_per_ray > 0
     for key in ("rgb", "depth", "opacity"):
-        torch.testing.assert_close(infer[key], train[key].detach(), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(getattr(infer, key), getattr(train, key).detach(), atol=1e-6, rtol=1e-5)
 
 
 def test_rays_missing_the_cube_render_background_in_both_paths():
@@ -122,8 +122,8 @@ def test_rays_missing_the_cube_render_background_in_both_paths():
         infer = model.render_rays(o, d, bg, stratified=False, generator=None)
     train = model.render_rays(o, d, bg, stratified=False, generator=None)
     for out in (infer, train):
-        torch.testing.assert_close(out["rgb"], bg[None])
-        assert out["samples_per_ray"] == 0
+        torch.testing.assert_close(out.rgb, bg[None])
+        assert out.samples_per_ray == 0
 
 
 def test_sliced_no_grad_passes_match_one_pass(monkeypatch):
@@ -141,6 +141,6 @@ def test_sliced_no_grad_passes_match_one_pass(monkeypatch):
         whole = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
         monkeypatch.setattr(ngp_module, "EVAL_SLICE", 7)
         sliced = model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
-    assert whole["samples_per_ray"] > 7
+    assert whole.samples_per_ray > 7
     for k in ("rgb", "depth", "opacity"):
-        assert torch.allclose(whole[k], sliced[k], atol=1e-6), k
+        assert torch.allclose(getattr(whole, k), getattr(sliced, k), atol=1e-6), k

@@ -66,13 +66,13 @@ def test_render_rays_shapes_and_terms():
     model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
     o, d = _rays(10)
     out = model.render_rays(o, d, torch.rand(10, 3), stratified=True, generator=torch.Generator().manual_seed(0))
-    assert out["rgb"].shape == (10, 3) and out["depth"].shape == (10,) and out["opacity"].shape == (10,)
-    coarse, fine = out["rgb_terms"]
+    assert out.rgb.shape == (10, 3) and out.depth.shape == (10,) and out.opacity.shape == (10,)
+    coarse, fine = out.rgb_terms
     assert coarse.shape == fine.shape == (10, 3)
-    assert torch.equal(fine, out["rgb"]) and not torch.equal(coarse, fine)
-    assert out["samples_per_ray"] == 2 * 8 + 16  # coarse MLP on 8, fine MLP on 8 + 16
-    assert torch.all((out["opacity"] >= 0) & (out["opacity"] <= 1 + 1e-5))
-    hit_depth = out["depth"][out["opacity"] > 1e-3]
+    assert torch.equal(fine, out.rgb) and not torch.equal(coarse, fine)
+    assert out.samples_per_ray == 2 * 8 + 16  # coarse MLP on 8, fine MLP on 8 + 16
+    assert torch.all((out.opacity >= 0) & (out.opacity <= 1 + 1e-5))
+    hit_depth = out.depth[out.opacity > 1e-3]
     assert torch.all((hit_depth > 2.0) & (hit_depth < 6.0))  # inside the cube, seen from radius 4
 
 
@@ -82,14 +82,14 @@ def test_rays_missing_the_cube_get_the_background_and_no_samples():
     d = torch.tensor([[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
     bg = torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
     out = model.render_rays(o, d, bg, stratified=False, generator=None)
-    for term in out["rgb_terms"]:
+    for term in out.rgb_terms:
         torch.testing.assert_close(term[0], bg[0])
-    assert out["opacity"][0] == 0 and out["depth"][0] == 0
-    assert out["samples_per_ray"] == (2 * 8 + 16) / 2
+    assert out.opacity[0] == 0 and out.depth[0] == 0
+    assert out.samples_per_ray == (2 * 8 + 16) / 2
     empty = model.render_rays(o[:1], d[:1], bg[0], stratified=True, generator=None)
-    torch.testing.assert_close(empty["rgb"], bg[:1])
-    assert empty["samples_per_ray"] == 0
-    sum(t.sum() for t in empty["rgb_terms"]).backward()  # a batch of misses still trains (no-op)
+    torch.testing.assert_close(empty.rgb, bg[:1])
+    assert empty.samples_per_ray == 0
+    sum(t.sum() for t in empty.rgb_terms).backward()  # a batch of misses still trains (no-op)
     assert model.coarse.layers[0].weight.grad.abs().sum() == 0
 
 
@@ -101,7 +101,7 @@ def test_max_samples_lowers_the_sample_counts():
     small = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
     o, d = _rays(4)
     out = small.render_rays(o, d, torch.ones(3), stratified=False, generator=None, max_samples=12)
-    assert out["samples_per_ray"] == 2 * 4 + 8
+    assert out.samples_per_ray == 2 * 4 + 8
 
 
 def test_deterministic_render_is_repeatable_and_chunking_does_not_change_it(monkeypatch):
@@ -112,8 +112,8 @@ def test_deterministic_render_is_repeatable_and_chunking_does_not_change_it(monk
         a = model.render_rays(o, d, torch.ones(3), stratified=False, generator=None)
         monkeypatch.setattr("nerf.models.vanilla.CHUNK_SAMPLES", 64)  # 2 rays per chunk
         b = model.render_rays(o, d, torch.ones(3), stratified=False, generator=None)
-    torch.testing.assert_close(a["rgb"], b["rgb"])
-    torch.testing.assert_close(a["depth"], b["depth"])
+    torch.testing.assert_close(a.rgb, b.rgb)
+    torch.testing.assert_close(a.depth, b.depth)
 
 
 def test_loss_decreases_and_both_networks_learn():
@@ -127,7 +127,7 @@ def test_loss_decreases_and_both_networks_learn():
     losses = []
     for _ in range(40):
         out = model.render_rays(o, d, bg, stratified=True, generator=g)
-        coarse_loss, fine_loss = (torch.mean((t - target) ** 2) for t in out["rgb_terms"])
+        coarse_loss, fine_loss = (torch.mean((t - target) ** 2) for t in out.rgb_terms)
         opt.zero_grad()
         (coarse_loss + fine_loss).backward()
         if not losses:
@@ -158,10 +158,10 @@ def test_short_training_on_a_generated_scene_raises_psnr(tmp_path):
     scene = load_scene(tmp_path / "scene")
     config = TrainConfig(**{**SMALL, "nerf_fine_samples": 8}, batch_rays=512, lr=5e-3, weight_decay=0.0)
     trainer = Trainer(scene, config)
-    before = trainer.evaluate("test")["psnr"]
+    before = trainer.evaluate("test").psnr
     for _ in range(120):
         stats = trainer.step()
-    after = trainer.evaluate("test")["psnr"]
+    after = trainer.evaluate("test").psnr
     assert stats["samples_per_ray"] > 0
     assert after > before + 5.0, (before, after)
 
@@ -176,10 +176,10 @@ def test_ndc_rays_are_opaque_at_infinity_and_object_rays_are_not():
         for stratified in (False, True):
             out = ndc.render_rays(o, d, torch.ones(3), stratified=stratified, generator=None)
             # the far plane takes what is left, as the paper's 1e10 last delta does: no background
-            torch.testing.assert_close(out["opacity"], torch.ones(2))
-            assert torch.all(out["rgb"] < 1.0)  # the last sample's colour (sigmoid < 1), not the white background
+            torch.testing.assert_close(out.opacity, torch.ones(2))
+            assert torch.all(out.rgb < 1.0)  # the last sample's colour (sigmoid < 1), not the white background
         obj = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
         obj.fine.sigma.bias.fill_(-1e3)
         out = obj.render_rays(*_rays(3), torch.ones(3), stratified=False, generator=None)
-        assert torch.all(out["opacity"] == 0)
-        torch.testing.assert_close(out["rgb"], torch.ones(3, 3))
+        assert torch.all(out.opacity == 0)
+        torch.testing.assert_close(out.rgb, torch.ones(3, 3))

@@ -7,7 +7,7 @@ import pytest
 
 from nerf.data.cameras import look_at, make_cameras
 from nerf.train.worker import RenderRequest, TrainingWorker
-from nerf.train.worker_messages import EvalResult
+from nerf.train.worker_messages import TestScore
 from tests.support.fakes import FakeTrainer
 
 
@@ -116,7 +116,7 @@ def test_render_exception_surfaces_and_next_render_works(worker, trainer):
     assert "fake render failure" in worker.errors.wait(1.0)
     worker.request_render(RenderRequest(_camera(), tag=2, interactive=True))
     second = worker.frames.wait(2.0)
-    assert second.outputs["rgb"].shape == (8, 8, 3)
+    assert second.outputs.rgb.shape == (8, 8, 3)
 
 
 def test_newer_request_aborts_a_slow_render():
@@ -148,7 +148,7 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_
     assert saved.name == "save" and saved.result == "saved" and (tmp_path / "ck.pt").is_file()
     worker.evaluate("test")
     notice = worker.notices.get(timeout=2.0)
-    assert notice.name == "evaluate" and isinstance(notice.result, EvalResult)
+    assert notice.name == "evaluate" and isinstance(notice.result, TestScore)
     assert notice.result.psnr >= 20.0 and notice.result.views == 2
     s = _stats(worker, lambda s: s.test is not None)
     assert s.test == notice.result and s.test.step <= s.step

@@ -16,6 +16,8 @@ import torch
 
 from nerf.data.cameras import image_rays, look_at, make_cameras
 from nerf.data.scene import Scene, Split
+from nerf.models.base import RenderOutput
+from nerf.train.evaluation import EvalResult
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,18 @@ class FakeTrainer:
         self.step_count = 0
         self.resets += 1
 
-    def evaluate(self, split: str = "test", max_views=None, should_abort=None) -> dict | None:
+    def evaluate(self, split: str = "test", max_views=None, should_abort=None) -> EvalResult | None:
         self._touch()
         for _ in range(5):
             if should_abort is not None and should_abort():
                 return None
             time.sleep(0.01)
-        return {"psnr": 20.0 + min(self.step_count, 1000) / 100.0, "ssim": 0.8,
-                "views": len(self.scene.split(split))}
+        views = len(self.scene.split(split))
+        psnr = 20.0 + min(self.step_count, 1000) / 100.0
+        return EvalResult(psnr=psnr, ssim=0.8, views=views, per_view_psnr=[psnr] * views)
 
     def render(self, cameras, index: int = 0, *, background=(1.0, 1.0, 1.0), max_samples=None,
-               should_abort=None, chunk=None) -> dict | None:
+               should_abort=None, chunk=None) -> RenderOutput | None:
         self._touch()
         if self.fail_next_render:
             self.fail_next_render = False
@@ -125,7 +128,7 @@ class FakeTrainer:
         h, w = rgb.shape[:2]
         depth = torch.linspace(2.0, 6.0, h)[:, None].expand(h, w).clone()
         opacity = torch.ones(h, w)
-        return {"rgb": rgb, "depth": depth, "opacity": opacity}
+        return RenderOutput(rgb=rgb, depth=depth, opacity=opacity)
 
     def save(self, path) -> None:
         self._touch()

@@ -166,7 +166,7 @@ class LiveView:
         self.schedule.finished(tag, None if result.outputs is None else result.seconds)
         if result.outputs is None:
             return
-        outputs = {k: v.detach().cpu().numpy() for k, v in result.outputs.items()}
+        outputs = {k: getattr(result.outputs, k).detach().cpu().numpy() for k in ("rgb", "depth", "opacity")}
         if tag.purpose == "screenshot":
             self._on_screenshot(outputs["rgb"], result.request)
         if not self.schedule.show(tag, result.step, now):
