@@ -83,8 +83,8 @@ class SphericalHarmonics(nn.Module):
 class _GatherRows(torch.autograd.Function):
     """table[idx] whose backward scatters with index_add_ on int64 indices.
 
-    Measured on a 2-core CPU this backward is ~6x faster than nn.functional.embedding's (which
-    sorts the indices first); on CUDA index_add_ uses atomics and is as fast as embedding's.
+    On a CPU this backward is several times faster than nn.functional.embedding's (which sorts the
+    indices first; BENCHMARKS.md, "NeRF engine"); on CUDA index_add_ uses atomics and is as fast as embedding's.
     """
 
     @staticmethod

@@ -36,7 +36,7 @@ from nerf.train.shards import ShardPool
 
 
 def _optimizer(params: list[dict]) -> torch.optim.Optimizer:
-    # fused Adam is ~10x faster per step than the for-each version on CPU and CUDA
+    # fused Adam: much faster per step than the for-each version on CPU and CUDA (BENCHMARKS.md, "NeRF engine")
     try:
         return torch.optim.Adam(params, betas=(0.9, 0.99), fused=True)
     except (RuntimeError, TypeError, ValueError):
@@ -156,7 +156,7 @@ class Trainer:
             return stats
         self.optimizer.step()
         self.step_count += 1
-        # an occupancy refresh takes up to ~1.5 s on a CPU inside the viewer: a frame may stop it
+        # an occupancy refresh is long on a CPU inside the viewer: a frame may stop it
         if self.model.update(self.step_count, should_yield, pool=self.pool) is False:
             self._deferred_update = self.step_count
         if self.adaptive_batch:

@@ -15,8 +15,8 @@ import torch
 from nerf.train.worker_messages import RenderRequest
 
 MIN_SHARE = 0.05  # of the worker's time for renders: below this the view would look frozen
-# Rays per render chunk on a CPU: small enough that a newer camera aborts a stale render within
-# ~0.1 s on 2 cores. GPUs keep the trainer's larger chunk (per-chunk overhead would dominate).
+# Rays per render chunk on a CPU: small enough that a newer camera aborts a stale render quickly
+# (BENCHMARKS.md, "Viewer"). GPUs keep the trainer's larger chunk (per-chunk overhead would dominate).
 CPU_RENDER_CHUNK = 2048
 IDLE_WAIT_S = 0.25  # nothing to do: how long to sleep unless woken
 RENDER_POLL_S = 0.01  # a render waits for its turn: look again this soon
