@@ -97,7 +97,7 @@ class ViewerApp:
                                         on_load=self.load_checkpoint)
         self.status = StatusLine(self.device)
         # Not a DearPyGui "primary window": that one always paints its background, a full-viewport
-        # quad that cost ~10 ms a frame under Mesa's software renderer (a third of a core at 30 fps).
+        # quad that costs a large share of each frame under Mesa's software renderer (BENCHMARKS.md, "Viewer").
         # A plain borderless window without background over the viewport's clear colour looks the same.
         with dpg.window(tag="main", no_scrollbar=True, no_title_bar=True, no_move=True, no_resize=True,
                         no_collapse=True, no_background=True, no_bring_to_front_on_focus=True,
@@ -351,7 +351,8 @@ class ViewerApp:
 
 def _cheap_theme():
     """Child windows without a painted background: the window behind them has the same colour, and
-    under Mesa's software renderer the two panel backgrounds cost ~8 ms of a 30 fps frame."""
+    under Mesa's software renderer the two panel backgrounds cost a quarter of a 30 fps frame
+    (BENCHMARKS.md, "Viewer")."""
     with dpg.theme() as theme:
         with dpg.theme_component(dpg.mvAll):
             dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0), category=dpg.mvThemeCat_Core)

@@ -11,8 +11,8 @@ import numpy as np
 
 from nerf.train.worker_messages import WorkerStats
 
-PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: a 4000-point line
-#                    cost ~2.5 ms a frame to rasterise in software, and the panel is 400 px wide
+PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: long lines are costly to
+#                    rasterise in software (BENCHMARKS.md, "Viewer"), and the panel is 400 px wide
 
 
 class TrainingPanel:
