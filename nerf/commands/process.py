@@ -26,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "exhaustive (every pair; photo sets); default: auto")
     p.add_argument("--camera-model", choices=("OPENCV", "SIMPLE_RADIAL"), default="OPENCV",
                    help="lens model COLMAP fits (default OPENCV: two focals, k1 k2 p1 p2)")
-    p.add_argument("--max-size", type=int, default=1024, metavar="PX",
-                   help="find features on copies at most PX pixels on a side (default 1024); "
+    p.add_argument("--max-size", type=int, default=480, metavar="PX",
+                   help="find features on copies at most PX pixels on a side (default 480, a quarter of 1080p); "
                         "poses and images stay at full resolution")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     return p

@@ -29,7 +29,10 @@ class ProcessOptions:
     frames: int = 150  # frames picked from a video (photos: all are used)
     matching: str = "auto"  # "auto" | "sequential" | "exhaustive"; auto: sequential for video
     camera_model: str = "OPENCV"  # "OPENCV" | "SIMPLE_RADIAL"
-    max_image_size: int = 1024  # features on copies at most this big; see BENCHMARKS.md "nerf-process"
+    # features on copies at most this big (a quarter of 1080p): exhaustive matching costs grow with
+    # the square of the features per image, and ~1 px of error there is well under a training pixel
+    # at the usual --downscale 4-8
+    max_image_size: int = 480
     overwrite: bool = False  # replace an existing OUT
 
 

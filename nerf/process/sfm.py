@@ -29,7 +29,7 @@ class SfmOptions:
     matching: str = "sequential"  # "sequential" (video order) | "exhaustive" (every pair)
     camera_model: str = "OPENCV"  # "OPENCV" | "SIMPLE_RADIAL"
     single_camera: bool = True  # one camera for every image (a video; photos from one phone)
-    max_image_size: int = 1024  # features on copies at most this many pixels wide or high
+    max_image_size: int = 480  # features on copies at most this many pixels wide or high
     seed: int = 0  # RANSAC and mapping seeds, so a rerun gives the same cameras
 
 
