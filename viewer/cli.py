@@ -12,13 +12,15 @@ from nerf.errors import InputError
 from nerf.train.allocator import tune_malloc
 from viewer.app import ViewerApp
 from viewer.opengl import tune_software_gl
+from viewer.processing import process_if_needed
 from viewer.session import open_session
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
     p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
-                   help="scene folder or a checkpoint file (.pt); default: the embedded scene")
+                   help="scene folder, checkpoint (.pt), video or folder of photos (processed "
+                        "first, see nerf-process); default: the embedded scene")
     p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     tune_software_gl()
     tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
     try:
+        args = process_if_needed(args)  # a video or photos: recover the cameras first
+        if args is None:
+            return 0
         session = open_session(args)
     except InputError as exc:
         print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)

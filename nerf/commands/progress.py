@@ -5,6 +5,8 @@ import sys
 import time
 from typing import TextIO
 
+from nerf.process.progress import StageProgress
+
 REFRESH_SECONDS = 0.5  # faster than anyone reads it; each refresh is a write to the terminal
 
 
@@ -28,3 +30,23 @@ class Progress:
         if self._width:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class StageBar:
+    """nerf-process's `report`: one line per stage, redrawn in place while it runs on a terminal;
+    to a log or a pipe only each stage's final line is written."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.progress = Progress(stream)
+        self.live = bool(getattr(self.progress.stream, "isatty", lambda: False)())
+
+    def __call__(self, p: StageProgress) -> None:
+        if not self.live:
+            if p.finished:
+                self.progress.stream.write(p.line() + "\n")
+                self.progress.stream.flush()
+        elif p.finished:
+            self.progress.show(p.line(), force=True)
+            self.progress.done()
+        else:
+            self.progress.show(p.line())

@@ -75,8 +75,12 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
         return "transforms", path
     if (path / "poses_bounds.npy").is_file():
         return "llff", path
+    from nerf.data.colmap import model_folder
+    if model_folder(path) is not None:
+        return "colmap", path
     raise InputError(path, "not a scene folder: expected transforms_train.json (Blender), "
-                           "transforms.json (instant-ngp / nerfstudio) or poses_bounds.npy (LLFF)")
+                           "transforms.json (instant-ngp / nerfstudio), poses_bounds.npy (LLFF) "
+                           "or sparse/0/ (COLMAP)")
 
 
 def read_json(path: Path) -> dict:
@@ -215,6 +219,9 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
 
 def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
     """Frames per split (all splits the folder has), the metadata and the file of each split."""
+    if fmt == "colmap":
+        from nerf.data.colmap import colmap_split_frames
+        return colmap_split_frames(root)
     if fmt == "blender":
         frames, files, meta0 = {}, {}, None
         for name in BLENDER_SPLITS:

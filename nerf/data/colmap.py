@@ -1,0 +1,147 @@
+"""COLMAP sparse models: read as a scene of their own, and written out as nerfstudio's transforms.json.
+
+A COLMAP scene folder holds `images/` and `sparse/0/` (`cameras`, `images`, `points3D`, as .bin or
+.txt); pycolmap reads either form. COLMAP stores world-to-camera poses in the OpenCV convention
+(x right, y down, looking down +z); we flip the camera's y and z axes to get OpenGL camera-to-world.
+
+transforms.json follows nerfstudio's `ns-process-data` output: the same world rotation
+(`applied_transform`: swap y and z, negate the new z, so COLMAP's usual y-down world ends up
+z-up), `OPENCV` intrinsics, `colmap_im_id` per frame and `ply_file_path` for the sparse points.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nerf.data.loaders import Frame, holdout_split
+from nerf.errors import InputError
+
+# nerfstudio's world rotation for COLMAP models (colmap_utils.colmap_to_json): rows [x, z, -y]
+APPLIED_TRANSFORM = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0]])
+APPLIED_TRANSFORM_4 = np.concatenate([APPLIED_TRANSFORM, [[0.0, 0.0, 0.0, 1.0]]])
+# COLMAP camera model -> names of its parameters in nerfstudio's vocabulary, in COLMAP's order
+_PARAMS = {
+    "SIMPLE_PINHOLE": ("f", "cx", "cy"),
+    "PINHOLE": ("fl_x", "fl_y", "cx", "cy"),
+    "SIMPLE_RADIAL": ("f", "cx", "cy", "k1"),
+    "RADIAL": ("f", "cx", "cy", "k1", "k2"),
+    "OPENCV": ("fl_x", "fl_y", "cx", "cy", "k1", "k2", "p1", "p2"),
+}
+
+
+def model_folder(root: Path) -> Path | None:
+    """The folder holding cameras/images/points3D (.bin or .txt) under root/sparse, if any."""
+    for folder in (root / "sparse" / "0", root / "sparse"):
+        if any((folder / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
+            return folder
+    return None
+
+
+def read_model(folder: Path):
+    """pycolmap.Reconstruction of a sparse model folder; InputError when it cannot be read."""
+    import pycolmap
+    try:
+        rec = pycolmap.Reconstruction(str(folder))
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise InputError(folder, f"cannot read the COLMAP model: {str(exc).splitlines()[-1]}") from None
+    if rec.num_reg_images() == 0:
+        raise InputError(folder, "the COLMAP model has no posed images")
+    return rec
+
+
+def intrinsics(camera, where: Path) -> dict:
+    """fl_x fl_y cx cy w h k1 k2 p1 p2 of a pycolmap.Camera (missing distortion terms are 0)."""
+    model = camera.model.name
+    if model not in _PARAMS:
+        raise InputError(where, f"camera model {model} is not supported "
+                                f"(supported: {', '.join(_PARAMS)})")
+    values = dict(zip(_PARAMS[model], (float(v) for v in camera.params)))
+    if "f" in values:
+        values["fl_x"] = values["fl_y"] = values.pop("f")
+    out = {"fl_x": values["fl_x"], "fl_y": values["fl_y"], "cx": values["cx"], "cy": values["cy"],
+           "w": int(camera.width), "h": int(camera.height)}
+    out.update({k: values.get(k, 0.0) for k in ("k1", "k2", "p1", "p2")})
+    return out
+
+
+def camera_to_world(image) -> np.ndarray:
+    """OpenGL camera-to-world [4, 4] in COLMAP's world of a posed pycolmap.Image."""
+    w2c = np.eye(4)
+    w2c[:3] = image.cam_from_world().matrix()
+    c2w = np.linalg.inv(w2c)
+    c2w[:3, 1:3] *= -1.0  # OpenCV (y down, +z forward) -> OpenGL (y up, -z forward)
+    return c2w
+
+
+def posed_images(rec) -> list:
+    """Registered images of a reconstruction, sorted by name (capture order for frame_00001...)."""
+    return sorted((im for im in rec.images.values() if im.has_pose), key=lambda im: im.name)
+
+
+def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
+    """loaders._split_frames for a COLMAP folder: frames per split (every 8th image is test)."""
+    folder = model_folder(root)
+    if folder is None:
+        raise InputError(root, "no COLMAP model (sparse/0/cameras.bin or .txt)")
+    rec = read_model(folder)
+    frames = []
+    for image in posed_images(rec):
+        k = intrinsics(rec.cameras[image.camera_id], folder)
+        dist = np.array([k["k1"], k["k2"], k["p1"], k["p2"]])
+        frames.append(Frame(image=root / "images" / image.name, c2w=camera_to_world(image),
+                            fx=k["fl_x"], fy=k["fl_y"], cx=k["cx"], cy=k["cy"], width=k["w"],
+                            height=k["h"], distortion=dist if dist.any() else None))
+    split = holdout_split(frames)
+    return split, {}, {name: folder for name in split}
+
+
+def transforms_json(rec, image_dir: str = "images", ply_name: str | None = "sparse_pc.ply") -> dict:
+    """nerfstudio's transforms.json for a reconstruction (posed images only).
+
+    Intrinsics are global when every image shares one camera (a video), per frame otherwise.
+    """
+    images = posed_images(rec)
+    cams = {im.camera_id: intrinsics(rec.cameras[im.camera_id], Path(im.name)) for im in images}
+    shared = len(cams) == 1
+    meta: dict = {"camera_model": "OPENCV"}
+    if shared:
+        meta.update(next(iter(cams.values())))
+    frames = []
+    for im in images:
+        c2w = APPLIED_TRANSFORM_4 @ camera_to_world(im)
+        frame = {"file_path": f"{image_dir}/{im.name}", "transform_matrix": c2w.tolist(),
+                 "colmap_im_id": int(im.image_id)}
+        if not shared:
+            frame.update(cams[im.camera_id])
+        frames.append(frame)
+    meta["frames"] = frames
+    meta["applied_transform"] = APPLIED_TRANSFORM.tolist()
+    if ply_name:
+        meta["ply_file_path"] = ply_name
+    return meta
+
+
+def write_points_ply(rec, path: Path) -> int:
+    """The sparse points with their colours, in the transforms.json world, as a binary PLY."""
+    points = list(rec.points3D.values())
+    xyz = np.array([p.xyz for p in points], dtype=np.float64).reshape(-1, 3)
+    xyz = xyz @ APPLIED_TRANSFORM[:, :3].T
+    rows = np.empty(len(points), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
+                                        ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+    rows["x"], rows["y"], rows["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
+    rgb = np.array([p.color for p in points], dtype=np.uint8).reshape(-1, 3)
+    rows["red"], rows["green"], rows["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    header = ("ply\nformat binary_little_endian 1.0\n"
+              f"element vertex {len(points)}\n"
+              "property float x\nproperty float y\nproperty float z\n"
+              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
+    with open(path, "wb") as f:
+        f.write(header.encode("ascii"))
+        f.write(rows.tobytes())
+    return len(points)
+
+
+def write_transforms(rec, path: Path) -> None:
+    path.write_text(json.dumps(transforms_json(rec), indent=2) + "\n")

@@ -1,0 +1,178 @@
+"""`nerf-viewer video.mp4` or `nerf-viewer photos/`: recover the cameras first, then train.
+
+nerf-process runs on a background thread while a small window shows each stage's bar; closing it
+cancels. The window lives in a child process (`python -m viewer.processing`): DearPyGui cannot
+open a second viewport in one process (the first GLFW window's late focus event reaches the
+second context and crashes it), and the app's own window follows. The processed scene goes to <run folder>/scene, and <run folder>/source.json records
+what it came from (path, size, modification time), so opening the same video again, with the same
+--out or without one, reuses the newest matching run under runs/ instead of processing it twice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+
+from nerf.data.frames import PHOTO_SUFFIXES, is_video
+from nerf.data.loaders import detect_format
+from nerf.errors import InputError
+from nerf.process.pipeline import ProcessOptions, process
+from nerf.process.progress import StageProgress
+from nerf.process.sfm import Cancelled
+
+STAGES = ("frames", "features", "matching", "mapping", "writing")
+FRAME_SECONDS = 1.0 / 30.0
+RUNS = Path("runs")
+CANCELLED = 1  # the child's exit status when the window was closed before the end
+
+
+def needs_processing(source: str | None) -> bool:
+    """A video, or a folder of photos that is not already a scene."""
+    if source is None:
+        return False
+    path = Path(source)
+    if is_video(path):
+        return True
+    if not path.is_dir():
+        return False
+    try:
+        detect_format(path)
+        return False
+    except InputError:
+        return any(p.suffix.lower() in PHOTO_SUFFIXES for p in path.iterdir())
+
+
+def source_fingerprint(source: Path) -> dict:
+    stat = source.stat()
+    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _reusable_run(source: Path, out: str | None) -> Path | None:
+    """A run folder whose scene was processed from this very source, if there is one."""
+    candidates = [Path(out)] if out else sorted(RUNS.glob(f"{source.stem}-*"), reverse=True)
+    for run in candidates:
+        try:
+            same = json.loads((run / "source.json").read_text()) == source_fingerprint(source)
+        except (OSError, ValueError):
+            continue
+        if same and (run / "scene" / "transforms.json").is_file():
+            return run
+    return None
+
+
+def process_if_needed(args: argparse.Namespace) -> argparse.Namespace | None:
+    """args with `source` pointing at a posed scene (and `out` at its run folder); None when the
+    user closed the window while processing. Raises InputError when processing fails."""
+    if not needs_processing(args.source):
+        return args
+    source = Path(args.source)
+    run = _reusable_run(source, args.out)
+    if run is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run = Path(args.out) if args.out else RUNS / f"{source.stem}-{stamp}"
+        if not _process_in_child(source, run / "scene"):
+            return None
+        (run / "source.json").write_text(json.dumps(source_fingerprint(source)) + "\n")
+    return argparse.Namespace(**{**vars(args), "source": str(run / "scene"), "out": str(run)})
+
+
+def _process_in_child(source: Path, out: Path) -> bool:
+    """Run the processing window in a child process; True once `out` is written, False when the
+    window was closed. Its InputError comes back as one JSON line and is raised here."""
+    child = subprocess.run([sys.executable, "-m", "viewer.processing", str(source), str(out)],
+                           stdout=subprocess.PIPE, text=True)
+    if child.returncode == 2:
+        error = json.loads(child.stdout.strip().splitlines()[-1])
+        raise InputError(error["path"], error["problem"])
+    if child.returncode != 0 and child.returncode != CANCELLED:
+        raise InputError(source, f"processing stopped (exit status {child.returncode})")
+    return child.returncode == 0 and (out / "transforms.json").is_file()
+
+
+class StageBoard:
+    """The newest report of every stage, written by the processing thread, read by the UI thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._latest: dict[str, StageProgress] = {}
+
+    def put(self, progress: StageProgress) -> None:
+        with self._lock:
+            self._latest[progress.stage] = progress
+
+    def snapshot(self) -> dict[str, StageProgress]:
+        with self._lock:
+            return dict(self._latest)
+
+
+class ProcessingWindow:
+    """A small window with one bar per stage while `process` runs on its own thread."""
+
+    def __init__(self, source: Path, out: Path):
+        self.source, self.out = source, out
+        self.board, self.cancel = StageBoard(), threading.Event()
+        self.outcome: dict = {}
+
+    def _work(self) -> None:
+        try:
+            self.outcome["result"] = process(self.source, self.out, ProcessOptions(overwrite=True),
+                                             report=self.board.put, cancel=self.cancel)
+        except BaseException as exc:  # handed to the UI thread, which shows or re-raises it
+            self.outcome["error"] = exc
+
+    def run(self) -> bool:
+        """True once the scene is written; False if the window was closed first."""
+        dpg.create_context()
+        dpg.create_viewport(title=f"nerf-viewer - processing {self.source.name}", width=620, height=260)
+        bars = {}
+        with dpg.window(tag="processing"):
+            dpg.add_text(f"Recovering the cameras of {self.source} (COLMAP)")
+            for stage in STAGES:
+                bars[stage] = dpg.add_progress_bar(default_value=0.0, overlay=stage, width=-1)
+            error = dpg.add_text("", color=(255, 110, 90), wrap=580)
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        dpg.set_primary_window("processing", True)
+        thread = threading.Thread(target=self._work, name="nerf-process", daemon=True)
+        thread.start()
+        shown_error = False
+        while dpg.is_dearpygui_running():
+            for stage, p in self.board.snapshot().items():
+                dpg.set_value(bars[stage], 1.0 if p.finished else (p.done / p.total if p.total else 0.0))
+                dpg.configure_item(bars[stage], overlay=p.line())
+            if not thread.is_alive():
+                if not isinstance(self.outcome.get("error"), InputError):
+                    break
+                if not shown_error:  # keep the window until it is read and closed
+                    dpg.set_value(error, f"error: {self.outcome['error']}")
+                    shown_error = True
+            dpg.render_dearpygui_frame()
+            thread.join(FRAME_SECONDS)
+        if thread.is_alive():
+            self.cancel.set()
+            thread.join()
+        dpg.destroy_context()
+        err = self.outcome.get("error")
+        if err is not None and not isinstance(err, Cancelled):
+            raise err
+        return "result" in self.outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child process: SOURCE OUT -> 0 written, 1 cancelled, 2 InputError (as JSON on stdout)."""
+    source, out = (argv if argv is not None else sys.argv[1:])[:2]
+    try:
+        return 0 if ProcessingWindow(Path(source), Path(out)).run() else CANCELLED
+    except InputError as exc:
+        print(json.dumps({"path": exc.path, "problem": exc.problem}))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
