@@ -1,10 +1,14 @@
 """The `ngp` model: instant-NGP's hash-grid field, occupancy-culled marching, packed rendering.
 
-render_rays follows nerfacc's two-pass scheme: march the occupancy grid, evaluate density only
-(no grad) on every occupied sample to find where each ray's transmittance drops below
-`ngp_early_stop`, then run the full field with gradients on the surviving samples only. Without
-gradients (rendering) one pass suffices: the density pass keeps its features and only the
-colour MLP runs again, on the survivors.
+render_rays follows nerfacc's two-pass scheme: find, without gradients, each ray's occupied samples
+in front of the point where its transmittance drops below `ngp_early_stop`, then run the full
+field with gradients on those samples only. Without gradients (rendering) one pass suffices: the
+density pass keeps its features and only the colour MLP runs again, on the survivors.
+
+`ngp_marcher` picks how the first pass marches: "rounds" (nerf.volume.occupied_march and
+nerf.volume.rounds: a few occupied samples per live ray at a time, rays dropped once opaque, so
+nothing behind a surface is evaluated) or "dense" (every step of every ray in one tensor, the
+density evaluated on all occupied samples, then culled: the reference the tests compare with).
 """
 from __future__ import annotations
 
@@ -15,8 +19,12 @@ import torch
 
 from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.hash_field import HashField
-from nerf.volume.occupancy import OccupancyGrid
+from nerf.volume.aabb import ray_aabb
 from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
+from nerf.volume.occupancy import OccupancyGrid
+from nerf.volume.occupied_march import RayMarcher, occupancy_mips
+from nerf.volume.rounds import march_to_opacity, render_in_rounds
+from nerf.volume.steps import ConstantSteps
 
 
 NDC_BOUND = 1.5
@@ -53,6 +61,7 @@ class NGPModel(RadianceModel):
         self.grid = OccupancyGrid(self.bound, config.ngp_grid_res, config.ngp_grid_decay,
                                   config.ngp_grid_threshold / self.step_size, config.ngp_grid_warmup)
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
+        self._mips: tuple[tuple, list[torch.Tensor]] | None = None  # (key, pyramid) of the grid's bits
 
     def _autocast(self, device: torch.device):
         if device.type == "cuda" and self.config.mixed_precision:
@@ -62,6 +71,8 @@ class NGPModel(RadianceModel):
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None) -> RenderOutput:
+        if self.config.ngp_marcher == "rounds":
+            return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples)
         n = rays_o.shape[0]
         ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
                                          stratified=stratified, generator=generator,
@@ -85,6 +96,43 @@ class NGPModel(RadianceModel):
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
                             samples_per_ray=ray_idx.numel() / max(n, 1))
+
+    def _render_rounds(self, rays_o, rays_d, background, stratified, generator, max_samples) -> RenderOutput:
+        n = rays_o.shape[0]
+        marcher = self._marcher(rays_o, rays_d, stratified, generator, max_samples)
+        first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
+        with self._autocast(rays_o.device):
+            if not torch.is_grad_enabled():
+                rgb_out, depth, opacity, used = render_in_rounds(
+                    marcher, lambda pts: _sliced(self.field.geometry, pts),
+                    lambda h, ray_idx: self.field.color(h, rays_d[ray_idx]), background, early_stop, first_round)
+                return RenderOutput(rgb_out, depth, opacity, samples_per_ray=used / max(n, 1))
+            samples = march_to_opacity(marcher, lambda pts: _sliced(self.field.density, pts), early_stop,
+                                       first_round)
+            sigma, rgb = self.field(marcher.points(samples), rays_d[samples.ray_indices])  # [m], [m, 3]
+        weights, _, _ = volume_weights_packed(sigma, samples.deltas, samples.ray_indices, n)
+        rgb_out, depth, opacity = composite(weights, rgb, samples.t, samples.ray_indices, n, background)
+        return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
+                            samples_per_ray=samples.t.numel() / max(n, 1))
+
+    def _marcher(self, rays_o, rays_d, stratified, generator, max_samples) -> RayMarcher:
+        """A RayMarcher over the occupancy grid whose samples are OccupancyGrid.march's, jitter and
+        random stream included."""
+        n = rays_o.shape[0]
+        t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, self.near, self.far)
+        u = torch.full((n,), 0.5, device=rays_o.device)
+        if stratified and n > 0 and bool(hit.any()):  # the dense marcher draws only then
+            u = torch.rand(n, 1, generator=generator, device=rays_o.device)[:, 0]
+        return RayMarcher(self.grid, rays_o, rays_d, t0, t1, ConstantSteps(self.step_size), u,
+                          max_samples=max_samples, mips=self._grid_mips())
+
+    def _grid_mips(self) -> list[torch.Tensor]:
+        """The occupancy bits' mip pyramid, rebuilt only when the bits change (a refresh, a load)."""
+        occupied = self.grid.occupied
+        key = (occupied.data_ptr(), occupied._version)
+        if self._mips is None or self._mips[0] != key:
+            self._mips = (key, occupancy_mips(occupied, self.grid.res))
+        return self._mips[1]
 
     def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""
