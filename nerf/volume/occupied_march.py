@@ -27,8 +27,7 @@ import torch
 from nerf.volume.occupancy import OccupancyGrid
 from nerf.volume.steps import StepRule
 
-MIP_LEVELS = 4  # coarser copies of the bits, each halving the resolution: skips up to 16 cells at once
-SKIP_JUMPS = 4  # DDA jumps per round before the candidate block
+SKIP_JUMPS = 6  # DDA jumps per round before the candidate block
 _TINY_DIRECTION = 1e-12  # as nerf.volume.aabb: keeps slab distances finite
 
 
@@ -73,12 +72,13 @@ class Samples:
                        torch.cat([p.deltas for p in parts])[order], n_rays)
 
 
-def occupancy_mips(occupied: torch.Tensor, res: int, levels: int = MIP_LEVELS) -> list[torch.Tensor]:
-    """The bits [res^3] (x-major) and up to `levels` coarser copies: a cell of level l is occupied
-    when any of its 8 children is. Returns flat bool tensors of (res / 2^l)^3 cells."""
+def occupancy_mips(occupied: torch.Tensor, res: int) -> list[torch.Tensor]:
+    """The bits [res^3] (x-major) and their coarser copies while the resolution halves evenly (down
+    to one cell for a power of two): a cell of level l is occupied when any of its 8 children is.
+    Returns flat bool tensors of (res / 2^l)^3 cells."""
     mips = [occupied]
     grid = occupied.reshape(res, res, res)
-    while len(mips) <= levels and grid.shape[0] % 2 == 0 and grid.shape[0] > 1:
+    while grid.shape[0] % 2 == 0:
         r = grid.shape[0] // 2
         grid = grid.reshape(r, 2, r, 2, r, 2).any(dim=5).any(dim=3).any(dim=1)
         mips.append(grid.reshape(-1))
