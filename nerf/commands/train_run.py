@@ -58,7 +58,7 @@ def _make_trainer(args, device: torch.device):
         read_checkpoint(args.resume)  # a bad file fails before anything heavy happens
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
-        overrides = {"seed": args.seed}
+        overrides = {"seed": args.seed, "ngp_marcher": args.marcher}
         if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model, device.type, **overrides)

@@ -5,10 +5,11 @@ in front of the point where its transmittance drops below `ngp_early_stop`, then
 field with gradients on those samples only. Without gradients (rendering) one pass suffices: the
 density pass keeps its features and only the colour MLP runs again, on the survivors.
 
-`ngp_marcher` picks how the first pass marches: "rounds" (nerf.volume.occupied_march and
-nerf.volume.rounds: a few occupied samples per live ray at a time, rays dropped once opaque, so
-nothing behind a surface is evaluated) or "dense" (every step of every ray in one tensor, the
-density evaluated on all occupied samples, then culled: the reference the tests compare with).
+`ngp_marcher` picks the marching: "rounds" (nerf.volume.occupied_march and nerf.volume.rounds: a
+few occupied samples per live ray at a time, each evaluated once, with gradients while training;
+rays dropped once opaque, so nothing behind a surface is evaluated) or "dense" (every step of every
+ray in one tensor, the two passes above over all occupied samples: the reference the tests compare
+with). Both keep exactly the same samples.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from nerf.models.hash_field import HashField
 from nerf.volume.aabb import ray_aabb
 from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
 from nerf.volume.occupancy import OccupancyGrid
-from nerf.volume.occupied_march import RayMarcher, occupancy_mips
-from nerf.volume.rounds import march_to_opacity, render_in_rounds
+from nerf.volume.occupied_march import RayMarcher, empty_levels
+from nerf.volume.rounds import march_to_opacity
 from nerf.volume.steps import ConstantSteps
 
 
@@ -61,7 +62,7 @@ class NGPModel(RadianceModel):
         self.grid = OccupancyGrid(self.bound, config.ngp_grid_res, config.ngp_grid_decay,
                                   config.ngp_grid_threshold / self.step_size, config.ngp_grid_warmup)
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
-        self._mips: tuple[tuple, list[torch.Tensor]] | None = None  # (key, pyramid) of the grid's bits
+        self._levels: tuple[tuple, torch.Tensor] | None = None  # (key, empty_levels) of the grid's bits
 
     def _autocast(self, device: torch.device):
         if device.type == "cuda" and self.config.mixed_precision:
@@ -102,14 +103,13 @@ class NGPModel(RadianceModel):
         marcher = self._marcher(rays_o, rays_d, stratified, generator, max_samples)
         first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
         with self._autocast(rays_o.device):
-            if not torch.is_grad_enabled():
-                rgb_out, depth, opacity, used = render_in_rounds(
-                    marcher, lambda pts: _sliced(self.field.geometry, pts),
-                    lambda h, ray_idx: self.field.color(h, rays_d[ray_idx]), background, early_stop, first_round)
-                return RenderOutput(rgb_out, depth, opacity, samples_per_ray=used / max(n, 1))
-            samples = march_to_opacity(marcher, lambda pts: _sliced(self.field.density, pts), early_stop,
-                                       first_round)
-            sigma, rgb = self.field(marcher.points(samples), rays_d[samples.ray_indices])  # [m], [m, 3]
+            if not torch.is_grad_enabled():  # colour only for the kept samples
+                samples, sigma, h = march_to_opacity(
+                    marcher, lambda pts, _: _sliced(self.field.geometry, pts), early_stop, first_round)
+                rgb = self.field.color(h, rays_d[samples.ray_indices])
+            else:
+                samples, sigma, rgb = march_to_opacity(
+                    marcher, lambda pts, ray_idx: self.field(pts, rays_d[ray_idx]), early_stop, first_round)
         weights, _, _ = volume_weights_packed(sigma, samples.deltas, samples.ray_indices, n)
         rgb_out, depth, opacity = composite(weights, rgb, samples.t, samples.ray_indices, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
@@ -124,15 +124,16 @@ class NGPModel(RadianceModel):
         if stratified and n > 0 and bool(hit.any()):  # the dense marcher draws only then
             u = torch.rand(n, 1, generator=generator, device=rays_o.device)[:, 0]
         return RayMarcher(self.grid, rays_o, rays_d, t0, t1, ConstantSteps(self.step_size), u,
-                          max_samples=max_samples, mips=self._grid_mips())
+                          max_samples=max_samples, levels=self._empty_levels())
 
-    def _grid_mips(self) -> list[torch.Tensor]:
-        """The occupancy bits' mip pyramid, rebuilt only when the bits change (a refresh, a load)."""
+    def _empty_levels(self) -> torch.Tensor:
+        """The marcher's skip table of the occupancy bits, rebuilt only when the bits change (a
+        refresh, a load)."""
         occupied = self.grid.occupied
         key = (occupied.data_ptr(), occupied._version)
-        if self._mips is None or self._mips[0] != key:
-            self._mips = (key, occupancy_mips(occupied, self.grid.res))
-        return self._mips[1]
+        if self._levels is None or self._levels[0] != key:
+            self._levels = (key, empty_levels(occupied, self.grid.res))
+        return self._levels[1]
 
     def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""

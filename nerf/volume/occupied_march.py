@@ -72,17 +72,20 @@ class Samples:
                        torch.cat([p.deltas for p in parts])[order], n_rays)
 
 
-def occupancy_mips(occupied: torch.Tensor, res: int) -> list[torch.Tensor]:
-    """The bits [res^3] (x-major) and their coarser copies while the resolution halves evenly (down
-    to one cell for a power of two): a cell of level l is occupied when any of its 8 children is.
-    Returns flat bool tensors of (res / 2^l)^3 cells."""
-    mips = [occupied]
-    grid = occupied.reshape(res, res, res)
+def empty_levels(occupied: torch.Tensor, res: int) -> torch.Tensor:
+    """For each cell of the bits [res^3] (x-major): the coarsest level l of their mip pyramid whose
+    cell around it is empty (a level-l cell spans 2^l cells per axis and is occupied when any cell
+    inside is), or -1 for an occupied cell. int8 [res^3]: one lookup tells a ray how far it may jump.
+    Levels are built while the resolution halves evenly (down to one cell for a power of two)."""
+    levels = torch.where(occupied, -1, 0).to(torch.int8).reshape(res, res, res)
+    grid, lv = occupied.reshape(res, res, res), 0
     while grid.shape[0] % 2 == 0:
-        r = grid.shape[0] // 2
-        grid = grid.reshape(r, 2, r, 2, r, 2).any(dim=5).any(dim=3).any(dim=1)
-        mips.append(grid.reshape(-1))
-    return mips
+        r, lv = grid.shape[0] // 2, lv + 1
+        grid = grid.reshape(r, 2, r, 2, r, 2).any(dim=5).any(dim=3).any(dim=1)  # [r, r, r]
+        size = res // r
+        up = grid.repeat_interleave(size, 0).repeat_interleave(size, 1).repeat_interleave(size, 2)
+        levels = torch.where(up, levels, torch.full_like(levels, lv))
+    return levels.reshape(-1)
 
 
 class RayMarcher:
@@ -91,18 +94,20 @@ class RayMarcher:
 
     to_grid maps world points into the grid's coordinates (None: they are the same); u [n] is each
     ray's jitter (see nerf.volume.steps); max_samples caps the samples of a ray, as the dense
-    marcher's. mips: occupancy_mips(grid.occupied, grid.res), passed in so callers can reuse them.
+    marcher's. levels: empty_levels(grid.occupied, grid.res), passed in so callers can reuse them.
     """
 
     def __init__(self, grid: OccupancyGrid, rays_o: torch.Tensor, rays_d: torch.Tensor, t_near: torch.Tensor,
                  t_far: torch.Tensor, steps: StepRule, u: torch.Tensor, *,
                  to_grid: Callable[[torch.Tensor], torch.Tensor] | None = None, max_samples: int | None = None,
-                 mips: list[torch.Tensor] | None = None):
+                 levels: torch.Tensor | None = None):
         assert rays_o.shape == rays_d.shape and rays_o.ndim == 2, (rays_o.shape, rays_d.shape)
         self.grid, self.steps, self.to_grid, self.max_samples = grid, steps, to_grid, max_samples
         self.rays_o, self.rays_d, self.t0, self.t_far, self.u = rays_o, rays_d, t_near, t_far, u
         self.n_rays = rays_o.shape[0]
-        self.mips = None if to_grid is not None else (mips or occupancy_mips(grid.occupied, grid.res))
+        self.levels = None
+        if to_grid is None:
+            self.levels = empty_levels(grid.occupied, grid.res) if levels is None else levels
         self.ids = torch.nonzero(t_far > t_near).squeeze(-1)  # rays still marching, ascending
         self.k = steps.first_at(t_near[self.ids], t_near[self.ids], u[self.ids])  # [a] next step
         self.emitted = torch.zeros_like(self.ids)  # [a]
@@ -131,7 +136,7 @@ class RayMarcher:
         """Up to per_ray next occupied samples of each live ray (Samples over all n_rays rays); rays
         that reach their end are dropped."""
         device = self.rays_o.device
-        if self.alive and self.mips is not None:
+        if self.alive and self.levels is not None:
             self._skip()
         a = self.alive
         if a == 0:
@@ -168,23 +173,18 @@ class RayMarcher:
         past the coarsest such cell, up to SKIP_JUMPS times (the grid is in world space)."""
         grid, res = self.grid, self.grid.res
         scale = res / (2.0 * grid.bound)  # world -> cell units, as OccupancyGrid.cell_index
-        d = self.rays_d[self.ids]
+        o, d = self.rays_o[self.ids], self.rays_d[self.ids]
         d = torch.where(d.abs() < _TINY_DIRECTION, torch.full_like(d, _TINY_DIRECTION), d) * scale
+        t0, u = self.t0[self.ids], self.u[self.ids]
         for _ in range(SKIP_JUMPS):
-            t0, u = self.t0[self.ids], self.u[self.ids]
             t = self.steps.sample(self.k, t0, u)[0]  # [a]
-            cells = (self.rays_o[self.ids] + t[:, None] * self.rays_d[self.ids] + grid.bound) * scale
-            c = cells.long().clamp(0, res - 1)  # [a, 3]
-            level = torch.full_like(self.k, -1, dtype=torch.long)
-            for lv, bits in enumerate(self.mips):
-                r = res >> lv
-                cl = c >> lv
-                empty = ~bits[(cl[:, 0] * r + cl[:, 1]) * r + cl[:, 2]]
-                level = torch.where(empty, lv, level)  # coarse empty implies fine empty: keep the coarsest
+            cells = (o + t[:, None] * self.rays_d[self.ids] + grid.bound) * scale  # [a, 3]
+            c = cells.long().clamp(0, res - 1)
+            level = self.levels[(c[:, 0] * res + c[:, 1]) * res + c[:, 2]].long()  # [a]
             jump = (level >= 0) & torch.isfinite(t)
             if not bool(jump.any()):
                 return
-            size = torch.pow(2, level.clamp_min(0))[:, None]  # [a, 1] cell size in cells
+            size = torch.bitwise_left_shift(torch.ones_like(level), level.clamp_min(0))[:, None]  # [a, 1]
             lo = torch.div(c, size, rounding_mode="floor") * size
             wall = torch.where(d > 0, lo + size, lo).to(cells.dtype)
             t_exit = t + ((wall - cells) / d).amin(dim=-1).clamp_min(0.0)

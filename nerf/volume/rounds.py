@@ -3,29 +3,35 @@ march each live ray a few more occupied samples, evaluate them, composite, stop 
 transmittance fell below `early_stop`. No field evaluation happens behind the point where a ray
 turned opaque, except inside the round that crossed it.
 
-- `march_to_opacity` (training): the no-grad rounds find each ray's samples in front of that point,
-  the samples the gradient pass then evaluates once with gradients.
-- `render_in_rounds` (inference): one pass; colour only for the samples that count.
+The field is evaluated once per sample, in the round that marched it: with gradients while
+training (the dense path runs a no-grad density pass over every occupied sample first, then the
+gradient pass on the survivors), without them for rendering, where colour can then run on the kept
+samples alone.
 
 A sample is kept when the transmittance in front of it exceeds early_stop, the rule of the dense
 path's cull, so both keep the same samples. Round sizes grow as rays die so that each round holds
-about `first_round` samples per ray of the batch (instant-NGP's rule), at most MAX_ROUND per ray.
+about `first_round` samples per ray of the batch (instant-NGP's rule) and double at least each round,
+up to MAX_ROUND per ray.
 """
 from __future__ import annotations
 
+import itertools
 from typing import Callable
 
 import torch
 
-from nerf.volume.compositing import composite, packed_exclusive_sum
+from nerf.volume.compositing import packed_exclusive_sum
 from nerf.volume.occupied_march import RayMarcher, Samples
 
 MAX_ROUND = 64  # samples per live ray in one round, at most
 
 
-def round_size(first_round: int, n_rays: int, alive: int) -> int:
-    """Samples per live ray for the next round: the batch's budget of first_round per ray, shared."""
-    return int(min(max(first_round * n_rays // max(alive, 1), first_round), MAX_ROUND))
+def round_size(first_round: int, n_rays: int, alive: int, index: int) -> int:
+    """Samples per live ray in round `index` (0, 1, ...): the batch's budget of first_round per ray
+    shared among the live rays, and at least first_round * 2^index, so that transparent rays (a
+    young model's) cross the grid in a few rounds, not dozens."""
+    shared = first_round * n_rays // max(alive, 1)
+    return int(min(max(shared, first_round << min(index, 16)), MAX_ROUND))
 
 
 def _transmittance(tau_before: torch.Tensor, samples: Samples, tau: torch.Tensor) -> torch.Tensor:
@@ -35,57 +41,36 @@ def _transmittance(tau_before: torch.Tensor, samples: Samples, tau: torch.Tensor
     return torch.exp(-excl)
 
 
-@torch.no_grad()
-def march_to_opacity(marcher: RayMarcher, density_fn: Callable[[torch.Tensor], torch.Tensor],
-                     early_stop: float, first_round: int) -> Samples:
-    """The samples of every ray in front of the point where its transmittance falls below
-    early_stop. density_fn(world points [m, 3]) -> sigma [m]."""
+def march_to_opacity(marcher: RayMarcher, field_fn: Callable, early_stop: float, first_round: int
+                     ) -> tuple[Samples, torch.Tensor, torch.Tensor]:
+    """Every ray's samples in front of the point where its transmittance falls below early_stop,
+    with what the field said there.
+
+    field_fn(world points [m, 3], ray indices [m]) -> (sigma [m], payload [m, ...]) (e.g. colour
+    with gradients while training, features for a later colour pass while rendering). Returns the
+    kept Samples (ray-sorted) and their sigma and payload, rows matching; gradients flow through
+    them. Transmittance is computed from sigma detached: the cut is not differentiated, as in the
+    dense path's no-grad pass."""
     n, device = marcher.n_rays, marcher.rays_o.device
     tau_before = torch.zeros(n, dtype=torch.float64, device=device)  # [n] optical depth so far
-    kept = []
-    while marcher.alive:
-        samples = marcher.next(round_size(first_round, n, marcher.alive))
+    kept, sigmas, payloads = [], [], []
+    for index in itertools.count():
+        if not marcher.alive:
+            break
+        samples = marcher.next(round_size(first_round, n, marcher.alive, index))
         if samples.t.numel() == 0:
             continue
-        tau = density_fn(marcher.points(samples)).float() * samples.deltas
-        kept.append(samples.select(_transmittance(tau_before, samples, tau) > early_stop))
+        sigma, payload = field_fn(marcher.points(samples), samples.ray_indices)
+        tau = sigma.detach().float() * samples.deltas
+        keep = _transmittance(tau_before, samples, tau) > early_stop
+        kept.append(samples.select(keep))
+        sigmas.append(sigma[keep])
+        payloads.append(payload[keep])
         tau_before.index_add_(0, samples.ray_indices, tau.double())
         marcher.stop(torch.exp(-tau_before) <= early_stop)
-    return Samples.cat(kept, n, device)
-
-
-@torch.no_grad()
-def render_in_rounds(marcher: RayMarcher, geometry_fn: Callable, color_fn: Callable, background: torch.Tensor | None,
-                     early_stop: float, first_round: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """Colour, depth and opacity per ray ([n, 3], [n], [n]) and the number of samples that counted.
-
-    geometry_fn(world points [m, 3]) -> (sigma [m], features [m, f]); color_fn(features [m', f],
-    ray indices [m']) -> rgb [m', 3], called only for samples in front of the opacity point.
-    background as nerf.volume.compositing.composite's."""
-    n, device = marcher.n_rays, marcher.rays_o.device
-    tau_before = torch.zeros(n, dtype=torch.float64, device=device)
-    rgb = torch.zeros(n, 3, device=device)
-    depth_sum = torch.zeros(n, device=device)
-    opacity = torch.zeros(n, device=device)  # sum of the kept weights, as the dense path's
-    used = 0
-    while marcher.alive:
-        samples = marcher.next(round_size(first_round, n, marcher.alive))
-        if samples.t.numel() == 0:
-            continue
-        sigma, h = geometry_fn(marcher.points(samples))
-        tau = sigma.float() * samples.deltas
-        trans = _transmittance(tau_before, samples, tau)
-        keep = trans > early_stop
-        tau_before.index_add_(0, samples.ray_indices, tau.double())
-        marcher.stop(torch.exp(-tau_before) <= early_stop)
-        kept = samples.select(keep)
-        weights = (trans[keep] * -torch.expm1(-tau[keep].double())).float()  # T_i alpha_i
-        colour, depth, round_opacity = composite(weights, color_fn(h[keep], kept.ray_indices), kept.t,
-                                                 kept.ray_indices, n, None)
-        rgb += colour
-        depth_sum += depth * round_opacity
-        opacity += round_opacity
-        used += kept.t.numel()
-    if background is not None:
-        rgb = rgb + (1.0 - opacity)[:, None] * background.to(rgb.dtype)
-    return rgb, depth_sum / opacity.clamp_min(1e-10), opacity, used
+    if not kept:  # the field on no points gives the right shapes (and a graph to backpropagate)
+        empty = Samples.cat([], n, device)
+        return (empty, *field_fn(torch.zeros(0, 3, device=device), empty.ray_indices))
+    ray = torch.cat([k.ray_indices for k in kept])
+    order = torch.sort(ray, stable=True).indices  # stable: a ray's rounds stay in depth order
+    return Samples.cat(kept, n, device), torch.cat(sigmas)[order], torch.cat(payloads)[order]
