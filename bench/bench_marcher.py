@@ -27,6 +27,8 @@ def run(label: str, checkout: Path, args: argparse.Namespace, out: Path, extra: 
         "--minutes", str(args.minutes), "--out", str(out / label), "--video-frames", "0"] + extra
     if args.downscale:
         cmd += ["--downscale", str(args.downscale)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
     print(f"$ PYTHONPATH={checkout} " + " ".join(cmd[2:]), file=sys.stderr, flush=True)
     env = dict(os.environ, PYTHONPATH=str(checkout))
     subprocess.run(cmd, check=True, env=env, cwd=checkout)
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=2.0)
     p.add_argument("--scene", default=None, help="scene folder (default: the embedded scene)")
     p.add_argument("--downscale", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="nerf-train --threads (1 on a busy CPU)")
     p.add_argument("--out", default=None, help="keep run folders here (default: a temp dir)")
     args = p.parse_args(argv)
     if not args.before and not args.dense:
