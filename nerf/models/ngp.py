@@ -37,14 +37,16 @@ EVAL_SLICE = 1 << 19
 class NGPModel(RadianceModel):
     @classmethod
     def defaults(cls, device: str = "cpu") -> dict:
-        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
+        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
+        the occupancy grid's whole-grid warm-up refreshes end after 64 steps, not 256: on a CPU
+        they took half of a 2-minute run (BENCHMARKS.md, "Marching in rounds").
         CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
         instant-NGP recipe reaches 35.7 dB on lego); render chunks big enough that per-chunk
         overhead stays small."""
         if device == "cuda":
             return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         return dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                    ngp_grid_res=64, lr_decay_steps=1000)
+                    ngp_grid_res=64, lr_decay_steps=1000, ngp_grid_warmup=64)
 
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config):
         super().__init__()
