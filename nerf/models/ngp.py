@@ -1,9 +1,9 @@
 """The `ngp` model: instant-NGP's hash-grid field, occupancy-culled marching, packed rendering.
 
-render_rays follows nerfacc's two-pass scheme: find, without gradients, each ray's occupied samples
-in front of the point where its transmittance drops below `ngp_early_stop`, then run the full
-field with gradients on those samples only. Without gradients (rendering) one pass suffices: the
-density pass keeps its features and only the colour MLP runs again, on the survivors.
+render_rays keeps each ray's occupied samples in front of the point where its transmittance drops
+below `ngp_early_stop` and trains or renders on those alone. The dense reference finds them as
+nerfacc does, with a no-grad density pass over every occupied sample before the gradient pass;
+without gradients (rendering) colour runs only on the kept samples, in both.
 
 `ngp_marcher` picks the marching: "rounds" (nerf.volume.occupied_march and nerf.volume.rounds: a
 few occupied samples per live ray at a time, each evaluated once, with gradients while training;
