@@ -21,12 +21,12 @@ from nerf.train.run_log import RunLog, Throughput
 from nerf.train.shards import ShardPool
 from nerf.train.worker_link import WorkerLink
 from nerf.train.worker_messages import (
-    Command, TestScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
+    Command, EvalScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
     SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare, SwapTrainer, WorkerStats,
 )
 from nerf.train.worker_policy import WorkerPolicy, render_chunk
 
-__all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "TestScore", "WorkerStats"]
+__all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "EvalScore", "WorkerStats"]
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
 
@@ -89,7 +89,7 @@ class TrainingWorker:
         self._history = _History()
         self._loss = self._psnr = float("nan")  # of the last step
         self._throughput = Throughput()
-        self._test: TestScore | None = None
+        self._test: EvalScore | None = None
         self._next_publish = 0.0
         self._last_logged_step = -1
         self._render_s_total = 0.0
@@ -153,7 +153,7 @@ class TrainingWorker:
         self.send(RunJob(name, fn))
 
     def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
-        """Evaluate in the worker: an TestScore in the stats' `test`, the run log and a Notice."""
+        """Evaluate in the worker: an EvalScore in the stats' `test`, the run log and a Notice."""
         self.send(Evaluate(split, max_views))
 
     def swap_trainer(self, name: str, factory: Callable[[], TrainerLike]) -> None:
@@ -220,11 +220,11 @@ class TrainingWorker:
             self.notices.put(Notice(name, None, time.perf_counter() - start))
         self._publish(force=True)
 
-    def _evaluate(self, command: Evaluate, should_abort: Callable[[], bool]) -> TestScore | None:
+    def _evaluate(self, command: Evaluate, should_abort: Callable[[], bool]) -> EvalScore | None:
         out = self._trainer.evaluate(command.split, max_views=command.max_views, should_abort=should_abort)
         if out is None or should_abort():
             return None
-        self._test = TestScore(int(self._trainer.step_count), float(out.psnr), float(out.ssim), int(out.views))
+        self._test = EvalScore(int(self._trainer.step_count), float(out.psnr), float(out.ssim), int(out.views))
         self._log.evaluation(self._test.step, self._policy.train_s, self._test.psnr, self._test.ssim)
         return self._test
 

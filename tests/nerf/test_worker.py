@@ -7,7 +7,7 @@ import pytest
 
 from nerf.data.cameras import look_at, make_cameras
 from nerf.train.worker import RenderRequest, TrainingWorker
-from nerf.train.worker_messages import TestScore
+from nerf.train.worker_messages import EvalScore
 from tests.support.fakes import FakeTrainer
 
 
@@ -148,7 +148,7 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_
     assert saved.name == "save" and saved.result == "saved" and (tmp_path / "ck.pt").is_file()
     worker.evaluate("test")
     notice = worker.notices.get(timeout=2.0)
-    assert notice.name == "evaluate" and isinstance(notice.result, TestScore)
+    assert notice.name == "evaluate" and isinstance(notice.result, EvalScore)
     assert notice.result.psnr >= 20.0 and notice.result.views == 2
     s = _stats(worker, lambda s: s.test is not None)
     assert s.test == notice.result and s.test.step <= s.step
