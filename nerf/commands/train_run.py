@@ -2,24 +2,28 @@
 
 Writes into --out: metrics.json, log.jsonl (training stats four times a second and the test
 result, in the viewer's format), test/<i>.png (prediction | ground truth side by side),
-turntable.mp4 and checkpoint.pt. Ctrl-C stops training cleanly: the checkpoint is saved first.
+turntable.mp4 and checkpoint.pt. The output folder is checked (created, writable, free space)
+before training starts. SIGINT (Ctrl-C) or SIGTERM stops training at the next step boundary, saves
+the checkpoint and exits with 130 or 143 (nerf.commands.signals).
 """
 from __future__ import annotations
 
-import json
 import platform
 import resource
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from nerf.commands.progress import Progress
+from nerf.commands.signals import StopSignals, Stopped
 from nerf.data.camera_paths import render_turntable, turntable_cameras
 from nerf.data.media import write_png
 from nerf.device import pick_device
 from nerf.errors import InputError
+from nerf.files import check_output_dir, write_json
 from nerf.train.allocator import tune_malloc
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
@@ -93,9 +97,10 @@ def _warn_log_failed(path: Path, exc: OSError) -> None:
 
 
 def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: Progress | None = None,
-               log: RunLog | None = None) -> dict:
-    """Train until `steps` more steps or `seconds` of training time. Returns throughput figures;
-    "interrupted" is True after Ctrl-C. `progress` (None: no display) shows a line now and then;
+               log: RunLog | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train until `steps` more steps or `seconds` of training time, or until should_stop() says so
+    (asked before each step). Returns throughput figures; "interrupted" is True when should_stop()
+    ended it (or a KeyboardInterrupt). `progress` (None: no display) shows a line now and then;
     `log` gets a record each LOG_SECONDS of training time and one after the last step."""
     records = _TrainingRecords(log or RunLog(None))
     train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
@@ -103,6 +108,9 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
     last_loss, last_psnr = float("nan"), float("nan")
     try:
         while True:
+            if should_stop is not None and should_stop():
+                interrupted = True
+                break
             if steps is not None and n >= steps:
                 break
             if seconds is not None and train_time >= seconds:
@@ -166,47 +174,73 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
         "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
         "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def checkpoint_bytes(trainer: Trainer) -> int:
+    """Disk a checkpoint save needs: weights and Adam's two moments, twice (the new file is complete
+    before it replaces the old one)."""
+    weights = sum(t.numel() * t.element_size() for t in trainer.model.state_dict().values())
+    return 2 * 3 * weights
 
 
 def run_training(args) -> int:
     tune_malloc()
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-        scene, trainer = _make_trainer(args, device)
-    except InputError as e:
-        return _error(str(e))
-    out = _out_dir(args, scene.name)
-    out.mkdir(parents=True, exist_ok=True)
-    steps, minutes = args.steps, args.minutes
-    if steps is None and minutes is None:
-        minutes = DEFAULT_MINUTES
-    print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
-          f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
-          f"device {device}, output {out}", file=sys.stderr)
-    log = RunLog(out / "log.jsonl", on_error=_warn_log_failed)
-    try:
-        figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, Progress(), log)
-        trainer.save(out / "checkpoint.pt")
-        return _finish(args, trainer, out, figures, log)
-    finally:
-        log.close()
+    with StopSignals() as stop:
+        try:
+            with stop.immediate():
+                device = pick_device(args.device)
+                scene, trainer = _make_trainer(args, device)
+                out = check_output_dir(_out_dir(args, scene.name), checkpoint_bytes(trainer))
+        except InputError as e:
+            return _error(str(e))
+        except Stopped:
+            print(f"nerf-train: stopped by {stop.name} before training; nothing written", file=sys.stderr)
+            return stop.exit_code
+        steps, minutes = args.steps, args.minutes
+        if steps is None and minutes is None:
+            minutes = DEFAULT_MINUTES
+        print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
+              f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
+              f"device {device}, output {out}", file=sys.stderr)
+        log = RunLog(out / "log.jsonl", on_error=_warn_log_failed)
+        try:
+            figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, Progress(), log,
+                                 should_stop=lambda: stop.requested)
+            if not _save_checkpoint(trainer, out / "checkpoint.pt"):
+                return 1
+            return _finish(args, trainer, out, figures, log, stop)
+        finally:
+            log.close()
 
 
-def _finish(args, trainer: Trainer, out: Path, figures: dict, log: RunLog) -> int:
+def _save_checkpoint(trainer: Trainer, path: Path) -> bool:
+    """Save; on failure (a full disk) one line, and the previous checkpoint, if any, stays."""
+    try:
+        trainer.save(path)
+    except OSError as exc:
+        kept = "the previous checkpoint is kept" if path.exists() else "no checkpoint was written"
+        print(f"nerf-train: error: {path}: cannot save the checkpoint ({exc.strerror or exc}); {kept}",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def _finish(args, trainer: Trainer, out: Path, figures: dict, log: RunLog, stop: StopSignals) -> int:
     if figures["interrupted"]:
-        print(f"nerf-train: interrupted at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
-              file=sys.stderr)
-        return 130
+        print(f"nerf-train: stopped by {stop.name} at step {trainer.step_count}; checkpoint "
+              f"{out / 'checkpoint.pt'}", file=sys.stderr)
+        return stop.exit_code
     try:
-        metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames, log)
+        with stop.immediate():
+            metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames, log)
     except KeyboardInterrupt:
-        print(f"nerf-train: interrupted during evaluation; checkpoint {out / 'checkpoint.pt'}",
+        print(f"nerf-train: stopped by {stop.name} during evaluation; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)
-        return 130
+        return stop.exit_code
     print(f"nerf-train: test PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
           f"{metrics['test_views']} views; {metrics['steps']} steps, {metrics['rays_per_second']:.0f} "
           f"rays/s, {metrics['samples_per_ray']:.1f} samples/ray; results in {out}", file=sys.stderr)

@@ -20,7 +20,6 @@ LLFF scenes are handled in nerf/llff.py.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from nerf.data.images import image_header, read_images
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
+from nerf.files import read_json
 
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
 NEAR = 0.2  # object scenes: nothing of interest lies this close to a camera (at distance ~2.7)
@@ -83,15 +83,9 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
                            "or sparse/0/ (COLMAP)")
 
 
-def read_json(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+def read_transforms(path: Path) -> dict:
+    """A transforms JSON file's top-level object; InputError unless it holds a 'frames' list."""
+    meta = read_json(path)
     if not isinstance(meta, dict) or not isinstance(meta.get("frames"), list):
         raise InputError(path, "no 'frames' list")
     return meta
@@ -228,12 +222,12 @@ def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, d
             file = root / f"transforms_{name}.json"
             if not file.is_file():
                 continue  # a missing split is fine (the shared lego copy has no val split)
-            meta = read_json(file)
+            meta = read_transforms(file)
             frames[name], files[name] = parse_frames(meta, file), file
             meta0 = meta0 or meta
         return frames, meta0, files
     file = root / "transforms.json"
-    meta = read_json(file)
+    meta = read_transforms(file)
     all_frames = parse_frames(meta, file)
     names = {s: meta.get(f"{s}_filenames") for s in BLENDER_SPLITS}
     if names["train"]:  # nerfstudio may list the split's files explicitly
