@@ -70,6 +70,8 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
         arr = np.load(file)
     except Exception as exc:
         raise InputError(file, f"cannot read: {exc}") from None
+    if arr.dtype.kind not in "fiu":  # a cast from complex or text would warn or raise
+        raise InputError(file, f"holds {arr.dtype} values, expected real numbers")
     if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
         raise InputError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
     arr = arr.astype(np.float64)
