@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nerf.commands.signals import exit_soon
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -43,8 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.inspect:
         from nerf.commands.scene_report import run_inspect
         return run_inspect(args)
-    from nerf.commands.train_run import run_training
-    return run_training(args)
+    try:
+        from nerf.commands.train_run import run_training  # imports torch: seconds
+    except KeyboardInterrupt:
+        print("nerf-train: interrupted while starting; nothing written", file=sys.stderr)
+        return 130
+    code = run_training(args)
+    if argv is None:
+        exit_soon()
+    return code
 
 
 if __name__ == "__main__":
