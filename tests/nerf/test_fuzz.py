@@ -25,7 +25,7 @@ from PIL import Image
 from nerf.commands.train import main
 from nerf.data.loaders import estimate_scene_memory, load_scene
 from nerf.errors import InputError
-from tests.support.scenes import blender_scene, llff_scene, transforms_scene
+from tests.support.scenes import blender_scene, huge_png_header, llff_scene, transforms_scene
 
 SPECIAL_NUMBERS = [float("nan"), float("inf"), float("-inf"), 1e308, -1e308, 1e-320, 0, -1, 10 ** 400, 2 ** 63]
 WRONG_TYPES = ["text", "", None, True, [], {}, [1, 2], {"a": 1}, [[1, 2, 3]], "./../../etc/passwd", "r_0\x00.png"]
@@ -117,7 +117,7 @@ def image_mutations(raw: bytes, rng: np.random.Generator, n: int) -> list[tuple[
         ("grey", _png_bytes(np.zeros((6, 8), np.uint8), "L")),
         ("16-bit", _png_bytes(np.full((6, 8), 40000, np.uint16), None)),
         ("one pixel", _png_bytes(np.zeros((1, 1, 3), np.uint8), "RGB")),
-        ("huge header", _huge_png_header()),
+        ("huge header", huge_png_header()),
     ]
     while len(out) < n:
         if rng.integers(2):
@@ -128,19 +128,6 @@ def image_mutations(raw: bytes, rng: np.random.Generator, n: int) -> list[tuple[
         else:
             out.append(("truncated", raw[:rng.integers(len(raw))]))
     return out
-
-
-def _huge_png_header() -> bytes:
-    """A PNG that declares 100000 x 100000 pixels (a decompression bomb's header) with one row of data."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 300_001)) \
-        + chunk(b"IEND", b"")
 
 
 def npy_mutations(arr: np.ndarray, rng: np.random.Generator, n: int) -> list[tuple[str, bytes]]:
