@@ -27,7 +27,9 @@ from nerf.files import check_output_dir, write_json
 from nerf.train.allocator import tune_malloc
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
-from nerf.train.trainer import Trainer, read_checkpoint
+from nerf.train.schedule import budget_progress
+from nerf.train.checkpoint import check_resume_flags, read_checkpoint
+from nerf.train.trainer import Trainer
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
 LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's stats interval)
@@ -52,20 +54,25 @@ def _out_dir(args, scene_name: str) -> Path:
 
 
 def _make_trainer(args, device: torch.device):
+    """The scene and a new or resumed Trainer. On resume the checkpoint is read and the flags
+    checked first (a bad file fails before anything heavy happens); its scene is the default."""
     from nerf.data.loaders import load_scene
-    path = args.scene
+    payload = None
+    if args.resume:
+        payload = read_checkpoint(args.resume)
+        check_resume_flags(payload, model=args.model, seed=args.seed, batch_rays=args.batch_rays)
+    path = args.scene or (payload["scene"].get("root") if payload else None)
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
     scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
     if args.resume:
-        read_checkpoint(args.resume)  # a bad file fails before anything heavy happens
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
-        overrides = {"seed": args.seed}
+        overrides = {"seed": 0 if args.seed is None else args.seed}
         if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
-        config = TrainConfig.for_model(args.model, device.type, **overrides)
+        config = TrainConfig.for_model(args.model or "ngp", device.type, **overrides)
         trainer = Trainer(scene, config, device)
     trainer.meta["downscale"] = args.downscale
     return scene, trainer
@@ -99,10 +106,13 @@ def _warn_log_failed(path: Path, exc: OSError) -> None:
 def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: Progress | None = None,
                log: RunLog | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """Train until `steps` more steps or `seconds` of training time, or until should_stop() says so
-    (asked before each step). Returns throughput figures; "interrupted" is True when should_stop()
-    ended it (or a KeyboardInterrupt). `progress` (None: no display) shows a line now and then;
-    `log` gets a record each LOG_SECONDS of training time and one after the last step."""
+    (asked before each step and, through the trainer's should_yield, inside a long occupancy
+    refresh, which a resume finishes). Returns throughput figures; "interrupted" is True when
+    should_stop() ended it (or a KeyboardInterrupt). `progress` (None: no display) shows a line now
+    and then; `log` gets a record each LOG_SECONDS of training time and one after the last step.
+    A resumed trainer's earlier steps and seconds count to its budget (schedule.budget_progress)."""
     records = _TrainingRecords(log or RunLog(None))
+    steps_before, seconds_before = trainer.step_count, trainer.train_seconds
     train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
     interrupted = False
     last_loss, last_psnr = float("nan"), float("nan")
@@ -115,13 +125,13 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
                 break
             if seconds is not None and train_time >= seconds:
                 break
-            done = [n / steps] if steps is not None else []
-            done += [train_time / seconds] if seconds is not None else []
-            trainer.progress = max(done) if done else None
+            trainer.progress = budget_progress(n, train_time, steps, seconds, steps_before, seconds_before)
             t0 = time.perf_counter()
-            stats = trainer.step()
+            stats = trainer.step(should_yield=should_stop)
             step_seconds = time.perf_counter() - t0
             train_time += step_seconds
+            if stats.get("yielded"):  # a stop arrived mid-step: the step left no trace
+                continue
             n += 1
             if stats.get("nan_recovered"):
                 records.trained(0, step_seconds)  # time spent, nothing learned

@@ -113,11 +113,13 @@ class NGPModel(RadianceModel):
         return self.field.param_groups(lr, self.config.weight_decay, self.config.adam_eps)
 
     def extra_state(self) -> dict:
-        # grid buffers are in state_dict already; the generator drives which cells get refreshed
-        return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state()}
+        # grid buffers are in state_dict already; the generator drives which cells get refreshed, and a
+        # refresh stopped part-way (by a frame or a stop signal) goes on where it stopped after a resume
+        return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state(),
+                "grid_pending": self.grid.pending_state()}
 
     def load_extra_state(self, d: dict) -> None:
-        self.grid.cancel()  # a part-done refresh belongs to the weights being replaced
+        self.grid.restore_pending(d.get("grid_pending"))  # the replaced weights' part-done refresh goes
         state = d.get("grid_generator")
         if state is None:
             self.grid_generator = None
