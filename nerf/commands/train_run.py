@@ -28,7 +28,7 @@ from nerf.train.allocator import tune_malloc
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
 from nerf.train.schedule import budget_progress
-from nerf.train.checkpoint import check_resume_flags, read_checkpoint
+from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.trainer import Trainer
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
@@ -188,13 +188,6 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     return metrics
 
 
-def checkpoint_bytes(trainer: Trainer) -> int:
-    """Disk a checkpoint save needs: weights and Adam's two moments, twice (the new file is complete
-    before it replaces the old one)."""
-    weights = sum(t.numel() * t.element_size() for t in trainer.model.state_dict().values())
-    return 2 * 3 * weights
-
-
 def run_training(args) -> int:
     tune_malloc()
     if args.threads:
@@ -204,7 +197,7 @@ def run_training(args) -> int:
             with stop.immediate():
                 device = pick_device(args.device)
                 scene, trainer = _make_trainer(args, device)
-                out = check_output_dir(_out_dir(args, scene.name), checkpoint_bytes(trainer))
+                out = check_output_dir(_out_dir(args, scene.name), checkpoint_bytes(trainer.model))
         except InputError as e:
             return _error(str(e))
         except Stopped:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from nerf.data.images import image_header, read_images
-from nerf.data.loaders import check_pose, holdout_split
+from nerf.data.loaders import check_enough_views, check_pose, holdout_split
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
 
@@ -76,6 +76,7 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
         raise InputError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
     arr = arr.astype(np.float64)
     n = arr.shape[0]
+    check_enough_views(n, file)
     poses, bounds = arr[:, :15].reshape(n, 3, 5), arr[:, 15:17]
     for i in range(n):
         check_pose(poses[i], file, f"pose {i}")

@@ -173,6 +173,14 @@ def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
         raise InputError(file, f"{what}: pose rotation is singular (not invertible)")
 
 
+def check_enough_views(n: int, file: Path) -> None:
+    """One image cannot show depth (and a one-camera scene has no size to normalise): say that,
+    rather than a puzzling 'all cameras are at the same place'."""
+    if n < 2:
+        raise InputError(file, "has one image; a NeRF learns a scene from many views of it (dozens, taken "
+                               "from around it), with their camera poses")
+
+
 def scene_centre(origins: np.ndarray, axes: np.ndarray) -> np.ndarray:
     """Least-squares point closest to the lines origins[i] + t * axes[i]: [N, 3], [N, 3] -> [3].
 
@@ -215,6 +223,7 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
         if not (1.0 / VALUE_LIMIT <= ngp_scale <= VALUE_LIMIT and (np.abs(offset) <= VALUE_LIMIT).all()):
             raise InputError(file, f"'scale' must be in [1e-9, 1e9] and 'offset' finite, within +-1e9")
         return (0.5 - offset) / ngp_scale, 2.0 * ngp_scale, bound
+    check_enough_views(len(frames), file)
     origins = np.stack([f.c2w[:3, 3] for f in frames])
     axes = np.stack([-f.c2w[:3, 2] for f in frames])  # OpenGL cameras look down -z
     centre = scene_centre(origins, axes)

@@ -42,6 +42,13 @@ def scene_fingerprint(scene: Scene) -> str:
     return hashlib.sha256(rounded.tobytes()).hexdigest()[:16]
 
 
+def checkpoint_bytes(model: torch.nn.Module) -> int:
+    """Disk a save of `model`'s run needs: its weights and Adam's two moments, twice over (the new
+    file is complete before it replaces the old one)."""
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return 2 * 3 * weights
+
+
 def write_checkpoint(path: str | Path, config: TrainConfig, scene: Scene, meta: dict, state: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from nerf.train.worker_policy import WorkerPolicy, render_chunk
 __all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "EvalScore", "WorkerStats"]
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
+NAN_PAUSE_AFTER = 3  # non-finite losses in a row (each restoring the last snapshot) before training pauses
 
 
 class _History:
@@ -94,6 +95,7 @@ class TrainingWorker:
         self._last_logged_step = -1
         self._render_s_total = 0.0
         self._renders = 0
+        self._nan_streak = 0
 
     # --- control (any thread) ------------------------------------------------------------------
 
@@ -107,6 +109,12 @@ class TrainingWorker:
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def trainer(self) -> TrainerLike:
+        """The trainer the thread holds now (a swap may have replaced the first). Use it only once
+        stop() returned True: until then the thread owns it."""
+        return self._trainer
 
     @property
     def alive(self) -> bool:
@@ -261,6 +269,10 @@ class TrainingWorker:
         self._policy.trained(seconds)
         if out.get("yielded"):  # dropped half-way for a camera move: nothing learned, nothing to log
             return
+        if out.get("nan_recovered"):
+            self._nan_recovered(int(out["step"]))
+            return
+        self._nan_streak = 0
         self._throughput.add(int(out.get("rays", 0)), seconds)
         self._loss, self._psnr = float(out["loss"]), float(out["psnr"])
         self._history.add(int(out["step"]), self._loss, self._psnr)
@@ -270,6 +282,19 @@ class TrainingWorker:
             self._publish(force=True)
         else:
             self._publish()
+
+    def _nan_recovered(self, step: int) -> None:
+        """The loss was not finite and the trainer went back to its last snapshot (at `step`). Say
+        so each time (Notice "nan_recovered"); after NAN_PAUSE_AFTER in a row the run is diverging,
+        not unlucky: pause and say what to change (Notice "nan_paused")."""
+        self._nan_streak += 1
+        if self._nan_streak >= NAN_PAUSE_AFTER:
+            self._policy.running = False
+            self.notices.put(Notice("nan_paused", step))
+            self._nan_streak = 0
+        else:
+            self.notices.put(Notice("nan_recovered", step))
+        self._publish(force=True)
 
     def _yield_step(self) -> bool:
         """Drop the step in progress: a camera move waits for a frame, or the worker is closing."""

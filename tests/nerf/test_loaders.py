@@ -297,3 +297,10 @@ def test_a_decompression_bomb_header_is_refused_before_decoding(tmp_path):
     (tmp_path / "train" / "r_1.png").write_bytes(huge_png_header())  # declares 100000 x 100000
     with pytest.raises(InputError, match=f"100000x100000 .* set {MAX_PIXELS_ENV}=10000000000"):
         load_scene(tmp_path)
+
+
+@pytest.mark.parametrize("make", [lambda root: transforms_scene(root, n=1), lambda root: llff_scene(root, n=1)],
+                         ids=["transforms", "llff"])
+def test_a_one_image_scene_gets_its_own_message(tmp_path, make):
+    with pytest.raises(InputError, match="has one image; a NeRF learns a scene from many views"):
+        load_scene(make(tmp_path))

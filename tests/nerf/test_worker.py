@@ -214,3 +214,26 @@ def test_shards_give_every_trainer_the_pool_and_stop_ends_its_threads():
     assert _wait_for(lambda: fresh.pool is first)
     assert w.stop(1.0)
     assert shard_threads() == []
+
+
+def _notices(worker, names, timeout=3.0):
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline and not any(n.name in names for n in seen):
+        try:
+            seen.append(worker.notices.get(timeout=0.05))
+        except Exception:  # noqa: BLE001 - queue.Empty
+            pass
+    return seen
+
+
+def test_a_nan_recovery_is_told_and_three_in_a_row_pause_training(worker, trainer, tmp_path):
+    _stats(worker, lambda s: s.step >= 2)
+    trainer.nan_steps = 1
+    seen = _notices(worker, {"nan_recovered"})
+    assert [n.name for n in seen if n.name.startswith("nan")] == ["nan_recovered"]
+    assert _stats(worker, lambda s: s.step >= seen[-1].result + 2).running  # one NaN: training goes on
+    trainer.nan_steps = 3
+    seen = _notices(worker, {"nan_paused"})
+    assert [n.name for n in seen if n.name.startswith("nan")] == ["nan_recovered", "nan_recovered", "nan_paused"]
+    assert not _stats(worker, lambda s: not s.running).running
+    assert all(r.get("loss") is not None for r in _log(tmp_path / "log.jsonl") if "loss" in r)  # no NaN records
