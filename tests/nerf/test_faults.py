@@ -21,7 +21,9 @@ import torch
 from nerf.commands.train import main
 from nerf.data.synthetic import write_synthetic_scene
 from nerf.errors import InputError
-from nerf.train.trainer import Trainer, read_checkpoint
+from nerf.train.checkpoint import read_checkpoint
+from nerf.train.trainer import Trainer
+from tests.support.processes import signal_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -123,19 +125,13 @@ def test_a_pickle_payload_in_a_checkpoint_never_runs(scene_dir, tmp_path, capsys
 def test_a_signal_to_nerf_train_saves_a_checkpoint_and_exits_in_time(scene_dir, tmp_path, signum, code):
     out = tmp_path / "run"
     proc = _train(scene_dir, "--minutes", "10", "--out", out, *FAST)
-    try:
-        deadline = time.monotonic() + 120
-        while not ((out / "log.jsonl").exists() and (out / "log.jsonl").read_text().count("\n") >= 2):
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "training did not start"
-            time.sleep(0.05)
-        sent = time.monotonic()
-        proc.send_signal(signum)
-        _, stderr = proc.communicate(timeout=30)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
+    deadline = time.monotonic() + 120
+    while not ((out / "log.jsonl").exists() and (out / "log.jsonl").read_text().count("\n") >= 2):
+        if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            pytest.fail(f"training did not start: {proc.communicate()[1]}")
+        time.sleep(0.05)
+    stderr, elapsed = signal_and_wait(proc, signum)
     assert proc.returncode == code, stderr
     assert elapsed < EXIT_SECONDS, f"{elapsed:.2f} s from the signal to the exit"
     last = stderr.strip().splitlines()[-1]

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, is_software_renderer
+from tests.support.processes import signal_and_wait
 from tests.support.xdriver import press, read_state, virtual_display, xdo
 
 pytestmark = pytest.mark.gui
@@ -134,17 +135,13 @@ def test_a_signal_saves_the_session_and_exits_within_2_seconds(xdisplay, tmp_pat
                            env=env, stderr=subprocess.PIPE, text=True)
     try:
         s = _waitread_state(debug, app, lambda s: s["stats"].get("step", 0) >= 2, 120, "two training steps")
-        # A step's forward pass cannot be cut short (it yields after it): on a busy CPU, where the
-        # default scene's first steps take seconds, the promise is 2 s plus the step in progress.
-        step_s = s["stats"]["train_seconds"] / s["stats"]["step"]
-        sent = time.monotonic()
-        app.send_signal(signum)
-        _, stderr = app.communicate(timeout=60)
-        elapsed = time.monotonic() - sent
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
+    except BaseException:
+        app.kill()
+        raise
+    # A step's forward pass cannot be cut short (it yields after it): on a busy CPU, where the
+    # default scene's first steps take seconds, the promise is 2 s plus the step in progress.
+    step_s = s["stats"]["train_seconds"] / s["stats"]["step"]
+    stderr, elapsed = signal_and_wait(app, signum)
     assert app.returncode == code, stderr
     assert elapsed < 2.0 + step_s, f"{elapsed:.2f} s from the signal to the exit (steps take {step_s:.2f} s)"
     assert stderr.strip().splitlines()[-1].startswith("nerf-viewer: checkpoint saved at step "), stderr
