@@ -25,10 +25,10 @@ from nerf.device import pick_device
 from nerf.errors import InputError
 from nerf.files import check_output_dir, write_json
 from nerf.train.allocator import tune_malloc
+from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
 from nerf.train.schedule import budget_progress
-from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.trainer import Trainer
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
