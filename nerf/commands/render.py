@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--downscale", "must be a positive integer")
         if args.with_gt and not args.dataset:
             raise InputError("--with-gt", "only with --dataset")
+        if args.resolution and args.dataset:
+            raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
         sink = FrameSink(args.out, fps=1.0)  # fails now if --out cannot be written
         trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
         cameras, fps, crop, truth = plan(args, trainer)
