@@ -5,6 +5,9 @@ costs the user a result.
   to a temporary file in the same folder, is flushed and fsync'd, then renamed over the real name.
   A rename within one file system is atomic, so a reader (or the next run) sees the old file or
   the new one, never half of one; on any failure the temporary file is removed.
+- `PendingOutput` / `atomic_output`: the same for writers that want a path rather than a file
+  object (imageio's video writer, trimesh, PIL): a temporary name with the target's suffix, renamed
+  when complete, removed on any error. `check_writable` tries an output path before the work.
 - `check_output_dir`: the output folder is created and tested for writing and free space before
   any training starts, not discovered to be unusable when the result is saved.
 - `read_json`: the one JSON reader: UTF-8 with or without a byte-order mark; any other encoding is
@@ -144,3 +147,56 @@ def check_output_dir(folder: str | Path, need_bytes: int = 0) -> Path:
         raise InputError(folder, f"only {free / 2**20:.0f} MiB free on its disk; this run needs about "
                                  f"{need / 2**20:.0f} MiB (free some space or choose another --out)")
     return folder
+
+
+class PendingOutput:
+    """A temporary path beside `path` (same suffix, so writers that choose a format by it still work);
+    commit() renames it to `path`, discard() removes it. An OSError becomes InputError(path, ...)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(self.path, f"cannot write: {e.strerror or e}")
+
+    def commit(self) -> Path:
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.discard()
+            raise InputError(self.path, f"cannot write: {e.strerror or e}")
+        return self.path
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path):
+    """Yield a temporary path; on success it becomes `path`, on any error it is removed."""
+    pending = PendingOutput(path)
+    try:
+        yield pending.tmp
+    except OSError as e:
+        pending.discard()
+        raise InputError(pending.path, f"cannot write: {e.strerror or e}")
+    except BaseException:
+        pending.discard()
+        raise
+    pending.commit()
+
+
+def check_writable(path: str | Path) -> None:
+    """InputError now, before any work, if `path` could not be written later (an existing file stays)."""
+    pending = PendingOutput(path)
+    try:
+        pending.tmp.write_bytes(b"")
+    except OSError as e:
+        raise InputError(pending.path, f"cannot write: {e.strerror or e}")
+    finally:
+        pending.discard()
+    if pending.path.is_dir():
+        raise InputError(pending.path, "is a folder")

@@ -61,7 +61,7 @@ class NGPModel(RadianceModel):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> RenderOutput:
+                    max_samples: int | None = None, crop=None) -> RenderOutput:
         n = rays_o.shape[0]
         ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
                                          stratified=stratified, generator=generator,
@@ -70,6 +70,8 @@ class NGPModel(RadianceModel):
             if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
                 pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
                 sigma, h = _sliced(self.field.geometry, pts)
+                if crop is not None:
+                    sigma = sigma * crop.contains(pts)
                 alive = self._alive(sigma, ray_idx, n)
                 ray_idx, t_mid, sigma = ray_idx[alive], t_mid[alive], sigma[alive]
                 rgb = self.field.color(h[alive], rays_d[ray_idx])
@@ -85,6 +87,11 @@ class NGPModel(RadianceModel):
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
                             samples_per_ray=ray_idx.numel() / max(n, 1))
+
+    @torch.no_grad()
+    def density(self, pts: torch.Tensor) -> torch.Tensor:
+        with self._autocast(pts.device):
+            return _sliced(self.field.density, pts).float()
 
     def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""

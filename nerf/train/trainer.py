@@ -257,12 +257,13 @@ class Trainer:
     @torch.no_grad()
     def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
                max_samples: int | None = None, should_abort: Callable[[], bool] | None = None,
-               chunk: int | None = None) -> RenderOutput | None:
+               chunk: int | None = None, crop=None) -> RenderOutput | None:
         """Camera `index` of `cameras` as a RenderOutput of CPU float32 [H, W] maps, rendered in
         chunks of `chunk` rays (default config.render_chunk); None if should_abort() became true
         between chunks. A smaller chunk lets should_abort() stop a stale render sooner (the
         viewer's case). `background` applies to scenes trained with alpha; scenes without alpha
-        were trained on black (their images cover every ray), so they render on black."""
+        were trained on black (their images cover every ray), so they render on black. `crop` (a
+        nerf.data.crop.CropBox in the normalised world) shows only what lies inside it."""
         rays_o, rays_d = image_rays(cameras_on(cameras, self.device), index)
         h, w = rays_o.shape[:2]
         rays_o, rays_d = to_model_space(rays_o.reshape(-1, 3), rays_d.reshape(-1, 3), self.cameras,
@@ -271,7 +272,7 @@ class Trainer:
             background = BACKGROUNDS["black"]
         bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
         return render_image(self.model, rays_o, rays_d, bg, (h, w), chunk=chunk or self.config.render_chunk,
-                            pool=self.pool, max_samples=max_samples, should_abort=should_abort)
+                            pool=self.pool, max_samples=max_samples, should_abort=should_abort, crop=crop)
 
     def target_image(self, split: str, index: int, background=None) -> torch.Tensor:
         """Ground truth [H, W, 3] of a view, composited on the eval background (or `background`)."""
