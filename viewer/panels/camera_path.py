@@ -117,8 +117,8 @@ class CameraPathPanel:
                 self.progress = dpg.add_progress_bar(default_value=0.0, width=-1, overlay="")
             self.file = dpg.add_input_text(default_value=str(self.run_dir / PATH_FILE), width=-1)
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Save path", callback=lambda: self.save())
-                dpg.add_button(label="Load path", callback=lambda: self.load())
+                self.save_button = dpg.add_button(label="Save path", callback=lambda: self.save())
+                self.load_button = dpg.add_button(label="Load path", callback=lambda: self.load())
             self._build_crop()
             self.info = dpg.add_text("", wrap=380)
         self._refresh()
@@ -277,7 +277,10 @@ class CameraPathPanel:
     def debug(self) -> dict:
         """For NERF_VIEWER_DEBUG_STATE: the path's state and where its buttons are (GUI tests click them)."""
         items = {"add": self.add_button, "render": self.render_button, "abort": self.abort_button,
-                 "preview": self.preview_button, "fps": self.fps, "width": self.width, "height": self.height}
+                 "preview": self.preview_button, "fps": self.fps, "width": self.width, "height": self.height,
+                 "save": self.save_button, "load": self.load_button}
+        if self.crop_bound is not None:
+            items.update({"crop": self.crop_on, **self._crop_sliders})
         return {"keyframes": len(self.editor.keyframes), "frames": self.editor.frame_count(),
                 "previewing": self.preview is not None, "crop": self.editor.path.crop is not None,
                 "rendering": str(self.rendering) if self.rendering else None,
