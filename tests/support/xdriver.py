@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +62,14 @@ def read_state(path: Path) -> dict | None:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def start_viewer(display: str, out: Path, debug_state: Path) -> tuple[subprocess.Popen, dict]:
+    """`nerf-viewer` on the default scene under software GL, writing its state to debug_state:
+    (the process, its environment for xdo). The vanilla model at half resolution: on a busy 2-core
+    CPU its steps and small renders take about a second, which keeps a GUI test under a minute."""
+    env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
+           "NERF_VIEWER_DEBUG_STATE": str(debug_state)}
+    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
+                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
+    return app, env

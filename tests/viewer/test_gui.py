@@ -7,11 +7,9 @@ changed. Skipped only when Xvfb or xdotool is not installed (CI installs both).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import numpy as np
 import pytest
 
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, is_software_renderer
-from tests.support.xdriver import press, read_state, virtual_display, xdo
+from tests.support.xdriver import press, read_state, start_viewer, virtual_display, xdo
 
 pytestmark = pytest.mark.gui
 
@@ -54,12 +52,7 @@ def _log_steps(run_dir: Path) -> list[int]:
 
 def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
     out, debug = tmp_path / "run", tmp_path / "state.json"
-    env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1",
-           "NERF_VIEWER_DEBUG_STATE": str(debug)}
-    # The vanilla model at half resolution: on a busy 2-core CPU its steps and small renders take
-    # about a second, which keeps this test well under a minute.
-    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
-                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
+    app, env = start_viewer(xdisplay, out, debug)
     try:
         # Opens on the default scene, shows frames and trains (the log's step count rises).
         s = _waitread_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["stats"].get("step", 0) >= 1,

@@ -6,16 +6,13 @@ column is scrolled with the wheel until they are on screen.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import imageio.v2 as imageio
 import pytest
 
-from tests.support.xdriver import press, read_state, xdo
+from tests.support.xdriver import press, start_viewer, xdo
 from tests.viewer.test_gui import _waitread_state, xdisplay  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.gui
@@ -57,10 +54,7 @@ def _type_into(debug: Path, app, env, name: str, value: str) -> None:
 
 def test_keyframes_from_three_views_render_a_video(xdisplay, tmp_path):  # noqa: F811
     out, debug = tmp_path / "run", tmp_path / "state.json"
-    env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1",
-           "NERF_VIEWER_DEBUG_STATE": str(debug)}
-    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
-                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
+    app, env = start_viewer(xdisplay, out, debug)
     try:
         s = _waitread_state(debug, app, lambda s: s["frames_shown"] >= 1, 90, "a first frame")
         x, y, w, h = s["view_rect"]
