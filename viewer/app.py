@@ -25,11 +25,14 @@ from viewer.debug_state import DebugState
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
+from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into
 from viewer.panels.status import RateMeter, StatusLine
 from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
+from viewer.path_editor import PathEditor
+from viewer.path_overlay import PathOverlay
 from viewer.recording import Recorder, render_turntable, save_screenshot
 from viewer.session import Session
 from viewer import textures
@@ -100,6 +103,10 @@ class ViewerApp:
         self.record_panel = RecordPanel(self.run_dir, on_screenshot=self.screenshot, on_record=self.toggle_recording,
                                         on_turntable=self.turntable, on_save=self.save_checkpoint,
                                         on_load=self.load_checkpoint)
+        self.path_panel = CameraPathPanel(PathEditor(self.scene.scale, self.scene.offset), self.worker, self.run_dir,
+                                          current_view=lambda: (self.camera.c2w, self.settings.fov_y_deg),
+                                          on_pose=self.view.follow, on_crop=self.view.set_crop,
+                                          crop_bound=None if self.scene.ndc else self.scene.bound)
         self.status = StatusLine(self.device)
         # Not a DearPyGui "primary window": that one always paints its background, a full-viewport
         # quad that costs a large share of each frame under Mesa's software renderer (BENCHMARKS.md, "Viewer").
@@ -116,6 +123,7 @@ class ViewerApp:
                     self.training_panel.build(side)
                     self.render_panel.build(side)
                     self.record_panel.build(side)
+                    self.path_panel.build(side)
                     self.status.build(nerf_tab)
                 self.nerf_tab = nerf_tab
                 with dpg.tab(label="Toy lab") as toy_tab:
@@ -139,6 +147,7 @@ class ViewerApp:
             dpg.set_viewport_height(height)
             self.status.note_renderer(self.gl_renderer)
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
+        self.overlay = PathOverlay(self.view.overlay)
 
     def _build_toy(self, tab) -> None:
         self.toy = ToyLabPanel(tab, self.run_dir / "toy")
@@ -205,6 +214,9 @@ class ViewerApp:
         if dpg.get_value(self.tab_bar) == self.nerf_tab or frame is not None:
             # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
             self.view.update(now, frame, s.step, s.running and dpg.get_value(self.tab_bar) == self.nerf_tab)
+        self.path_panel.update(now)
+        self.overlay.update(self.path_panel.editor, self.view.crop, self.camera.c2w, self.camera.fov_y_deg,
+                            self.view.size, visible=self.path_panel.preview is None)
         self._record_frame(now)
         self.autosave.poll(self._stats, self.worker)
         self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
@@ -214,7 +226,7 @@ class ViewerApp:
         self._debug.write(now, view=self.view, camera=self.camera, stats=self._stats, ui_fps=self.ui_meter.rate(now),
                           recording=self.recorder is not None, window=self._window_size,
                           gl_renderer=self.gl_renderer, files=self.files, error=self._last_error,
-                          run_dir=self.run_dir)
+                          run_dir=self.run_dir, path=self.path_panel.debug())
 
     def shutdown(self) -> None:
         """Stop the worker (a step in progress gives way), close the window, then save the training."""
@@ -256,6 +268,8 @@ class ViewerApp:
             self.toggle_recording()
         elif key == dpg.mvKey_Spacebar:
             self.toggle_training()
+        elif key == dpg.mvKey_K:
+            self.path_panel.add_view()
         elif key == dpg.mvKey_T:
             self.evaluate()
         elif key == dpg.mvKey_R and not ctrl:
@@ -351,6 +365,8 @@ class ViewerApp:
             self._note(f"test PSNR {r.psnr:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
         elif notice.name == "turntable":
             self._note(f"turntable: {Path(notice.result).name}" if notice.result else "turntable aborted")
+        elif notice.name == JOB_NAME:
+            self._note(self.path_panel.finished(notice.result))
         elif notice.name == "save":
             self._note(f"checkpoint: {notice.result}" if notice.result else "checkpoint not saved")
         elif notice.name == "autosave":

@@ -307,7 +307,8 @@ class TrainingWorker:
             outputs = self._trainer.render(request.cameras, request.index, background=request.background,
                                            max_samples=request.max_samples,
                                            should_abort=self._link.render_superseded,
-                                           chunk=render_chunk(self._trainer.device))
+                                           chunk=render_chunk(self._trainer.device),
+                                           **({} if request.crop is None else {"crop": request.crop}))
         except Exception as exc:  # noqa: BLE001
             self._link.error("render failed", exc)
         end = time.perf_counter()

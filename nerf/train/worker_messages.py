@@ -110,6 +110,7 @@ class RenderRequest:
     max_samples: int | None = None
     interactive: bool = False  # the camera is moving: serve before training
     tag: Any = None
+    crop: Any = None  # nerf.data.crop.CropBox: show only what lies inside (None: everything)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from nerf.data.cameras import look_at, make_cameras
+from nerf.data.crop import CropBox
 from nerf.train.worker import RenderRequest, TrainingWorker
 from nerf.train.worker_messages import EvalScore
 from tests.support.fakes import FakeTrainer
@@ -237,3 +238,28 @@ def test_a_nan_recovery_is_told_and_three_in_a_row_pause_training(worker, traine
     assert [n.name for n in seen if n.name.startswith("nan")] == ["nan_recovered", "nan_recovered", "nan_paused"]
     assert not _stats(worker, lambda s: not s.running).running
     assert all(r.get("loss") is not None for r in _log(tmp_path / "log.jsonl") if "loss" in r)  # no NaN records
+
+
+def test_a_render_requests_crop_box_reaches_the_trainer(tmp_path):
+    class CroppingTrainer(FakeTrainer):
+        """Takes `crop` as Trainer.render does and keeps what it was given."""
+
+        def __init__(self):
+            super().__init__()
+            self.crops = []
+
+        def render(self, cameras, index=0, *, crop=None, **kwargs):
+            self.crops.append(crop)
+            return super().render(cameras, index, **kwargs)
+
+    trainer = CroppingTrainer()
+    box = CropBox.cube(0.5)
+    with_box = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", start_paused=True).start()
+    try:
+        with_box.request_render(RenderRequest(_camera(), crop=box))
+        assert with_box.frames.wait(2.0).outputs is not None
+        with_box.request_render(RenderRequest(_camera()))
+        assert with_box.frames.wait(2.0).outputs is not None
+    finally:
+        assert with_box.stop(1.0)
+    assert trainer.crops == [box, None]
