@@ -13,12 +13,12 @@ paper's log-linear frequencies up to sigma = 10 cycles per image, sin and cos pe
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from nerf.files import write_json
 from toy import run
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer
@@ -113,7 +113,7 @@ def run_ffn(image: np.ndarray, image_name: str, out_dir: Path | None, fit: FitCo
         h = image.shape[0]
         table = ffn_table({image_name: results}, f"{h}x{h}, {fit.steps} steps, width {width}")
         (out_dir / "ffn.md").write_text(table)
-        (out_dir / "ffn.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_json(out_dir / "ffn.json", results)
     return results
 
 

@@ -5,7 +5,6 @@ NAME_metrics.json; a single `nerf-toy` run uses the plain names (training.gif, m
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nerf.data.media import write_png
+from nerf.files import write_json
 from toy import render
 from toy.model import ModelConfig
 from toy.train import FitConfig, ToyTrainer, describe
@@ -86,7 +86,7 @@ def run_one(image: np.ndarray, model_config: ModelConfig, fit_config: FitConfig,
     write_png(out_dir / f"{prefix}error.png", render.error_map(evaluation["recon"].numpy(), image))
     metrics = metrics_of(trainer, evaluation, seconds)
     metrics["title"] = describe(trainer)
-    (out_dir / f"{prefix}metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(out_dir / f"{prefix}metrics.json", metrics)
     return metrics
 
 
@@ -106,5 +106,5 @@ def run_compare(image: np.ndarray, configs: list[tuple[ModelConfig, FitConfig]],
         write_png(out_dir / f"{label}_error.png", render.error_map(evaluation["recon"].numpy(), image))
         results[label] = metrics_of(trainer, evaluation, seconds / len(trainers))
         results[label]["title"] = describe(trainer)
-    (out_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(out_dir / "metrics.json", results)
     return [results["A"], results["B"]]

@@ -14,20 +14,25 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import torch
 
+from nerf.commands.signals import StopSignals
 from nerf.data.camera_paths import turntable_c2ws
 from nerf.data.cameras import make_cameras
 from nerf.train.mailbox import Mailbox
 from nerf.data.scene import Cameras
 from nerf.train.worker import TrainingWorker, WorkerStats
+from viewer.autosave import DEFAULT_MINUTES, Autosave
 from viewer.debug_state import DebugState
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
 from viewer.orbit import camera_from_views
 from viewer.panels.record import RecordPanel
+from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.render import RenderPanel, RenderSettings, fit_into
 from viewer.panels.status import RateMeter, StatusLine
 from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
+from viewer.path_editor import PathEditor
+from viewer.path_overlay import PathOverlay
 from viewer.recording import Recorder, render_turntable, save_screenshot
 from viewer.session import Session
 from viewer import textures
@@ -44,8 +49,11 @@ class ViewerApp:
     """The window, its loop and the actions. Each panel gets at construction only what it uses
     (the worker it commands, callables for the actions it offers) and never sees the app."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, stop: StopSignals | None = None, autosave_minutes: float = DEFAULT_MINUTES):
+        """stop: SIGINT/SIGTERM as installed by the command line (None: only the window closes the app)."""
         self.session = session
+        self.stop = stop or StopSignals()
+        self.autosave = Autosave(session.run_dir, autosave_minutes)
         self.scene, self.config, self.device = session.trainer.scene, session.trainer.config, session.device
         self.run_dir = session.run_dir
         # Share of the worker's time for refreshing the view while training. On a CPU a refresh
@@ -95,6 +103,10 @@ class ViewerApp:
         self.record_panel = RecordPanel(self.run_dir, on_screenshot=self.screenshot, on_record=self.toggle_recording,
                                         on_turntable=self.turntable, on_save=self.save_checkpoint,
                                         on_load=self.load_checkpoint)
+        self.path_panel = CameraPathPanel(PathEditor(self.scene.scale, self.scene.offset), self.worker, self.run_dir,
+                                          current_view=lambda: (self.camera.c2w, self.settings.fov_y_deg),
+                                          on_pose=self.view.follow, on_crop=self.view.set_crop,
+                                          crop_bound=None if self.scene.ndc else self.scene.bound)
         self.status = StatusLine(self.device)
         # Not a DearPyGui "primary window": that one always paints its background, a full-viewport
         # quad that costs a large share of each frame under Mesa's software renderer (BENCHMARKS.md, "Viewer").
@@ -111,6 +123,7 @@ class ViewerApp:
                     self.training_panel.build(side)
                     self.render_panel.build(side)
                     self.record_panel.build(side)
+                    self.path_panel.build(side)
                     self.status.build(nerf_tab)
                 self.nerf_tab = nerf_tab
                 with dpg.tab(label="Toy lab") as toy_tab:
@@ -134,6 +147,7 @@ class ViewerApp:
             dpg.set_viewport_height(height)
             self.status.note_renderer(self.gl_renderer)
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
+        self.overlay = PathOverlay(self.view.overlay)
 
     def _build_toy(self, tab) -> None:
         self.toy = ToyLabPanel(tab, self.run_dir / "toy")
@@ -155,7 +169,7 @@ class ViewerApp:
         self.worker.start()
         frame_s = 1.0 / FPS_CAP
         last = deadline = time.perf_counter()
-        while dpg.is_dearpygui_running():
+        while dpg.is_dearpygui_running() and not self.stop.requested:  # a signal: save and go within 2 s
             now = time.perf_counter()
             # Frames are paced on a fixed clock, so a slow frame is made up by a shorter wait
             # after it; after a long stall the clock restarts instead of bursting to catch up.
@@ -178,7 +192,7 @@ class ViewerApp:
                 # render ends the wait at once: it goes on screen without waiting out the frame.
                 self._early_frame = self.worker.frames.wait(spare)
         self.shutdown()
-        return 0
+        return self.stop.exit_code if self.stop.requested else 0
 
     def _frame(self, now: float) -> None:
         stats = self.worker.stats.take()
@@ -200,7 +214,11 @@ class ViewerApp:
         if dpg.get_value(self.tab_bar) == self.nerf_tab or frame is not None:
             # Behind the toy lab tab no new frames are asked for: the CPU goes to training.
             self.view.update(now, frame, s.step, s.running and dpg.get_value(self.tab_bar) == self.nerf_tab)
+        self.path_panel.update(now)
+        self.overlay.update(self.path_panel.editor, self.view.crop, self.camera.c2w, self.camera.fov_y_deg,
+                            self.view.size, visible=self.path_panel.preview is None)
         self._record_frame(now)
+        self.autosave.poll(self._stats, self.worker)
         self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                            "| recording" if self.recorder else "")
         if self.toy is not None:
@@ -208,9 +226,10 @@ class ViewerApp:
         self._debug.write(now, view=self.view, camera=self.camera, stats=self._stats, ui_fps=self.ui_meter.rate(now),
                           recording=self.recorder is not None, window=self._window_size,
                           gl_renderer=self.gl_renderer, files=self.files, error=self._last_error,
-                          run_dir=self.run_dir)
+                          run_dir=self.run_dir, path=self.path_panel.debug())
 
     def shutdown(self) -> None:
+        """Stop the worker (a step in progress gives way), close the window, then save the training."""
         stopped = self.worker.stop(1.0)
         if self.recorder is not None:
             self.stop_recording()
@@ -224,7 +243,14 @@ class ViewerApp:
             print("nerf-viewer: waiting for the current training step / render chunk to finish",
                   file=sys.stderr)
             if not self.worker.stop(120.0):
-                print("nerf-viewer: warning: the training thread did not stop", file=sys.stderr)
+                print("nerf-viewer: warning: the training thread did not stop; nothing saved", file=sys.stderr)
+                return
+        try:
+            line = self.autosave.final(self.worker.trainer)
+        except OSError as exc:
+            line = f"error: cannot save {self.autosave.path} ({exc.strerror or exc}); the previous checkpoint is kept"
+        if line:
+            print(f"nerf-viewer: {line}", file=sys.stderr)
 
     # --- actions (main thread) -----------------------------------------------------------------
 
@@ -242,6 +268,8 @@ class ViewerApp:
             self.toggle_recording()
         elif key == dpg.mvKey_Spacebar:
             self.toggle_training()
+        elif key == dpg.mvKey_K:
+            self.path_panel.add_view()
         elif key == dpg.mvKey_T:
             self.evaluate()
         elif key == dpg.mvKey_R and not ctrl:
@@ -283,7 +311,8 @@ class ViewerApp:
         cams = request.cameras
         intr = (float(cams.fx[0]), float(cams.fy[0]), float(cams.cx[0]), float(cams.cy[0]))
         png, pose = save_screenshot(self.run_dir / f"screenshot-{self._shots:03d}.png", rgb,
-                                    cams.c2w[0].numpy(), intr, scale=self.scene.scale, offset=self.scene.offset)
+                                    cams.c2w[0].numpy(), intr, scale=self.scene.scale, offset=self.scene.offset,
+                                    normalised=self.scene.ndc)
         self._note(f"screenshot: {png.name} (+ {pose.name})")
 
     def toggle_recording(self) -> None:
@@ -336,8 +365,15 @@ class ViewerApp:
             self._note(f"test PSNR {r.psnr:.2f} dB ({notice.seconds:.1f} s)" if r else "evaluation aborted")
         elif notice.name == "turntable":
             self._note(f"turntable: {Path(notice.result).name}" if notice.result else "turntable aborted")
+        elif notice.name == JOB_NAME:
+            self._note(self.path_panel.finished(notice.result))
         elif notice.name == "save":
             self._note(f"checkpoint: {notice.result}" if notice.result else "checkpoint not saved")
+        elif notice.name == "autosave":
+            self.autosave.saved(notice.result)
+            self._note(f"autosaved at step {notice.result}" if notice.result is not None else "autosave failed")
+        elif notice.name in ("nan_recovered", "nan_paused"):
+            self.status.show_nan(notice.result, paused=notice.name == "nan_paused")
         elif notice.name == "budget":
             self._note(f"time budget reached after {notice.result / 60:.1f} min: training paused")
         else:

@@ -28,8 +28,10 @@ class DebugState:
         return cls(os.environ.get(ENV))
 
     def write(self, now: float, *, view, camera, stats: WorkerStats | None, ui_fps: float, recording: bool,
-              window: tuple[int, int], gl_renderer: str, files: list[str], error: str, run_dir) -> None:
-        """`view`: the LiveView; `camera`: its OrbitCamera; the rest as the app knows them."""
+              window: tuple[int, int], gl_renderer: str, files: list[str], error: str, run_dir,
+              path: dict | None = None) -> None:
+        """`view`: the LiveView; `camera`: its OrbitCamera; `path`: the camera-path panel's
+        debug(); the rest as the app knows them."""
         if not self.path or now < self._next:
             return
         self._next = now + INTERVAL_S
@@ -39,7 +41,7 @@ class DebugState:
                  "frames_shown": view.frames_shown, "view_rect": view.rect(),
                  "latencies_ms": view.schedule.latencies_ms[-50:], "recording": recording,
                  "window": list(window), "gl_renderer": gl_renderer,
-                 "files": files, "error": error, "run_dir": str(run_dir)}
+                 "files": files, "error": error, "run_dir": str(run_dir), "path": path or {}}
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(state, f)

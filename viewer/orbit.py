@@ -11,17 +11,7 @@ import math
 
 import numpy as np
 
-from nerf.data.cameras import axis_rotation
-
-
-def _orthonormalise(rot: np.ndarray) -> np.ndarray:
-    """Nearest rotation to `rot` [3, 3] (kills drift from many small updates)."""
-    u, _, vt = np.linalg.svd(rot)
-    r = u @ vt
-    if np.linalg.det(r) < 0:
-        u[:, -1] *= -1
-        r = u @ vt
-    return r
+from nerf.data.cameras import axis_rotation, nearest_rotation
 
 
 class DragDelta:
@@ -97,7 +87,7 @@ class OrbitCamera:
         the usual inward-facing captures is the scene centre.
         """
         c2w = np.asarray(c2w, dtype=np.float64)
-        rot, eye = _orthonormalise(c2w[:3, :3]), c2w[:3, 3]
+        rot, eye = nearest_rotation(c2w[:3, :3]), c2w[:3, 3]
         if not keep_radius:
             along = float(eye @ rot[:, 2])  # distance from the eye to the origin's foot point
             self.radius = float(np.clip(along, self.min_radius, self.max_radius)) if along > 0 else 1.0
@@ -128,7 +118,7 @@ class OrbitCamera:
         # Stop just short of looking straight along `up`: past it the horizon would flip.
         if abs(float(new[:, 2] @ self.up)) > 0.995:
             new = rot
-        self.rotation = _orthonormalise(new)
+        self.rotation = nearest_rotation(new)
 
     def pan(self, dx: float, dy: float) -> None:
         """Slide the target so the content under the mouse follows it (dx, dy pixels)."""

@@ -22,6 +22,7 @@ import dearpygui.dearpygui as dpg
 from nerf.data.frames import PHOTO_SUFFIXES, is_video
 from nerf.data.loaders import detect_format
 from nerf.errors import InputError
+from nerf.files import read_json
 from nerf.process.pipeline import ProcessOptions, process
 from nerf.process.progress import StageProgress
 from nerf.process.sfm import Cancelled
@@ -58,8 +59,8 @@ def _reusable_run(source: Path, out: str | None) -> Path | None:
     candidates = [Path(out)] if out else sorted(RUNS.glob(f"{source.stem}-*"), reverse=True)
     for run in candidates:
         try:
-            same = json.loads((run / "source.json").read_text()) == source_fingerprint(source)
-        except (OSError, ValueError):
+            same = read_json(run / "source.json") == source_fingerprint(source)
+        except (InputError, OSError):
             continue
         if same and (run / "scene" / "transforms.json").is_file():
             return run

@@ -3,11 +3,12 @@
 No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.data.media. Poses are written in the
 transforms.json convention (camera_angle_x, w, h, fl_x, fl_y, cx, cy, frames[].transform_matrix)
 and mapped back to the scene's file coordinates, so a screenshot pose can be fed to other tools
-or used as a test camera.
+or used as a test camera. Forward-facing (LLFF) scenes are the exception: their loader recentres
+the poses with a rotation that scale/offset cannot express, so their poses stay in the normalised
+frame, and the file's "coordinate_frame" says which frame it holds.
 """
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -19,14 +20,23 @@ import torch
 from nerf.data import camera_paths
 from nerf.data.cameras import make_cameras
 from nerf.data.media import VideoFile, to_uint8, write_png
+from nerf.files import read_json, write_json
+
+
+FILE_FRAME = "file"  # the scene's own files' world coordinates
+NORMALISED_FRAME = ("normalised: the viewer's recentred and rescaled world (forward-facing scenes), not the "
+                    "coordinates of poses_bounds.npy")
 
 
 def pose_record(c2w: np.ndarray, width: int, height: int, fx: float, fy: float, cx: float, cy: float,
-                *, scale: float = 1.0, offset=(0.0, 0.0, 0.0), file_path: str = "") -> dict:
-    """transforms.json dict for one camera; c2w [4, 4] in normalised world, written in file space."""
+                *, scale: float = 1.0, offset=(0.0, 0.0, 0.0), file_path: str = "", normalised: bool = False) -> dict:
+    """transforms.json dict for one camera; c2w [4, 4] in normalised world, written in file space
+    (or, with `normalised`, as it is)."""
     m = np.asarray(c2w, dtype=np.float64).copy()
-    m[:3, 3] = m[:3, 3] * scale + np.asarray(offset, dtype=np.float64)
+    if not normalised:
+        m[:3, 3] = m[:3, 3] * scale + np.asarray(offset, dtype=np.float64)
     return {
+        "coordinate_frame": NORMALISED_FRAME if normalised else FILE_FRAME,
         "camera_angle_x": 2.0 * math.atan(0.5 * width / fx),
         "w": int(width), "h": int(height),
         "fl_x": float(fx), "fl_y": float(fy), "cx": float(cx), "cy": float(cy),
@@ -36,25 +46,27 @@ def pose_record(c2w: np.ndarray, width: int, height: int, fx: float, fy: float, 
 
 def read_pose(path: str | Path, *, scale: float = 1.0, offset=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, dict]:
     """Inverse of `pose_record` from a file: (c2w [4, 4] in normalised world, intrinsics dict)."""
-    data = json.loads(Path(path).read_text())
+    data = read_json(path)
     m = np.asarray(data["frames"][0]["transform_matrix"], dtype=np.float64)
-    m[:3, 3] = (m[:3, 3] - np.asarray(offset, dtype=np.float64)) / scale
+    if data.get("coordinate_frame", FILE_FRAME) == FILE_FRAME:
+        m[:3, 3] = (m[:3, 3] - np.asarray(offset, dtype=np.float64)) / scale
     intr = {k: data[k] for k in ("w", "h", "fl_x", "fl_y", "cx", "cy", "camera_angle_x")}
     return m, intr
 
 
 def save_screenshot(path: str | Path, image: np.ndarray, c2w: np.ndarray, intrinsics, *,
-                    scale: float = 1.0, offset=(0.0, 0.0, 0.0)) -> tuple[Path, Path]:
-    """Write image [H, W, 3] as PNG and its pose beside it (same name, .json). Returns both paths."""
+                    scale: float = 1.0, offset=(0.0, 0.0, 0.0), normalised: bool = False) -> tuple[Path, Path]:
+    """Write image [H, W, 3] as PNG and its pose beside it (same name, .json). Returns both paths.
+    normalised: keep the pose in the normalised frame (forward-facing scenes; see the module doc)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rgb = to_uint8(image)
     write_png(path, rgb)
     fx, fy, cx, cy = intrinsics
     record = pose_record(c2w, rgb.shape[1], rgb.shape[0], fx, fy, cx, cy, scale=scale, offset=offset,
-                         file_path=path.name)
+                         file_path=path.name, normalised=normalised)
     pose_path = path.with_suffix(".json")
-    pose_path.write_text(json.dumps(record, indent=2))
+    write_json(pose_path, record)
     return path, pose_path
 
 

@@ -15,6 +15,8 @@ from nerf.train.config import TrainConfig
 from nerf.data.loaders import load_scene
 from nerf.device import pick_device
 from nerf.errors import InputError
+from nerf.files import check_output_dir
+from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.trainer import Trainer
 
 
@@ -65,10 +67,7 @@ def open_session(args: argparse.Namespace) -> Session:
     trainer = _in_own_thread(lambda: _load_trainer(args, device), threads)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(args.out) if args.out else Path("runs") / f"{trainer.scene.name}-{stamp}"
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(run_dir, f"cannot create the run folder ({exc.strerror})") from None
+    check_output_dir(run_dir, checkpoint_bytes(trainer.model))  # before the window opens, not at the first save
     return Session(trainer, device, run_dir, args.downscale, threads, shards and device.type == "cpu")
 
 
@@ -95,12 +94,13 @@ def _load_trainer(args: argparse.Namespace, device: torch.device):
     source = Path(args.source) if args.source else None
     try:
         if source is not None and source.is_file():
+            check_resume_flags(read_checkpoint(source), model=args.model)
             trainer = Trainer.load(source, device=device)
         else:
             if source is None:
                 source = default_scene_path()
             scene = load_scene(source, downscale=args.downscale)
-            trainer = Trainer(scene, TrainConfig.for_model(args.model, device.type), device)
+            trainer = Trainer(scene, TrainConfig.for_model(args.model or "ngp", device.type), device)
             trainer.meta["downscale"] = args.downscale
     except (InputError, InputError) as exc:
         raise InputError(exc.path, exc.problem) from None

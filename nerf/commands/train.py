@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nerf.commands.signals import exit_soon
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -18,14 +20,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="downscale images by K at load time (area resampling)")
     p.add_argument("--llff-factor", type=int, default=4, metavar="N",
                    help="LLFF: read images_N/ (default 4, as in the paper)")
-    p.add_argument("--model", choices=("ngp", "nerf"), default="ngp")
+    p.add_argument("--model", choices=("ngp", "nerf"), default=None, help="ngp (default) or nerf")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, help="train for N steps")
     budget.add_argument("--minutes", type=float, default=None, help="train for M minutes of wall time")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/<scene>-<time>)")
     p.add_argument("--resume", default=None, metavar="CKPT", help="resume from a checkpoint")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="seeds the weights and the rays (default 0)")
     p.add_argument("--batch-rays", type=int, default=None, metavar="N",
                    help="fixed rays per training step (default: the model's tuned value for the device; "
                         "ngp on CUDA adapts it to about 2^18 samples per step)")
@@ -45,8 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.inspect:
         from nerf.commands.scene_report import run_inspect
         return run_inspect(args)
-    from nerf.commands.train_run import run_training
-    return run_training(args)
+    try:
+        from nerf.commands.train_run import run_training  # imports torch: seconds
+    except KeyboardInterrupt:
+        print("nerf-train: interrupted while starting; nothing written", file=sys.stderr)
+        return 130
+    code = run_training(args)
+    if argv is None:
+        exit_soon()
+    return code
 
 
 if __name__ == "__main__":

@@ -2,28 +2,34 @@
 
 Writes into --out: metrics.json, log.jsonl (training stats four times a second and the test
 result, in the viewer's format), test/<i>.png (prediction | ground truth side by side),
-turntable.mp4 and checkpoint.pt. Ctrl-C stops training cleanly: the checkpoint is saved first.
+turntable.mp4 and checkpoint.pt. The output folder is checked (created, writable, free space)
+before training starts. SIGINT (Ctrl-C) or SIGTERM stops training at the next step boundary, saves
+the checkpoint and exits with 130 or 143 (nerf.commands.signals).
 """
 from __future__ import annotations
 
-import json
 import platform
 import resource
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from nerf.commands.progress import Progress
+from nerf.commands.signals import StopSignals, Stopped
 from nerf.data.camera_paths import render_turntable, turntable_cameras
 from nerf.data.media import write_png
 from nerf.device import pick_device
 from nerf.errors import InputError
+from nerf.files import check_output_dir, write_json
 from nerf.train.allocator import tune_malloc
+from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
-from nerf.train.trainer import Trainer, read_checkpoint
+from nerf.train.schedule import budget_progress
+from nerf.train.trainer import Trainer
 
 DEFAULT_MINUTES = 3.0  # budget when neither --steps nor --minutes is given
 LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's stats interval)
@@ -48,20 +54,25 @@ def _out_dir(args, scene_name: str) -> Path:
 
 
 def _make_trainer(args, device: torch.device):
+    """The scene and a new or resumed Trainer. On resume the checkpoint is read and the flags
+    checked first (a bad file fails before anything heavy happens); its scene is the default."""
     from nerf.data.loaders import load_scene
-    path = args.scene
+    payload = None
+    if args.resume:
+        payload = read_checkpoint(args.resume)
+        check_resume_flags(payload, model=args.model, seed=args.seed, batch_rays=args.batch_rays)
+    path = args.scene or (payload["scene"].get("root") if payload else None)
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
     scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
     if args.resume:
-        read_checkpoint(args.resume)  # a bad file fails before anything heavy happens
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
-        overrides = {"seed": args.seed, "ngp_marcher": args.marcher}
+        overrides = {"seed": 0 if args.seed is None else args.seed, "ngp_marcher": args.marcher}
         if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
-        config = TrainConfig.for_model(args.model, device.type, **overrides)
+        config = TrainConfig.for_model(args.model or "ngp", device.type, **overrides)
         trainer = Trainer(scene, config, device)
     trainer.meta["downscale"] = args.downscale
     return scene, trainer
@@ -93,27 +104,34 @@ def _warn_log_failed(path: Path, exc: OSError) -> None:
 
 
 def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progress: Progress | None = None,
-               log: RunLog | None = None) -> dict:
-    """Train until `steps` more steps or `seconds` of training time. Returns throughput figures;
-    "interrupted" is True after Ctrl-C. `progress` (None: no display) shows a line now and then;
-    `log` gets a record each LOG_SECONDS of training time and one after the last step."""
+               log: RunLog | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train until `steps` more steps or `seconds` of training time, or until should_stop() says so
+    (asked before each step and, through the trainer's should_yield, inside a long occupancy
+    refresh, which a resume finishes). Returns throughput figures; "interrupted" is True when
+    should_stop() ended it (or a KeyboardInterrupt). `progress` (None: no display) shows a line now
+    and then; `log` gets a record each LOG_SECONDS of training time and one after the last step.
+    A resumed trainer's earlier steps and seconds count to its budget (schedule.budget_progress)."""
     records = _TrainingRecords(log or RunLog(None))
+    steps_before, seconds_before = trainer.step_count, trainer.train_seconds
     train_time, rays, samples, n, nan_count = 0.0, 0, 0.0, 0, 0
     interrupted = False
     last_loss, last_psnr = float("nan"), float("nan")
     try:
         while True:
+            if should_stop is not None and should_stop():
+                interrupted = True
+                break
             if steps is not None and n >= steps:
                 break
             if seconds is not None and train_time >= seconds:
                 break
-            done = [n / steps] if steps is not None else []
-            done += [train_time / seconds] if seconds is not None else []
-            trainer.progress = max(done) if done else None
+            trainer.progress = budget_progress(n, train_time, steps, seconds, steps_before, seconds_before)
             t0 = time.perf_counter()
-            stats = trainer.step()
+            stats = trainer.step(should_yield=should_stop)
             step_seconds = time.perf_counter() - t0
             train_time += step_seconds
+            if stats.get("yielded"):  # a stop arrived mid-step: the step left no trace
+                continue
             n += 1
             if stats.get("nan_recovered"):
                 records.trained(0, step_seconds)  # time spent, nothing learned
@@ -166,7 +184,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
         "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
         "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -174,39 +192,58 @@ def run_training(args) -> int:
     tune_malloc()
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        device = pick_device(args.device)
-        scene, trainer = _make_trainer(args, device)
-    except InputError as e:
-        return _error(str(e))
-    out = _out_dir(args, scene.name)
-    out.mkdir(parents=True, exist_ok=True)
-    steps, minutes = args.steps, args.minutes
-    if steps is None and minutes is None:
-        minutes = DEFAULT_MINUTES
-    print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
-          f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
-          f"device {device}, output {out}", file=sys.stderr)
-    log = RunLog(out / "log.jsonl", on_error=_warn_log_failed)
-    try:
-        figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, Progress(), log)
-        trainer.save(out / "checkpoint.pt")
-        return _finish(args, trainer, out, figures, log)
-    finally:
-        log.close()
+    with StopSignals() as stop:
+        try:
+            with stop.immediate():
+                device = pick_device(args.device)
+                scene, trainer = _make_trainer(args, device)
+                out = check_output_dir(_out_dir(args, scene.name), checkpoint_bytes(trainer.model))
+        except InputError as e:
+            return _error(str(e))
+        except Stopped:
+            print(f"nerf-train: stopped by {stop.name} before training; nothing written", file=sys.stderr)
+            return stop.exit_code
+        steps, minutes = args.steps, args.minutes
+        if steps is None and minutes is None:
+            minutes = DEFAULT_MINUTES
+        print(f"nerf-train: {scene.name} ({len(scene.split('train'))} train views, "
+              f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model}, "
+              f"device {device}, output {out}", file=sys.stderr)
+        log = RunLog(out / "log.jsonl", on_error=_warn_log_failed)
+        try:
+            figures = train_loop(trainer, steps, None if minutes is None else minutes * 60.0, Progress(), log,
+                                 should_stop=lambda: stop.requested)
+            if not _save_checkpoint(trainer, out / "checkpoint.pt"):
+                return 1
+            return _finish(args, trainer, out, figures, log, stop)
+        finally:
+            log.close()
 
 
-def _finish(args, trainer: Trainer, out: Path, figures: dict, log: RunLog) -> int:
+def _save_checkpoint(trainer: Trainer, path: Path) -> bool:
+    """Save; on failure (a full disk) one line, and the previous checkpoint, if any, stays."""
+    try:
+        trainer.save(path)
+    except OSError as exc:
+        kept = "the previous checkpoint is kept" if path.exists() else "no checkpoint was written"
+        print(f"nerf-train: error: {path}: cannot save the checkpoint ({exc.strerror or exc}); {kept}",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def _finish(args, trainer: Trainer, out: Path, figures: dict, log: RunLog, stop: StopSignals) -> int:
     if figures["interrupted"]:
-        print(f"nerf-train: interrupted at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
-              file=sys.stderr)
-        return 130
+        print(f"nerf-train: stopped by {stop.name} at step {trainer.step_count}; checkpoint "
+              f"{out / 'checkpoint.pt'}", file=sys.stderr)
+        return stop.exit_code
     try:
-        metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames, log)
+        with stop.immediate():
+            metrics = write_outputs(trainer, out, figures, args.eval_views, args.video_frames, log)
     except KeyboardInterrupt:
-        print(f"nerf-train: interrupted during evaluation; checkpoint {out / 'checkpoint.pt'}",
+        print(f"nerf-train: stopped by {stop.name} during evaluation; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)
-        return 130
+        return stop.exit_code
     print(f"nerf-train: test PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
           f"{metrics['test_views']} views; {metrics['steps']} steps, {metrics['rays_per_second']:.0f} "
           f"rays/s, {metrics['samples_per_ray']:.1f} samples/ray; results in {out}", file=sys.stderr)

@@ -153,6 +153,17 @@ def axis_rotation(axis, angle: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)
 
 
+def nearest_rotation(m: np.ndarray) -> np.ndarray:
+    """The rotation nearest to m [3, 3]: for scaled or slightly sheared poses from other tools, and for
+    the drift of many small updates (the viewer's orbit camera)."""
+    u, _, vt = np.linalg.svd(m)
+    r = u @ vt
+    if np.linalg.det(r) < 0:
+        u[:, -1] *= -1
+        r = u @ vt
+    return r
+
+
 def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
     """Camera-to-world [4, 4] (OpenGL convention) at `eye` looking at `target`, `up` roughly up."""
     eye = torch.as_tensor(eye, dtype=torch.float32)

@@ -20,6 +20,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from nerf.errors import InputError
 
 
+MAX_PIXELS_ENV = "NERF_MAX_IMAGE_PIXELS"  # raises (or lowers) the limit below
+DEFAULT_MAX_PIXELS = 100_000_000  # a 10000 x 10000 image; decoding one takes 1.6 GB as float32 RGBA
+# Pillow's own decompression-bomb check would warn (a second line on stderr) or raise with its own
+# limit; ours reads the header first and says how to raise it, so Pillow's is turned off.
+Image.MAX_IMAGE_PIXELS = None
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
@@ -33,7 +38,8 @@ def _has_alpha(img: Image.Image) -> bool:
 def _opened(path: str | Path) -> Iterator[Image.Image]:
     """PIL's image at `path`; every way it can fail becomes InputError(path, ...)."""
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only: the pixels wait for load()
+            _check_size(img, path)
             yield img
     except InputError:
         raise
@@ -45,6 +51,29 @@ def _opened(path: str | Path) -> Iterator[Image.Image]:
         raise InputError(path, "not an image file (PNG or JPG expected)") from None
     except Exception as exc:  # PIL raises many types for bad files; all mean the same to a user
         raise InputError(path, f"cannot read image: {exc}") from None
+
+
+def max_pixels() -> int:
+    """The largest image (width x height) the loaders decode: $NERF_MAX_IMAGE_PIXELS or the default."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(MAX_PIXELS_ENV, f"is {raw!r}; expected a whole number of pixels, e.g. 400000000")
+    return value
+
+
+def _check_size(img: Image.Image, path: str | Path) -> None:
+    width, height = img.size
+    limit = max_pixels()
+    if width * height > limit:
+        raise InputError(path, f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels), over the "
+                               f"limit of {limit / 1e6:.0f}; to decode it anyway (about "
+                               f"{width * height * 16 / 2**30:.1f} GiB), set {MAX_PIXELS_ENV}={width * height}")
 
 
 def image_header(path: str | Path) -> tuple[int, int, int]:
@@ -143,6 +172,9 @@ def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
             img = np.concatenate([img, np.ones_like(img[..., :1])], axis=-1)
         out[i] = torch.from_numpy(img)
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+    try:
         list(pool.map(fill, range(len(files))))
+    finally:  # a bad image or Ctrl-C: drop the images not started instead of decoding them all first
+        pool.shutdown(wait=True, cancel_futures=True)
     return out

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from nerf.data.images import image_header, read_images
-from nerf.data.loaders import check_pose, holdout_split
+from nerf.data.loaders import check_enough_views, check_pose, holdout_split
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
 
@@ -70,10 +70,13 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
         arr = np.load(file)
     except Exception as exc:
         raise InputError(file, f"cannot read: {exc}") from None
+    if arr.dtype.kind not in "fiu":  # a cast from complex or text would warn or raise
+        raise InputError(file, f"holds {arr.dtype} values, expected real numbers")
     if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
         raise InputError(file, f"has shape {arr.shape}, expected N x 17 (3x5 pose + near/far)")
     arr = arr.astype(np.float64)
     n = arr.shape[0]
+    check_enough_views(n, file)
     poses, bounds = arr[:, :15].reshape(n, 3, 5), arr[:, 15:17]
     for i in range(n):
         check_pose(poses[i], file, f"pose {i}")

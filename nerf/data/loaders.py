@@ -20,7 +20,6 @@ LLFF scenes are handled in nerf/llff.py.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,10 @@ import torch
 from nerf.data.images import image_header, read_images
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
+from nerf.files import read_json
 
+VALUE_LIMIT = 1e9  # of any number in a file; far beyond any capture (geo-referenced metres reach ~1e7), safe to square
+MIN_FOCAL = 1e-3  # pixels; anything smaller is a field of view of 180 degrees, or a typo
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
 NEAR = 0.2  # object scenes: nothing of interest lies this close to a camera (at distance ~2.7)
 HOLDOUT_EVERY = 8  # files without splits: images 0, 8, 16, ... are the test split (LLFF convention)
@@ -83,15 +85,9 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
                            "or sparse/0/ (COLMAP)")
 
 
-def read_json(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+def read_transforms(path: Path) -> dict:
+    """A transforms JSON file's top-level object; InputError unless it holds a 'frames' list."""
+    meta = read_json(path)
     if not isinstance(meta, dict) or not isinstance(meta.get("frames"), list):
         raise InputError(path, "no 'frames' list")
     return meta
@@ -104,10 +100,12 @@ def _number(meta: dict, frame: dict, key: str, file: Path, index: int):
         return None
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(file, f"frame {index}: '{key}' is not a number") from None
     if not np.isfinite(value):
         raise InputError(file, f"frame {index}: '{key}' is not finite")
+    if abs(value) > VALUE_LIMIT:
+        raise InputError(file, f"frame {index}: '{key}' is {value:g}, beyond +-{VALUE_LIMIT:g}")
     return value
 
 
@@ -126,7 +124,7 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
             image = image.with_name(image.name + ".png")  # NeRF-synthetic omits the extension
         try:
             c2w = np.asarray(fr["transform_matrix"], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError(file, f"frame {i}: transform_matrix is not a matrix of numbers") from None
         if c2w.shape == (3, 4):
             c2w = np.concatenate([c2w, [[0.0, 0.0, 0.0, 1.0]]])
@@ -142,6 +140,10 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
             w, h, _ = image_header(image)
         else:
             w, h = int(round(num["w"])), int(round(num["h"]))
+        for angle in ("camera_angle_x", "camera_angle_y"):
+            if num[angle] is not None and not 0.0 < num[angle] < np.pi:
+                raise InputError(file, f"frame {i}: '{angle}' is {num[angle]:g}; a field of view in radians "
+                                       "lies between 0 and pi")
         fx = num["fl_x"]
         if fx is None and num["camera_angle_x"] is not None:
             fx = 0.5 * w / np.tan(0.5 * num["camera_angle_x"])
@@ -151,6 +153,9 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
         if fx is None and fy is None:
             raise InputError(file, f"frame {i}: no focal length (fl_x or camera_angle_x)")
         fx, fy = (fy if fx is None else fx), (fx if fy is None else fy)
+        if not (MIN_FOCAL <= fx < np.inf and MIN_FOCAL <= fy < np.inf):
+            raise InputError(file, f"frame {i}: focal length {fx:.4g} x {fy:.4g} pixels; it must be positive "
+                                   "(camera_angle_x between 0 and pi)")
         dist = np.array([num[k] or 0.0 for k in ("k1", "k2", "p1", "p2")])
         frames.append(Frame(image=image, c2w=c2w, fx=fx, fy=fy,
                             cx=w / 2.0 if num["cx"] is None else num["cx"],
@@ -162,8 +167,18 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
 def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
     if not np.isfinite(c2w).all():
         raise InputError(file, f"{what}: pose contains NaN or inf")
+    if np.abs(c2w).max() > VALUE_LIMIT:
+        raise InputError(file, f"{what}: pose has values beyond +-{VALUE_LIMIT:g}; not a camera pose in any unit")
     if abs(np.linalg.det(c2w[:3, :3])) < 1e-6:
         raise InputError(file, f"{what}: pose rotation is singular (not invertible)")
+
+
+def check_enough_views(n: int, file: Path) -> None:
+    """One image cannot show depth (and a one-camera scene has no size to normalise): say that,
+    rather than a puzzling 'all cameras are at the same place'."""
+    if n < 2:
+        raise InputError(file, "has one image; a NeRF learns a scene from many views of it (dozens, taken "
+                               "from around it), with their camera poses")
 
 
 def scene_centre(origins: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -193,21 +208,22 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
     if aabb is not None:
         try:
             bound = float(aabb)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError(file, "'aabb_scale' is not a number") from None
-        if not bound >= 1.0:
-            raise InputError(file, f"'aabb_scale' is {aabb}, expected >= 1")
+        if not 1.0 <= bound < np.inf:
+            raise InputError(file, f"'aabb_scale' is {aabb}, expected a finite number >= 1")
     if "scale" in meta or "offset" in meta:
         # instant-ngp: q = p * scale + offset puts the object in [0, 1]^3; ours is 2q - 1 in [-1, 1]^3,
         # i.e. (p - centre) * 2 scale with centre = (0.5 - offset) / scale
         try:
             ngp_scale = float(meta.get("scale", 0.33))
             offset = np.broadcast_to(np.asarray(meta.get("offset", 0.5), dtype=np.float64), (3,))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError(file, "'scale'/'offset' are not numbers") from None
-        if not (np.isfinite(ngp_scale) and ngp_scale > 0 and np.isfinite(offset).all()):
-            raise InputError(file, f"'scale' must be positive and 'offset' finite")
+        if not (1.0 / VALUE_LIMIT <= ngp_scale <= VALUE_LIMIT and (np.abs(offset) <= VALUE_LIMIT).all()):
+            raise InputError(file, f"'scale' must be in [1e-9, 1e9] and 'offset' finite, within +-1e9")
         return (0.5 - offset) / ngp_scale, 2.0 * ngp_scale, bound
+    check_enough_views(len(frames), file)
     origins = np.stack([f.c2w[:3, 3] for f in frames])
     axes = np.stack([-f.c2w[:3, 2] for f in frames])  # OpenGL cameras look down -z
     centre = scene_centre(origins, axes)
@@ -228,12 +244,12 @@ def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, d
             file = root / f"transforms_{name}.json"
             if not file.is_file():
                 continue  # a missing split is fine (the shared lego copy has no val split)
-            meta = read_json(file)
+            meta = read_transforms(file)
             frames[name], files[name] = parse_frames(meta, file), file
             meta0 = meta0 or meta
         return frames, meta0, files
     file = root / "transforms.json"
-    meta = read_json(file)
+    meta = read_transforms(file)
     all_frames = parse_frames(meta, file)
     names = {s: meta.get(f"{s}_filenames") for s in BLENDER_SPLITS}
     if names["train"]:  # nerfstudio may list the split's files explicitly

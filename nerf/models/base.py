@@ -44,15 +44,21 @@ class RadianceModel(nn.Module):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> RenderOutput:
+                    max_samples: int | None = None, crop=None) -> RenderOutput:
         """rays_o, rays_d [n, 3], rays_d unit length; background [n, 3] or [3] -> RenderOutput [n].
 
         For `ndc` scenes the caller (the Trainer) has already mapped the rays with
         nerf.data.cameras.to_ndc using the TRAINING intrinsics (one NDC space for all cameras); the
         model then samples each ray's segment inside [-1, 1]^3. `stratified` jitters sample
         positions (training); `generator` drives every random choice so runs are reproducible;
-        `max_samples` caps samples per ray (the viewer's fast preview)."""
+        `max_samples` caps samples per ray (the viewer's fast preview); `crop` (a
+        nerf.data.crop.CropBox, rendering only) keeps what lies inside it and nothing else."""
         raise NotImplementedError
+
+    def density(self, pts: torch.Tensor) -> torch.Tensor:
+        """Density sigma [n] at points [n, 3] of the model's world, without gradients (nerf-export's
+        marching cubes)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export its density")
 
     def update(self, step: int, should_yield=None, pool=None) -> bool:
         """Called after each optimizer step (ngp refreshes its occupancy grid). May stop part-way when

@@ -73,9 +73,9 @@ class NGPModel(RadianceModel):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> RenderOutput:
+                    max_samples: int | None = None, crop=None) -> RenderOutput:
         if self.config.ngp_marcher == "rounds":
-            return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples)
+            return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples, crop)
         n = rays_o.shape[0]
         ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
                                          stratified=stratified, generator=generator,
@@ -84,6 +84,8 @@ class NGPModel(RadianceModel):
             if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
                 pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
                 sigma, h = _sliced(self.field.geometry, pts)
+                if crop is not None:
+                    sigma = sigma * crop.contains(pts)
                 alive = self._alive(sigma, ray_idx, n)
                 ray_idx, t_mid, sigma = ray_idx[alive], t_mid[alive], sigma[alive]
                 rgb = self.field.color(h[alive], rays_d[ray_idx])
@@ -100,14 +102,18 @@ class NGPModel(RadianceModel):
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
                             samples_per_ray=ray_idx.numel() / max(n, 1))
 
-    def _render_rounds(self, rays_o, rays_d, background, stratified, generator, max_samples) -> RenderOutput:
+    def _render_rounds(self, rays_o, rays_d, background, stratified, generator, max_samples,
+                       crop=None) -> RenderOutput:
         n = rays_o.shape[0]
         marcher = self._marcher(rays_o, rays_d, stratified, generator, max_samples)
         first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
         with self._autocast(rays_o.device):
             if not torch.is_grad_enabled():  # colour only for the kept samples
-                samples, sigma, h = march_to_opacity(
-                    marcher, lambda pts, _: _sliced(self.field.geometry, pts), early_stop, first_round)
+                def geometry(pts, _ray_idx):
+                    sigma, h = _sliced(self.field.geometry, pts)
+                    return (sigma if crop is None else sigma * crop.contains(pts)), h
+
+                samples, sigma, h = march_to_opacity(marcher, geometry, early_stop, first_round)
                 rgb = self.field.color(h, rays_d[samples.ray_indices])
             else:
                 samples, sigma, rgb = march_to_opacity(
@@ -137,6 +143,11 @@ class NGPModel(RadianceModel):
             self._levels = (key, empty_levels(occupied, self.grid.res))
         return self._levels[1]
 
+    @torch.no_grad()
+    def density(self, pts: torch.Tensor) -> torch.Tensor:
+        with self._autocast(pts.device):
+            return _sliced(self.field.density, pts).float()
+
     def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""
         if sigma.numel() == 0:
@@ -164,11 +175,13 @@ class NGPModel(RadianceModel):
         return self.field.param_groups(lr, self.config.weight_decay, self.config.adam_eps)
 
     def extra_state(self) -> dict:
-        # grid buffers are in state_dict already; the generator drives which cells get refreshed
-        return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state()}
+        # grid buffers are in state_dict already; the generator drives which cells get refreshed, and a
+        # refresh stopped part-way (by a frame or a stop signal) goes on where it stopped after a resume
+        return {"grid_generator": None if self.grid_generator is None else self.grid_generator.get_state(),
+                "grid_pending": self.grid.pending_state()}
 
     def load_extra_state(self, d: dict) -> None:
-        self.grid.cancel()  # a part-done refresh belongs to the weights being replaced
+        self.grid.restore_pending(d.get("grid_pending"))  # the replaced weights' part-done refresh goes
         state = d.get("grid_generator")
         if state is None:
             self.grid_generator = None

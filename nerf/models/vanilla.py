@@ -151,12 +151,19 @@ class VanillaNeRF(RadianceModel):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None) -> RenderOutput:
-        """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models.base."""
+                    max_samples: int | None = None, crop=None) -> RenderOutput:
+        """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models.base.
+        A crop box clips each ray's segment, so every sample lands inside it."""
         n = rays_o.shape[0]
         bg = background.to(rays_o).expand(n, 3)
         n_c, n_f = self.sample_counts(max_samples)
         near, far, hit = self.ray_segments(rays_o, rays_d)
+        if crop is not None:  # the crop box is the unit cube for rays scaled by its half size
+            half = torch.as_tensor(crop.size / 2.0, dtype=rays_o.dtype, device=rays_o.device)
+            centre = torch.as_tensor(crop.centre, dtype=rays_o.dtype, device=rays_o.device)
+            c_near, c_far, c_hit = ray_aabb((rays_o - centre) / half, rays_d / half, 1.0)
+            near, far = torch.maximum(near, c_near), torch.minimum(far, c_far)
+            hit = hit & c_hit & (far > near)
         idx = hit.nonzero().squeeze(1)  # [m] rays that cross the cube; the rest show the background
         m = idx.shape[0]
         zeros = torch.zeros(n, dtype=rays_o.dtype, device=rays_o.device)
@@ -176,6 +183,12 @@ class VanillaNeRF(RadianceModel):
             rgb_terms=[rgb_c, rgb_f],
             samples_per_ray=(2 * n_c + n_f) * m / n,  # MLP evaluations per ray (coarse + fine)
         )
+
+    @torch.no_grad()
+    def density(self, pts: torch.Tensor) -> torch.Tensor:
+        """The fine MLP's density (it does not depend on the direction)."""
+        no_direction = torch.zeros(pts.shape[0], self.fine.rgb_hidden.out_features, device=pts.device)
+        return self.fine(self.pos_enc(pts[:, None, :]), no_direction)[0][:, 0]
 
     def _render_hit(self, o, d, near, far, bg, n_c: int, n_f: int, stratified: bool,
                     generator: torch.Generator | None) -> RenderOutput:

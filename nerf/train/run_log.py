@@ -11,10 +11,11 @@ Non-finite numbers are written as null: NaN is not JSON, and strict readers refu
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Callable
+
+from nerf.files import finite
 
 
 class RunLog:
@@ -43,7 +44,7 @@ class RunLog:
         if self._file is None:
             return
         try:
-            self._file.write(json.dumps(_finite(record), allow_nan=False) + "\n")
+            self._file.write(json.dumps(finite(record), allow_nan=False) + "\n")
             self._file.flush()
         except OSError as exc:
             self._fail(exc)
@@ -60,10 +61,6 @@ class RunLog:
         self.close()
         if self._on_error is not None:
             self._on_error(self.path, exc)
-
-
-def _finite(record: dict) -> dict:
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
 
 
 class Throughput:

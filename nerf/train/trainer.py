@@ -27,7 +27,8 @@ from nerf.errors import InputError
 from nerf.models.base import RenderOutput, build_model
 from nerf.train.batching import (BACKGROUNDS, cameras_on, extend_shard_generators, map_shards, sample_batch,
                                  sum_shard_grads, to_model_space)
-from nerf.train.checkpoint import checkpoint_scene, read_checkpoint, write_checkpoint
+from nerf.train.checkpoint import (check_scene, checkpoint_config, checkpoint_scene, read_checkpoint,
+                                   write_checkpoint)
 from nerf.train.config import TrainConfig
 from nerf.train.evaluation import EvalResult, evaluate_views, render_image, target_image
 from nerf.train.metrics import mse_to_psnr
@@ -91,6 +92,7 @@ class Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.shard_generators: list[torch.Generator] = []  # one per shard of a pooled step, made as needed
         self.step_count = 0
+        self.train_seconds = 0.0  # time spent in step() over the run, resumed runs included
         self._deferred_update: int | None = None  # a model.update(step) put off for a waiting frame
         self._snapshot = None
         self._take_snapshot()
@@ -128,13 +130,20 @@ class Trainer:
         update, step count unchanged) and {"step","rays": 0,"seconds","yielded": True} returned,
         so a viewer waits for half a step at most, not a whole one, before it can render. The
         model's update after the optimizer step (the occupancy grid's refresh) asks it too, between
-        chunks, and finishes at the start of the next step."""
+        chunks, and finishes at the start of the next step. A dropped step draws no random numbers
+        (the generators are put back), so yielding never changes the run."""
+        stats = self._step(should_yield)
+        self.train_seconds += stats["seconds"]
+        return stats
+
+    def _step(self, should_yield: Callable[[], bool] | None) -> dict:
         t0 = time.perf_counter()
         if self._deferred_update is not None:  # finish the model update a frame interrupted
             if self.model.update(self._deferred_update, should_yield, pool=self.pool) is False:
                 return self._yielded(t0)
             self._deferred_update = None
         self._apply_lr()
+        random_states = self._generator_states()
         rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
         self.optimizer.zero_grad(set_to_none=True)
         if self.pool is None:
@@ -143,6 +152,7 @@ class Trainer:
             passes = self._sharded_forward_backward(rays_o, rays_d, target, bg, should_yield)
         if any(p is None for p in passes):
             self.optimizer.zero_grad(set_to_none=True)
+            self._set_generator_states(random_states)
             return self._yielded(t0)
         # the one sync per step: logging and the NaN check need the loss
         loss_value = sum(float(p.loss) for p in passes)
@@ -205,9 +215,17 @@ class Trainer:
         return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0, "yielded": True}
 
     # ---- state -------------------------------------------------------------------------------
+    def _generator_states(self) -> list[torch.Tensor]:
+        return [g.get_state() for g in (self.generator, *self.shard_generators)]
+
+    def _set_generator_states(self, states: list[torch.Tensor]) -> None:
+        for g, state in zip((self.generator, *self.shard_generators), states):
+            g.set_state(state)
+
     def _state(self) -> dict:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "extra": self.model.extra_state(), "step": self.step_count,
+                "extra": self.model.extra_state(), "step": self.step_count, "train_seconds": self.train_seconds,
+                "deferred_update": self._deferred_update,
                 "generator": self.generator.get_state(), "lr": self.lr, "batch_rays": self.batch_rays,
                 "adaptive_batch": self.adaptive_batch,
                 "shard_generators": [g.get_state() for g in self.shard_generators]}
@@ -216,8 +234,9 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.model.load_extra_state(s["extra"])
-        self._deferred_update = None
+        self._deferred_update = s.get("deferred_update")  # an update a stop signal or a frame put off
         self.step_count = int(s["step"])
+        self.train_seconds = float(s.get("train_seconds", 0.0))
         self.generator.set_state(s["generator"].cpu())  # generator states are CPU byte tensors
         self.lr, self.batch_rays = float(s["lr"]), int(s["batch_rays"])
         self.adaptive_batch = bool(s.get("adaptive_batch", self.config.target_samples > 0))
@@ -230,18 +249,21 @@ class Trainer:
         self._snapshot = copy.deepcopy(self._state())
 
     def _restore_snapshot(self) -> None:
+        seconds = self.train_seconds  # the time spent is not undone
         self._load_state(copy.deepcopy(self._snapshot))
+        self.train_seconds = seconds
 
     # ---- rendering and evaluation ------------------------------------------------------------
     @torch.no_grad()
     def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
                max_samples: int | None = None, should_abort: Callable[[], bool] | None = None,
-               chunk: int | None = None) -> RenderOutput | None:
+               chunk: int | None = None, crop=None) -> RenderOutput | None:
         """Camera `index` of `cameras` as a RenderOutput of CPU float32 [H, W] maps, rendered in
         chunks of `chunk` rays (default config.render_chunk); None if should_abort() became true
         between chunks. A smaller chunk lets should_abort() stop a stale render sooner (the
         viewer's case). `background` applies to scenes trained with alpha; scenes without alpha
-        were trained on black (their images cover every ray), so they render on black."""
+        were trained on black (their images cover every ray), so they render on black. `crop` (a
+        nerf.data.crop.CropBox in the normalised world) shows only what lies inside it."""
         rays_o, rays_d = image_rays(cameras_on(cameras, self.device), index)
         h, w = rays_o.shape[:2]
         rays_o, rays_d = to_model_space(rays_o.reshape(-1, 3), rays_d.reshape(-1, 3), self.cameras,
@@ -250,7 +272,7 @@ class Trainer:
             background = BACKGROUNDS["black"]
         bg = torch.as_tensor(background, dtype=torch.float32, device=self.device)
         return render_image(self.model, rays_o, rays_d, bg, (h, w), chunk=chunk or self.config.render_chunk,
-                            pool=self.pool, max_samples=max_samples, should_abort=should_abort)
+                            pool=self.pool, max_samples=max_samples, should_abort=should_abort, crop=crop)
 
     def target_image(self, split: str, index: int, background=None) -> torch.Tensor:
         """Ground truth [H, W, 3] of a view, composited on the eval background (or `background`)."""
@@ -277,17 +299,20 @@ class Trainer:
     def load(cls, path: str | Path, scene: Scene | None = None, device: torch.device | str = "cpu"
              ) -> "Trainer":
         """A Trainer restored from `path`. Without `scene`, the scene is reloaded from the root
-        recorded in the checkpoint (with the downscale in its meta, if any)."""
+        recorded in the checkpoint (with the downscale in its meta, if any); with one, it must be
+        the scene the checkpoint was trained on (InputError otherwise)."""
         payload = read_checkpoint(path)
-        config = TrainConfig.from_dict(payload["config"])
+        config = checkpoint_config(payload, path)
         if scene is None:
             scene = checkpoint_scene(payload)
+        check_scene(payload, scene, path)
         trainer = cls(scene, config, device)
         trainer.meta = dict(payload.get("meta", {}))
         try:
             trainer._load_state(payload["state"])
-        except (KeyError, RuntimeError, ValueError) as e:
-            raise InputError(path, f"does not match this scene/model: {str(e).splitlines()[0]}")
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+            raise InputError(path, f"does not match this scene/model: {(str(e).splitlines() or [type(e).__name__])[0]}"
+                             ) from None
         trainer._take_snapshot()
         return trainer
 

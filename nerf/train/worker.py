@@ -21,14 +21,15 @@ from nerf.train.run_log import RunLog, Throughput
 from nerf.train.shards import ShardPool
 from nerf.train.worker_link import WorkerLink
 from nerf.train.worker_messages import (
-    Command, TestScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
+    Command, EvalScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
     SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare, SwapTrainer, WorkerStats,
 )
 from nerf.train.worker_policy import WorkerPolicy, render_chunk
 
-__all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "TestScore", "WorkerStats"]
+__all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "EvalScore", "WorkerStats"]
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
+NAN_PAUSE_AFTER = 3  # non-finite losses in a row (each restoring the last snapshot) before training pauses
 
 
 class _History:
@@ -89,11 +90,12 @@ class TrainingWorker:
         self._history = _History()
         self._loss = self._psnr = float("nan")  # of the last step
         self._throughput = Throughput()
-        self._test: TestScore | None = None
+        self._test: EvalScore | None = None
         self._next_publish = 0.0
         self._last_logged_step = -1
         self._render_s_total = 0.0
         self._renders = 0
+        self._nan_streak = 0
 
     # --- control (any thread) ------------------------------------------------------------------
 
@@ -107,6 +109,12 @@ class TrainingWorker:
         if self._thread.is_alive():
             self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def trainer(self) -> TrainerLike:
+        """The trainer the thread holds now (a swap may have replaced the first). Use it only once
+        stop() returned True: until then the thread owns it."""
+        return self._trainer
 
     @property
     def alive(self) -> bool:
@@ -153,7 +161,7 @@ class TrainingWorker:
         self.send(RunJob(name, fn))
 
     def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
-        """Evaluate in the worker: an TestScore in the stats' `test`, the run log and a Notice."""
+        """Evaluate in the worker: an EvalScore in the stats' `test`, the run log and a Notice."""
         self.send(Evaluate(split, max_views))
 
     def swap_trainer(self, name: str, factory: Callable[[], TrainerLike]) -> None:
@@ -220,11 +228,11 @@ class TrainingWorker:
             self.notices.put(Notice(name, None, time.perf_counter() - start))
         self._publish(force=True)
 
-    def _evaluate(self, command: Evaluate, should_abort: Callable[[], bool]) -> TestScore | None:
+    def _evaluate(self, command: Evaluate, should_abort: Callable[[], bool]) -> EvalScore | None:
         out = self._trainer.evaluate(command.split, max_views=command.max_views, should_abort=should_abort)
         if out is None or should_abort():
             return None
-        self._test = TestScore(int(self._trainer.step_count), float(out.psnr), float(out.ssim), int(out.views))
+        self._test = EvalScore(int(self._trainer.step_count), float(out.psnr), float(out.ssim), int(out.views))
         self._log.evaluation(self._test.step, self._policy.train_s, self._test.psnr, self._test.ssim)
         return self._test
 
@@ -261,6 +269,10 @@ class TrainingWorker:
         self._policy.trained(seconds)
         if out.get("yielded"):  # dropped half-way for a camera move: nothing learned, nothing to log
             return
+        if out.get("nan_recovered"):
+            self._nan_recovered(int(out["step"]))
+            return
+        self._nan_streak = 0
         self._throughput.add(int(out.get("rays", 0)), seconds)
         self._loss, self._psnr = float(out["loss"]), float(out["psnr"])
         self._history.add(int(out["step"]), self._loss, self._psnr)
@@ -270,6 +282,19 @@ class TrainingWorker:
             self._publish(force=True)
         else:
             self._publish()
+
+    def _nan_recovered(self, step: int) -> None:
+        """The loss was not finite and the trainer went back to its last snapshot (at `step`). Say
+        so each time (Notice "nan_recovered"); after NAN_PAUSE_AFTER in a row the run is diverging,
+        not unlucky: pause and say what to change (Notice "nan_paused")."""
+        self._nan_streak += 1
+        if self._nan_streak >= NAN_PAUSE_AFTER:
+            self._policy.running = False
+            self.notices.put(Notice("nan_paused", step))
+            self._nan_streak = 0
+        else:
+            self.notices.put(Notice("nan_recovered", step))
+        self._publish(force=True)
 
     def _yield_step(self) -> bool:
         """Drop the step in progress: a camera move waits for a frame, or the worker is closing."""
@@ -282,7 +307,8 @@ class TrainingWorker:
             outputs = self._trainer.render(request.cameras, request.index, background=request.background,
                                            max_samples=request.max_samples,
                                            should_abort=self._link.render_superseded,
-                                           chunk=render_chunk(self._trainer.device))
+                                           chunk=render_chunk(self._trainer.device),
+                                           **({} if request.crop is None else {"crop": request.crop}))
         except Exception as exc:  # noqa: BLE001
             self._link.error("render failed", exc)
         end = time.perf_counter()

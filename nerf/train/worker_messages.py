@@ -110,6 +110,7 @@ class RenderRequest:
     max_samples: int | None = None
     interactive: bool = False  # the camera is moving: serve before training
     tag: Any = None
+    crop: Any = None  # nerf.data.crop.CropBox: show only what lies inside (None: everything)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class RenderResult:
 
 
 @dataclass(frozen=True)
-class TestScore:
+class EvalScore:
     """The worker's record of an evaluation: mean metrics of the weights at `step` (the trainer's
     EvalResult without its per-view figures and images)."""
 
@@ -154,7 +155,7 @@ class WorkerStats:
     budget_s: float | None = None
     share: float = 0.0  # of the worker's time for renders while training
     model: str = "?"
-    test: TestScore | None = None  # the last evaluation of these weights
+    test: EvalScore | None = None  # the last evaluation of these weights
     render_seconds: float = 0.0  # of the last finished render
     render_seconds_total: float = 0.0
     renders: int = 0

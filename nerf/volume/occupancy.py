@@ -78,6 +78,21 @@ class OccupancyGrid(nn.Module):
         """Drop a part-done update (the grid keeps its last complete state)."""
         self._pending = None
 
+    def pending_state(self) -> dict | None:
+        """A stopped update's progress as plain tensors and numbers (for checkpoints), or None."""
+        if self._pending is None:
+            return None
+        cells, values, start = self._pending
+        return {"cells": cells, "values": values, "next": start}
+
+    def restore_pending(self, state: dict | None) -> None:
+        """Take up a stopped update from pending_state() (None: there was none)."""
+        if state is None:
+            self._pending = None
+            return
+        device = self.density.device
+        self._pending = (state["cells"].to(device), state["values"].to(device), int(state["next"]))
+
     @torch.no_grad()
     def resume(self, density_fn: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator | None,
                chunk: int = 1 << 16, should_stop: Callable[[], bool] | None = None, pool=None) -> bool:

@@ -77,3 +77,22 @@ def test_progress_rewrites_one_line_and_pads_over_a_longer_one():
     progress.show("step 12", force=True)
     progress.done()
     assert out.getvalue() == "\rstep 10 long text" + "\rstep 12" + " " * 10 + "\n"
+
+
+@pytest.mark.parametrize("flag", [["--seed", "3"], ["--model", "nerf"], ["--batch-rays", "128"]])
+def test_flags_that_cannot_apply_on_resume_are_refused_in_one_line(scene_dir, tmp_path, capsys, flag):
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "1", "--out", str(out), *FAST]) == 0
+    capsys.readouterr()
+    resumed = [str(scene_dir), "--resume", str(out / "checkpoint.pt"), "--steps", "1", "--out", str(tmp_path / "r")]
+    assert main([*resumed, *flag]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"nerf-train: error: {flag[0]}: ") and "cannot apply on resume" in err and "\n" not in err
+    assert main([*resumed, "--batch-rays", "64", "--seed", "0", "--model", "ngp"]) == 0  # the run's own values
+
+
+def test_resume_without_a_scene_uses_the_checkpoints_scene(scene_dir, tmp_path):
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "1", "--out", str(out), *FAST]) == 0
+    assert main(["--resume", str(out / "checkpoint.pt"), "--steps", "1", "--out", str(tmp_path / "r"), *FAST[2:]]) == 0
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["scene"] == str(scene_dir)

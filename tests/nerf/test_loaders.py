@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from nerf.data.images import image_header, read_image
+from nerf.data.images import MAX_PIXELS_ENV, image_header, read_image
 from nerf.data.loaders import estimate_scene_memory, load_scene, pose_to_file, scene_centre
 from nerf.errors import InputError
-from tests.support.scenes import H, W, blender_scene, llff_scene, png, transforms_scene
+from tests.support.scenes import H, W, blender_scene, huge_png_header, llff_scene, png, transforms_scene
 
 def test_blender_without_val_split(tmp_path):
     scene = load_scene(blender_scene(tmp_path))
@@ -277,3 +277,30 @@ def test_exif_rotated_jpg_is_upright(tmp_path):
     assert a.shape == (W, H, 3)
     assert image_header(tmp_path / "r.jpg") == (H, W, 3)
     assert a[:W // 2 - 1].mean() > 0.9 and a[W // 2 + 1:].mean() < 0.1  # white is now on top
+
+
+def test_images_over_the_pixel_limit_are_refused_with_how_to_raise_it(tmp_path, monkeypatch):
+    blender_scene(tmp_path)  # 8 x 6 = 48 pixels per image
+    monkeypatch.setenv(MAX_PIXELS_ENV, "47")
+    with pytest.raises(InputError) as info:
+        load_scene(tmp_path)
+    assert info.value.path.endswith(".png") and f"set {MAX_PIXELS_ENV}=48" in info.value.problem
+    monkeypatch.setenv(MAX_PIXELS_ENV, "48")
+    assert len(load_scene(tmp_path).split("train")) == 4
+    monkeypatch.setenv(MAX_PIXELS_ENV, "lots")
+    with pytest.raises(InputError, match="whole number of pixels"):
+        load_scene(tmp_path)
+
+
+def test_a_decompression_bomb_header_is_refused_before_decoding(tmp_path):
+    blender_scene(tmp_path)
+    (tmp_path / "train" / "r_1.png").write_bytes(huge_png_header())  # declares 100000 x 100000
+    with pytest.raises(InputError, match=f"100000x100000 .* set {MAX_PIXELS_ENV}=10000000000"):
+        load_scene(tmp_path)
+
+
+@pytest.mark.parametrize("make", [lambda root: transforms_scene(root, n=1), lambda root: llff_scene(root, n=1)],
+                         ids=["transforms", "llff"])
+def test_a_one_image_scene_gets_its_own_message(tmp_path, make):
+    with pytest.raises(InputError, match="has one image; a NeRF learns a scene from many views"):
+        load_scene(make(tmp_path))

@@ -13,9 +13,15 @@ from tests.support.scenes import TINY
 
 @pytest.fixture
 def pool():
+    """Two shard threads, the test's own thread one of them: like the viewer's worker, the caller
+    runs one torch thread (ShardPool's contract). With more, a shard's reductions would split
+    differently depending on which thread took it, and runs would differ in the last bits."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     p = ShardPool(2)
     yield p
     p.close()
+    torch.set_num_threads(threads)
 
 
 def test_map_keeps_order_uses_every_thread_and_raises_the_first_error(pool):

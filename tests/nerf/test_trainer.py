@@ -79,9 +79,9 @@ def test_headless_loop_reports_progress_to_the_schedule(scene):
     seen = []
     real = trainer.step
 
-    def step():
+    def step(should_yield=None):
         seen.append(trainer.progress)
-        return real()
+        return real(should_yield)
     trainer.step = step
     train_loop(trainer, 4, None)
     assert seen == [0.0, 0.25, 0.5, 0.75]

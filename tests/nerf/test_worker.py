@@ -6,8 +6,9 @@ import time
 import pytest
 
 from nerf.data.cameras import look_at, make_cameras
+from nerf.data.crop import CropBox
 from nerf.train.worker import RenderRequest, TrainingWorker
-from nerf.train.worker_messages import TestScore
+from nerf.train.worker_messages import EvalScore
 from tests.support.fakes import FakeTrainer
 
 
@@ -148,7 +149,7 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_
     assert saved.name == "save" and saved.result == "saved" and (tmp_path / "ck.pt").is_file()
     worker.evaluate("test")
     notice = worker.notices.get(timeout=2.0)
-    assert notice.name == "evaluate" and isinstance(notice.result, TestScore)
+    assert notice.name == "evaluate" and isinstance(notice.result, EvalScore)
     assert notice.result.psnr >= 20.0 and notice.result.views == 2
     s = _stats(worker, lambda s: s.test is not None)
     assert s.test == notice.result and s.test.step <= s.step
@@ -214,3 +215,51 @@ def test_shards_give_every_trainer_the_pool_and_stop_ends_its_threads():
     assert _wait_for(lambda: fresh.pool is first)
     assert w.stop(1.0)
     assert shard_threads() == []
+
+
+def _notices(worker, names, timeout=3.0):
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline and not any(n.name in names for n in seen):
+        try:
+            seen.append(worker.notices.get(timeout=0.05))
+        except Exception:  # noqa: BLE001 - queue.Empty
+            pass
+    return seen
+
+
+def test_a_nan_recovery_is_told_and_three_in_a_row_pause_training(worker, trainer, tmp_path):
+    _stats(worker, lambda s: s.step >= 2)
+    trainer.nan_steps = 1
+    seen = _notices(worker, {"nan_recovered"})
+    assert [n.name for n in seen if n.name.startswith("nan")] == ["nan_recovered"]
+    assert _stats(worker, lambda s: s.step >= seen[-1].result + 2).running  # one NaN: training goes on
+    trainer.nan_steps = 3
+    seen = _notices(worker, {"nan_paused"})
+    assert [n.name for n in seen if n.name.startswith("nan")] == ["nan_recovered", "nan_recovered", "nan_paused"]
+    assert not _stats(worker, lambda s: not s.running).running
+    assert all(r.get("loss") is not None for r in _log(tmp_path / "log.jsonl") if "loss" in r)  # no NaN records
+
+
+def test_a_render_requests_crop_box_reaches_the_trainer(tmp_path):
+    class CroppingTrainer(FakeTrainer):
+        """Takes `crop` as Trainer.render does and keeps what it was given."""
+
+        def __init__(self):
+            super().__init__()
+            self.crops = []
+
+        def render(self, cameras, index=0, *, crop=None, **kwargs):
+            self.crops.append(crop)
+            return super().render(cameras, index, **kwargs)
+
+    trainer = CroppingTrainer()
+    box = CropBox.cube(0.5)
+    with_box = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", start_paused=True).start()
+    try:
+        with_box.request_render(RenderRequest(_camera(), crop=box))
+        assert with_box.frames.wait(2.0).outputs is not None
+        with_box.request_render(RenderRequest(_camera()))
+        assert with_box.frames.wait(2.0).outputs is not None
+    finally:
+        assert with_box.stop(1.0)
+    assert trainer.crops == [box, None]

@@ -51,7 +51,8 @@ def _paint(cameras, index: int, step: int = 10**6) -> torch.Tensor:
 
 
 class FakeTrainer:
-    """Trainer stand-in. Knobs: `step_seconds`, `render_row_seconds`, `fail_next_step`, `fail_next_render`."""
+    """Trainer stand-in. Knobs: `step_seconds`, `render_row_seconds`, `fail_next_step`, `fail_next_render`,
+    `nan_steps`."""
 
     def __init__(self, scene: Scene | None = None, config: FakeConfig | None = None, device="cpu",
                  step_seconds: float = 0.002, render_row_seconds: float = 0.0):
@@ -63,6 +64,7 @@ class FakeTrainer:
         self.step_count = 0
         self.fail_next_step = False
         self.fail_next_render = False
+        self.nan_steps = 0  # the next steps' losses are not finite (each "restores" the last snapshot)
         self.lr, self.batch_rays = self.config.lr, self.config.batch_rays
         self.resets = 0
         self.progress: float | None = None  # set by the worker before each step
@@ -85,6 +87,10 @@ class FakeTrainer:
             self.yielded += 1
             return {"step": self.step_count, "rays": 0, "seconds": self.step_seconds / 2, "yielded": True}
         time.sleep(self.step_seconds / 2)  # "backward"
+        if self.nan_steps:
+            self.nan_steps -= 1
+            return {"step": self.step_count, "loss": math.nan, "psnr": math.nan, "rays": self.batch_rays,
+                    "samples_per_ray": 0.0, "seconds": self.step_seconds, "nan_recovered": True}
         self.step_count += 1
         loss = 0.1 / (1 + 0.05 * self.step_count)
         return {"step": self.step_count, "loss": loss, "psnr": -10 * math.log10(loss),

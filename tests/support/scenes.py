@@ -1,6 +1,8 @@
 """Small scenes written by the tests themselves (8x6 pixel images) and a tiny ngp configuration."""
 import json
 import math
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -64,3 +66,13 @@ def llff_scene(root, n=9, factor=4):
         png(root / f"images_{factor}" / f"image{i:03d}.png", mode="RGB", seed=i)
     np.save(root / "poses_bounds.npy", np.asarray(rows))
     return root
+
+
+def huge_png_header() -> bytes:
+    """A PNG that declares 100000 x 100000 pixels (a decompression bomb's header) with one row of data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 300_001)) \
+        + chunk(b"IEND", b"")

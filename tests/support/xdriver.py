@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def free_display(first: int = 120, last: int = 400) -> int:
@@ -60,3 +64,27 @@ def read_state(path: Path) -> dict | None:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+
+
+def start_viewer(display: str, out: Path, debug_state: Path) -> tuple[subprocess.Popen, dict]:
+    """`nerf-viewer` on the default scene under software GL, writing its state to debug_state:
+    (the process, its environment for xdo). The vanilla model at half resolution: on a busy 2-core
+    CPU its steps and small renders take about a second, which keeps a GUI test under a minute."""
+    env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
+           "NERF_VIEWER_DEBUG_STATE": str(debug_state)}
+    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
+                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
+    return app, env
+
+
+def wait_state(path: Path, app: subprocess.Popen, predicate, timeout: float, what: str) -> dict:
+    """The app's debug state once `predicate` holds; fails the test if the app exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.poll() is not None:
+            pytest.fail(f"the viewer exited ({app.returncode}) while waiting for {what}: {app.stderr.read()}")
+        s = read_state(path)
+        if s is not None and predicate(s):
+            return s
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}; last state: {read_state(path)}")

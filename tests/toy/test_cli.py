@@ -76,3 +76,10 @@ def test_ffn_preset_trains_on_even_grid_and_writes_table(tmp_path, image_file, c
     assert metrics["pixels_trained"] == 64 and metrics["layers"] == [512, 8, 8, 8, 3]
     assert json.loads((out / "ffn_pe_metrics.json").read_text())["layers"][0] == 64  # 16 per axis, sin+cos
     assert "no mapping" in capsys.readouterr().out
+
+
+def test_an_image_over_the_pixel_limit_is_one_line_saying_how_to_raise_it(tmp_path, image_file, monkeypatch, capsys):
+    monkeypatch.setenv("NERF_MAX_IMAGE_PIXELS", "100")  # the image has 16 x 16 = 256
+    assert cli.main([str(image_file), "--steps", "1", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nerf-toy: error: ") and "\n" not in err and "NERF_MAX_IMAGE_PIXELS=256" in err

@@ -19,13 +19,25 @@ def test_screenshot_pose_round_trip_in_file_coordinates(tmp_path):
     data = json.loads(pose.read_text())
     assert (data["w"], data["h"], data["fl_x"], data["fl_y"], data["cx"], data["cy"]) == (40, 30, 50.0, 51.0, 20.0, 15.0)
     assert math.isclose(data["camera_angle_x"], 2 * math.atan(20.0 / 50.0))
-    assert data["frames"][0]["file_path"] == "a.png"
+    assert data["frames"][0]["file_path"] == "a.png" and data["coordinate_frame"] == "file"
     file_m = np.array(data["frames"][0]["transform_matrix"])
     assert np.allclose(file_m[:3, 3], c2w[:3, 3] * scale + offset)  # written in file space
     assert np.allclose(file_m[:3, :3], c2w[:3, :3])
     back, intr = read_pose(pose, scale=scale, offset=offset)
     assert np.allclose(back, c2w, atol=1e-12)
     assert intr["w"] == 40
+
+
+def test_forward_facing_screenshot_poses_stay_in_the_normalised_frame_and_say_so(tmp_path):
+    c2w = look_at((0.3, -0.2, 1.5), (0, 0, 0)).numpy().astype(np.float64)
+    image = np.zeros((6, 8, 3), np.float32)
+    _, pose = save_screenshot(tmp_path / "a.png", image, c2w, (9.0, 9.0, 4.0, 3.0), scale=3.0,
+                              offset=(1.0, 2.0, 3.0), normalised=True)  # scale/offset cannot undo LLFF's rotation
+    data = json.loads(pose.read_text())
+    assert data["coordinate_frame"].startswith("normalised") and "poses_bounds.npy" in data["coordinate_frame"]
+    assert np.allclose(data["frames"][0]["transform_matrix"], c2w)
+    back, _ = read_pose(pose, scale=3.0, offset=(1.0, 2.0, 3.0))
+    assert np.allclose(back, c2w)
 
 
 def test_recorder_writes_gif_and_mp4_with_all_frames(tmp_path):

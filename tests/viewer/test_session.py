@@ -23,7 +23,9 @@ def test_scene_then_checkpoint_reopens_model_and_scene(tmp_path):
     s.trainer.step()
     ckpt = tmp_path / "run1" / "ckpt.pt"
     s.trainer.save(ckpt)
-    again = open_session(_args(ckpt, tmp_path / "run2", model="ngp"))
+    with pytest.raises(InputError, match="cannot apply on resume"):  # not silently the checkpoint's model
+        open_session(_args(ckpt, tmp_path / "run2", model="ngp"))
+    again = open_session(_args(ckpt, tmp_path / "run2", model=None))
     assert again.trainer.step_count == 1 and again.trainer.config.model == "nerf"  # the checkpoint's model
     assert again.trainer.scene.split("train").images.shape[1] == 8  # reloaded with the same downscale
 

@@ -8,6 +8,8 @@ from collections import deque
 import dearpygui.dearpygui as dpg
 import torch
 
+from nerf.train.worker import NAN_PAUSE_AFTER
+
 
 def memory_in_use(device: torch.device) -> str:
     """Resident memory of this process, plus allocated GPU memory on CUDA."""
@@ -63,6 +65,14 @@ class StatusLine:
     def note_renderer(self, gl_renderer: str) -> None:
         """The window is drawn by a software OpenGL renderer (on the CPU)."""
         self.renderer = f" (software GL: {gl_renderer.split(' (')[0]})"
+
+    def show_nan(self, step: int, paused: bool) -> None:
+        """The loss was not finite and training went back to the weights of `step` (nerf.train.worker)."""
+        if paused:
+            self.show_error(f"loss NaN {NAN_PAUSE_AFTER} times in a row: training paused at step {step}; "
+                            "lower the learning rate, then resume (Space)")
+        else:
+            self.show_error(f"loss was NaN: back to the weights of step {step}, training goes on")
 
     def show_error(self, message: str) -> None:
         dpg.set_value(self.error, f"  error: {message}"[:220])

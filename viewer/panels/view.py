@@ -53,7 +53,9 @@ class LiveView:
         self.render_meter = RateMeter()  # frames shown per second
         self.size = (camera.width, camera.height)
         self.texture: Texture | None = None
-        self.image = None
+        self.canvas = self.image = self.overlay = None  # drawlist; the frame in it; a layer drawn over it
+        self.crop = None  # nerf.data.crop.CropBox the renders keep to (None: everything)
+        self.path_fov: float | None = None  # a previewed camera path's field of view, over the setting's
         self._drag = {b: DragDelta() for b in (0, 1, 2)}
         self._drag_ok = False  # the press started over the view
         self._interacting = False  # as last told to the worker
@@ -75,18 +77,23 @@ class LiveView:
         self.size = (width, height)
         self.camera.resize(width, height)
         if self.image is None:
+            # A drawlist rather than an image item, so that the overlay layer draws over the frame
+            # without taking the mouse from it (an overlapping drawlist would).
             self.texture = Texture(8, 8)
-            self.image = self.texture.image(width=width, height=height, parent=self.holder)
+            self.canvas = dpg.add_drawlist(width=width, height=height, parent=self.holder)
+            self.image = self.texture.draw_image((0, 0), (width, height), parent=self.canvas)
+            self.overlay = dpg.add_draw_layer(parent=self.canvas)
+        dpg.configure_item(self.canvas, width=width, height=height)
         if self.last_image is not None:
             self._upload(self.last_image)
         self.changed(moved=False)
 
     def hovered(self) -> bool:
-        return self.image is not None and dpg.is_item_hovered(self.image)
+        return self.canvas is not None and dpg.is_item_hovered(self.canvas)
 
     def rect(self) -> list[float]:
         """[x, y, width, height] of the view in the window, px."""
-        x, y = dpg.get_item_rect_min(self.image)
+        x, y = dpg.get_item_rect_min(self.canvas)
         return [x, y, *self.size]
 
     # --- input ---------------------------------------------------------------------------------
@@ -144,6 +151,19 @@ class LiveView:
         else:
             self.show()
 
+    def set_crop(self, crop) -> None:
+        """Render only what lies inside `crop` (a CropBox; None: everything)."""
+        if crop != self.crop:
+            self.crop = crop
+            self.changed(keep_snap=True, moved=False)
+
+    def follow(self, c2w: np.ndarray, fov_y_deg: float | None) -> None:
+        """Put the camera at c2w [4, 4] (a keyframe, a previewed path's pose) and see it with
+        fov_y_deg (None: the render setting's)."""
+        self.camera.set_c2w(c2w)
+        self.path_fov = fov_y_deg
+        self.changed()
+
     def screenshot(self) -> None:
         """A full-quality render of the view goes to on_screenshot once the camera rests."""
         self.schedule.screenshot_due = True
@@ -194,8 +214,8 @@ class LiveView:
         vw, vh = self.size
         s = min(vw / w, vh / h)
         dw, dh = int(w * s), int(h * s)
-        dpg.configure_item(self.image, width=dw, height=dh,
-                           pos=((vw - dw) // 2, (vh - dh) // 2))
+        x0, y0 = (vw - dw) // 2, (vh - dh) // 2
+        dpg.configure_item(self.image, pmin=(x0, y0), pmax=(x0 + dw, y0 + dh))
         self.last_image = image
         small = (image[::4, ::4] * 255).astype(np.uint8)
         self.frame_hash = zlib.crc32(small.tobytes())
@@ -207,9 +227,10 @@ class LiveView:
         if tag.snapped:
             cams = self._dataset_camera(*tag.snapped, tag.scale)
         else:
-            self.camera.fov_y_deg = s.fov_y_deg
+            self.camera.fov_y_deg = self.path_fov or s.fov_y_deg
             w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))
-            cams = make_cameras(torch.as_tensor(self.camera.c2w, dtype=torch.float32), w, h, fov_y_deg=s.fov_y_deg)
+            cams = make_cameras(torch.as_tensor(self.camera.c2w, dtype=torch.float32), w, h,
+                                fov_y_deg=self.camera.fov_y_deg)
         self._worker.request_render(RenderRequest(cams, 0, background=s.background,
                                                   max_samples=sample_cap(s.max_samples, tag.interactive),
-                                                  interactive=tag.interactive, tag=tag))
+                                                  interactive=tag.interactive, tag=tag, crop=self.crop))

@@ -1,0 +1,114 @@
+"""`nerf-export mesh|pointcloud CHECKPOINT --out FILE`: a coloured mesh or point cloud of a trained NeRF.
+
+    nerf-export mesh run/checkpoint.pt --out mesh.ply --resolution 256 --faces 200000
+    nerf-export pointcloud run/checkpoint.pt --out points.ply --points 200000
+
+Both are written in the scene file's own coordinates (p_file = p * scale + offset), like the
+screenshots' transforms.json and the camera paths, so they line up with the input cameras.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+
+from nerf.commands.trained_model import fail, load_trained
+from nerf.device import pick_device
+from nerf.data.crop import CropBox
+from nerf.errors import InputError
+from nerf.export.mesh import DEFAULT_THRESHOLD
+
+PROG = "nerf-export"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Export a mesh or a point cloud from a trained NeRF.")
+    p.add_argument("kind", choices=("mesh", "pointcloud"))
+    p.add_argument("checkpoint", help="checkpoint.pt written by nerf-train or the viewer")
+    p.add_argument("--out", required=True, help="mesh: .ply, .obj or .glb; point cloud: .ply")
+    p.add_argument("--resolution", type=int, default=256, help="mesh: marching-cubes lattice points along the "
+                                                               "crop box's longest side (default 256)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help=f"mesh: density of the surface, per normalised unit (default {DEFAULT_THRESHOLD:g})")
+    p.add_argument("--faces", type=int, default=None, help="mesh: simplify to about this many faces")
+    p.add_argument("--points", type=int, default=100_000, help="point cloud: number of points (default 100000)")
+    p.add_argument("--crop", metavar="X0,Y0,Z0,X1,Y1,Z1",
+                   help="export only this box (normalised world, as the viewer's sliders; default the scene cube)")
+    p.add_argument("--scene", default=None, help="scene folder, if it moved since training")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    return p
+
+
+def _colour_fn(trainer):
+    """What the model shows a ray: its rays start `near` earlier, since models march from t = near."""
+    model, near = trainer.model, trainer.scene.near
+    bg = torch.zeros(3, device=trainer.device)
+
+    def colour(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        return model.render_rays(o - near * d, d, bg, stratified=False, generator=None).rgb
+    return colour
+
+
+def _ray_fn(trainer):
+    model = trainer.model
+    bg = torch.zeros(3, device=trainer.device)
+
+    def rays(o: torch.Tensor, d: torch.Tensor):
+        out = model.render_rays(o, d, bg, stratified=False, generator=None)
+        return out.rgb, out.depth, out.opacity
+    return rays
+
+
+def export_mesh(args, trainer, crop: CropBox) -> str:
+    from nerf.export.mesh import extract_mesh
+    from nerf.export.mesh_files import write_mesh
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if args.threshold is None:
+        print(f"{PROG}: density threshold {threshold:g} (the default; --threshold to change)", file=sys.stderr)
+    with torch.no_grad():
+        mesh = extract_mesh(trainer.model.density, _colour_fn(trainer), crop, args.resolution, threshold,
+                            args.faces, trainer.device)
+    if len(mesh.faces) == 0:
+        raise InputError(args.checkpoint, f"no surface at density {threshold:g} inside the crop box "
+                                          "(try a lower --threshold)")
+    write_mesh(args.out, mesh.transformed(trainer.scene.scale, trainer.scene.offset))
+    return f"{len(mesh.vertices)} vertices, {len(mesh.faces)} faces"
+
+
+def export_points(args, trainer, crop: CropBox) -> str:
+    from nerf.export.mesh_files import write_points
+    from nerf.export.pointcloud import remove_outliers, surface_points
+    cams = trainer.scene.split("train").cameras
+    points, colours = surface_points(_ray_fn(trainer), cams, args.points, crop, device=trainer.device)
+    keep = remove_outliers(points)
+    points, colours = points[keep], colours[keep]
+    if len(points) == 0:
+        raise InputError(args.checkpoint, "no training ray ends inside the crop box")
+    write_points(args.out, points * trainer.scene.scale + np.asarray(trainer.scene.offset), colours)
+    return f"{len(points)} points ({int((~keep).sum())} outliers removed)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from nerf.files import check_writable
+    try:
+        if args.resolution < 8 or (args.faces is not None and args.faces < 4) or args.points < 1:
+            raise InputError("--resolution/--faces/--points", "too small (resolution >= 8, faces >= 4, points >= 1)")
+        check_writable(args.out)
+        trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
+        if trainer.scene.ndc:
+            raise InputError(trainer.scene.root, "forward-facing (LLFF) scenes live in NDC space; no export")
+        crop = CropBox.cube(trainer.scene.bound)
+        if args.crop:
+            crop = CropBox.parse(args.crop).intersect(crop)
+        summary = (export_mesh if args.kind == "mesh" else export_points)(args, trainer, crop)
+    except InputError as e:
+        return fail(PROG, str(e))
+    print(f"{PROG}: {summary} -> {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""`nerf-render CHECKPOINT`: a video (or a folder of PNGs) along a camera path, an orbit or a dataset split.
+
+    nerf-render run/checkpoint.pt --camera-path camera_path.json --out video.mp4
+    nerf-render run/checkpoint.pt --orbit 4,1.5,6 --resolution 512x512 --out orbit.mp4
+    nerf-render run/checkpoint.pt --dataset test --with-gt --out frames/
+
+Path files and --orbit are in the scene file's own coordinates (nerf.data.path_files). Ctrl-C stops
+the render and keeps the frames written so far (a video is closed with them).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import torch
+
+from nerf.commands.progress import Progress
+from nerf.commands.trained_model import fail, load_trained
+from nerf.device import pick_device
+from nerf.data.crop import CropBox
+from nerf.errors import InputError
+from nerf.export.render_path import OUTPUTS, path_cameras, render_frames, scaled_cameras
+
+PROG = "nerf-render"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Render a trained NeRF along a camera path, an orbit "
+                                                       "or the views of a dataset split.")
+    p.add_argument("checkpoint", help="checkpoint.pt written by nerf-train or the viewer")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--camera-path", metavar="FILE", help="nerfstudio camera_path.json")
+    what.add_argument("--orbit", metavar="R,H,S", help="a circle of radius R, height H above the scene centre "
+                                                      "(scene file units, along the cameras' mean up), S seconds")
+    what.add_argument("--dataset", choices=("train", "test"), help="every view of this split")
+    p.add_argument("--with-gt", action="store_true", help="with --dataset: each frame beside its ground truth")
+    p.add_argument("--out", required=True, help="video.mp4 / video.gif, or a folder for numbered PNGs")
+    p.add_argument("--resolution", metavar="WxH", help="frame size (default: the path's, or the training views')")
+    p.add_argument("--fps", type=float, default=None, help="frames per second (default: the path's, else 30)")
+    p.add_argument("--output", choices=OUTPUTS, default="rgb", help="colour, depth (turbo colour map) or opacity")
+    p.add_argument("--downscale", type=int, default=1, metavar="K", help="render 1/K as many pixels on a side")
+    p.add_argument("--crop", metavar="X0,Y0,Z0,X1,Y1,Z1",
+                   help="show only this box (normalised world, as the viewer's sliders); default: the path's")
+    p.add_argument("--scene", default=None, help="scene folder, if it moved since training")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    return p
+
+
+def progress_line(label: str, done: int, total: int, seconds: float) -> str:
+    """`label [#####...............] 45/150  2.1 fps  ETA 0:50`"""
+    rate = done / max(seconds, 1e-9)
+    eta = int((total - done) / rate) if rate > 0 else 0
+    bar = "#" * int(20 * done / max(total, 1))
+    return f"{label} [{bar:<20}] {done}/{total}  {rate:.1f} fps  ETA {eta // 60}:{eta % 60:02d}"
+
+
+def _resolution(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if w < 1 or h < 1:
+        raise InputError("--resolution", f"expected WxH with positive integers, got '{text}'")
+    return w, h
+
+
+def _orbit(text: str, scene, size: tuple[int, int], fps: float):
+    from nerf.data.keyframe_paths import orbit_path
+    try:
+        radius, height, seconds = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError("--orbit", f"expected R,H,S (three numbers), got '{text}'")
+    if not (radius > 0 and seconds > 0 and np.isfinite(height)):
+        raise InputError("--orbit", "radius and seconds must be positive")
+    cams = scene.split("train").cameras
+    up = cams.c2w[:, :3, 1].double().mean(0).numpy()
+    fov = float(np.degrees(2.0 * np.arctan(0.5 * cams.height / float(cams.fy[0]))))
+    return orbit_path((0.0, 0.0, 0.0), up, radius / scene.scale, height / scene.scale, seconds, fov, fps,
+                      size[0], size[1])
+
+
+def plan(args, trainer):
+    """(cameras, fps, crop, ground_truth or None) for the parsed arguments."""
+    from nerf.data.path_files import read_camera_path
+    scene = trainer.scene
+    size = _resolution(args.resolution)
+    crop = CropBox.parse(args.crop) if args.crop else None
+    if (crop is not None or args.camera_path or args.orbit) and scene.ndc:
+        raise InputError(scene.root, "forward-facing (LLFF) scenes render only with --dataset")
+    if args.dataset:
+        split = scene.split(args.dataset)
+        cams = scaled_cameras(split.cameras, args.downscale)
+        truth = None
+        if args.with_gt:
+            def truth(i):
+                img = trainer.target_image(args.dataset, i).permute(2, 0, 1)[None]
+                return torch.nn.functional.avg_pool2d(img, args.downscale)[0].permute(1, 2, 0)
+        return cams, args.fps or 10.0, crop, truth
+    if args.camera_path:
+        path = read_camera_path(args.camera_path, scene.scale, scene.offset)
+        if args.fps:
+            from dataclasses import replace
+            path = replace(path, fps=args.fps)
+        crop = crop or path.crop
+    else:
+        train = scene.split("train").cameras
+        path = _orbit(args.orbit, scene, size or (train.width, train.height), args.fps or 30.0)
+    w, h = size or (path.width, path.height)
+    return path_cameras(path, max(1, w // args.downscale), max(1, h // args.downscale)), path.fps, crop, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from nerf.export.frames import FrameSink
+    try:
+        if args.downscale < 1:
+            raise InputError("--downscale", "must be a positive integer")
+        if args.with_gt and not args.dataset:
+            raise InputError("--with-gt", "only with --dataset")
+        if args.resolution and args.dataset:
+            raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
+        sink = FrameSink(args.out, fps=1.0)  # fails now if --out cannot be written
+        trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
+        cameras, fps, crop, truth = plan(args, trainer)
+        sink.fps = fps
+    except InputError as e:
+        return fail(PROG, str(e))
+    bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
+    progress = Progress()
+    label, t0 = f"{PROG}: {cameras.width}x{cameras.height}", time.perf_counter()
+    try:
+        render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop, ground_truth=truth,
+                      progress=lambda done, total: progress.show(progress_line(label, done, total,
+                                                                               time.perf_counter() - t0),
+                                                                 force=done == total))
+        progress.done()
+        sink.close()
+    except KeyboardInterrupt:
+        progress.done()
+        sink.close()
+        print(f"{PROG}: interrupted; {sink.count} frames kept in {args.out}", file=sys.stderr)
+        return 130
+    except InputError as e:  # the output failed part-way
+        sink.discard()
+        return fail(PROG, str(e))
+    print(f"{PROG}: {sink.count} frames at {fps:g} fps -> {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

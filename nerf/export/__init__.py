@@ -1,0 +1,1 @@
+"""Results out of a trained model: meshes, point clouds, rendered paths (nerf-export, nerf-render)."""

@@ -1,0 +1,62 @@
+"""Render a set of cameras (a camera path, an orbit, a dataset split) into a FrameSink.
+
+Shared by nerf-render and the viewer's render button: the viewer passes should_abort and a
+progress callback and runs this on its training worker; nerf-render stops it with Ctrl-C.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from nerf.data.keyframe_paths import CameraPath, sample_path
+from nerf.data.cameras import make_cameras
+from nerf.data.media import to_uint8
+from nerf.data.scene import Cameras
+from nerf.export.frames import FrameSink, depth_range, to_image
+
+OUTPUTS = ("rgb", "depth", "opacity")
+
+
+def path_cameras(path: CameraPath, width: int | None = None, height: int | None = None) -> Cameras:
+    """One camera per frame of `path` at path.fps, at the path's size unless width/height are given."""
+    w, h = width or path.width, height or path.height
+    poses, fovs = sample_path(path)
+    focal = 0.5 * h / np.tan(np.radians(fovs) / 2.0)  # [n] pixels, square pixels
+    return make_cameras(torch.as_tensor(poses, dtype=torch.float32), w, h, fx=torch.as_tensor(focal),
+                        fy=torch.as_tensor(focal))
+
+
+def scaled_cameras(cameras: Cameras, downscale: int) -> Cameras:
+    """The same cameras with 1/downscale as many pixels on a side."""
+    if downscale == 1:
+        return cameras
+    s = 1.0 / downscale
+    return Cameras(c2w=cameras.c2w, fx=cameras.fx * s, fy=cameras.fy * s, cx=cameras.cx * s, cy=cameras.cy * s,
+                   width=max(1, cameras.width // downscale), height=max(1, cameras.height // downscale),
+                   distortion=cameras.distortion)
+
+
+def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "rgb", background=(1.0, 1.0, 1.0),
+                  crop=None, ground_truth: Callable[[int], torch.Tensor] | None = None,
+                  should_abort: Callable[[], bool] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> bool:
+    """Render every camera into `sink` (beside ground_truth(i) [H, W, 3] when given). Returns False
+    when should_abort() stopped it; the frames written so far stay in the sink."""
+    span = None
+    cropped = {} if crop is None else {"crop": crop}  # renderers without a crop box never see one
+    for i in range(len(cameras)):
+        out = trainer.render(cameras, i, background=background, should_abort=should_abort, **cropped)
+        if out is None:
+            return False
+        if output == "depth" and span is None:
+            span = depth_range(out.depth, out.opacity)  # the first frame's range for the whole video
+        frame = to_image(out, output, span)
+        if ground_truth is not None:
+            gt = to_uint8(ground_truth(i))
+            frame = np.concatenate([frame, gt[:frame.shape[0], :frame.shape[1]]], axis=1)
+        sink.add(frame)
+        if progress is not None:
+            progress(i + 1, len(cameras))
+    return True
