@@ -48,6 +48,7 @@ class TrainConfig:
     ngp_grid_threshold: float = 0.01  # min optical thickness sigma*step of an occupied cell (capped by the mean density)
     ngp_march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
     ngp_early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
+    ngp_cone_angle: float = 1 / 128  # unbounded scenes: step = this x distance (at least the cube's step)
 
     # nerf: original NeRF (Mildenhall et al. 2020)
     nerf_coarse_samples: int = 64  # stratified samples per ray (paper: 64)
