@@ -1,12 +1,14 @@
 """Unbounded-scene benchmarks (BENCHMARKS.md, "Unbounded scenes"): one nerf-train run at a time.
 
     python bench/bench_unbounded.py                      # fox, fox without aabb_scale, outdoor (5 min each)
+    python bench/bench_unbounded.py --only fox-bounded   # the fox as before: clipped to its aabb_scale cube
     python bench/bench_unbounded.py --only fox --minutes 2
     python bench/bench_unbounded.py --out runs/bench-unbounded   # keep the run folders (test renders)
 
 Each row is one `nerf-train ... --minutes M` in a subprocess, figures from its metrics.json. The fox
 runs twice: as shipped (instant-ngp's aabb_scale 4) and from a copy of its transforms.json without
-aabb_scale, which is how nerfstudio writes every capture. "outdoor" is the generated unbounded
+aabb_scale, which is how nerfstudio writes every capture; "fox-bounded" is the engine's old
+treatment of the fox (clipped to the aabb_scale cube), for a comparison under the same load. "outdoor" is the generated unbounded
 capture (nerf.data.synthetic_unbounded). The "gain fit" column is the test PSNR after fitting each
 view's colours to the ground truth with a per-channel gain and offset: the most that per-image
 appearance codes (exposure, white balance) could add. Run it on a quiet machine.
@@ -32,6 +34,7 @@ FOX = "/work/shared/datasets/instant_ngp_fox/fox"
 RUNS = {
     "fox": (["--downscale", "8"], 26.0),
     "fox-no-aabb": (["--downscale", "8"], 26.0),
+    "fox-bounded": (["--downscale", "8", "--scene-type", "bounded"], None),
     "outdoor": ([], None),
 }
 OUTDOOR = dict(n_frames=96, width=160, height=120)
@@ -92,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
-        scenes = {"fox": Path(args.fox)}
-        for name in args.only or list(RUNS):
+        scenes = {"fox": Path(args.fox), "fox-bounded": Path(args.fox)}
+        for name in args.only or ["fox", "fox-no-aabb", "outdoor"]:
             if name == "fox-no-aabb":
                 scenes[name] = fox_without_aabb(Path(args.fox), out / "fox-no-aabb-scene")
             elif name == "outdoor":
