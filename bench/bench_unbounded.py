@@ -3,6 +3,7 @@
     python bench/bench_unbounded.py                      # fox, fox without aabb_scale, outdoor (5 min each)
     python bench/bench_unbounded.py --only fox-bounded   # the fox as before: clipped to its aabb_scale cube
     python bench/bench_unbounded.py --only fox --minutes 2
+    python bench/bench_unbounded.py --threads 1          # on a CPU shared with other work
     python bench/bench_unbounded.py --out runs/bench-unbounded   # keep the run folders (test renders)
 
 Each row is one `nerf-train ... --minutes M` in a subprocess, figures from its metrics.json. The fox
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=5.0)
     p.add_argument("--fox", default=FOX, help="the instant-ngp fox folder")
     p.add_argument("--out", default=None, help="keep run folders here (default: a temp dir)")
+    p.add_argument("--threads", type=int, default=None, help="passed to nerf-train --threads")
     args = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not (scenes[name] / "transforms.json").is_file():
                     write_unbounded_scene(scenes[name], **OUTDOOR)
             flags, target = RUNS[name]
+            flags = flags + (["--threads", str(args.threads)] if args.threads else [])
             rows.append((name, target, run(name, scenes[name], flags, args.minutes, out)))
     print("| run | minutes | steps | test PSNR (target) | gain fit | SSIM | views | rays/s | samples/ray |")
     print("|---|---|---|---|---|---|---|---|---|")
