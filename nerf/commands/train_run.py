@@ -65,9 +65,7 @@ def _make_trainer(args, device: torch.device):
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
-    scene_type = args.scene_type
-    if args.resume:  # a bad file fails before anything heavy happens; the run keeps its scene type
-        scene_type = scene_type or read_checkpoint(args.resume).get("meta", {}).get("scene_type")
+    scene_type = args.scene_type or (payload.get("meta", {}).get("scene_type") if payload else None)
     scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor, scene_type=scene_type)
     if args.resume:
         trainer = Trainer.load(args.resume, scene=scene, device=device)

@@ -9,7 +9,9 @@ import torch
 from nerf.data.loaders import load_scene
 from nerf.data.synthetic_unbounded import write_unbounded_scene
 from nerf.data.camera_paths import turntable_poses
+from nerf.data.crop import CropBox
 from nerf.train.trainer import Trainer, TrainConfig
+from nerf.volume.contraction import contract
 from tests.support.scenes import TINY
 
 # fewer, coarser steps than TINY's: every cell is occupied for the first updates, and every ray of
@@ -61,3 +63,13 @@ def test_turntable_circles_at_the_cameras_distance_and_height(outdoor):
     radius = poses[:, :3, 3].norm(dim=-1)
     assert radius.mean() == pytest.approx(float(pos.norm(dim=-1).mean()), rel=0.05)
     assert poses[:, 2, 3].mean() == pytest.approx(float(pos[:, 2].mean()), rel=0.05)
+
+
+def test_density_and_crop_take_world_points(outdoor):
+    trainer = Trainer(load_scene(outdoor), TrainConfig.for_model("ngp", "cpu", **FAST))
+    model, bound = trainer.model, trainer.scene.bound
+    world = torch.tensor([[0.1, 0.2, -0.3], [3.0 * bound, 0.0, 0.0], [0.0, -40.0 * bound, 2.0]])
+    torch.testing.assert_close(model.density(world), model.field.density(contract(world, bound)))
+    cams = trainer.scene.split("test").cameras
+    tiny = trainer.render(cams, 0, crop=CropBox.cube(0.01 * bound))  # crops in world units, not contracted
+    assert tiny.opacity.mean() < 0.05 < trainer.render(cams, 0).opacity.mean()
