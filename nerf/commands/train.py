@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate only the first N test views (default: all)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy CPU)")
+    p.add_argument("--marcher", choices=("rounds", "dense"), default="rounds",
+                   help="ngp: march occupied samples in rounds (default) or every step densely (the reference)")
     p.add_argument("--video-frames", type=int, default=48, metavar="N",
                    help="frames of the turntable video (0: no video)")
     return p

@@ -70,7 +70,7 @@ def _make_trainer(args, device: torch.device):
     if args.resume:
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
-        overrides = {"seed": 0 if args.seed is None else args.seed}
+        overrides = {"seed": 0 if args.seed is None else args.seed, "ngp_marcher": args.marcher}
         if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model or "ngp", device.type, **overrides)

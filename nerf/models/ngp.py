@@ -1,15 +1,21 @@
 """The `ngp` model: instant-NGP's hash-grid field, occupancy-culled marching, packed rendering.
 
-render_rays follows nerfacc's two-pass scheme: march the occupancy grid, evaluate density only
-(no grad) on every occupied sample to find where each ray's transmittance drops below
-`ngp_early_stop`, then run the full field with gradients on the surviving samples only. Without
-gradients (rendering) one pass suffices: the density pass keeps its features and only the
-colour MLP runs again, on the survivors.
+render_rays keeps each ray's occupied samples in front of the point where its transmittance drops
+below `ngp_early_stop` and trains or renders on those alone. The dense reference finds them as
+nerfacc does, with a no-grad density pass over every occupied sample before the gradient pass;
+without gradients (rendering) colour runs only on the kept samples, in both.
+
+`ngp_marcher` picks the marching: "rounds" (nerf.volume.occupied_march and nerf.volume.rounds: a
+few occupied samples per live ray at a time, each evaluated once, with gradients while training;
+rays dropped once opaque, so nothing behind a surface is evaluated) or "dense" (every step of every
+ray in one tensor, the two passes above over all occupied samples: the reference the tests compare
+with). Both keep exactly the same samples.
 
 Unbounded scenes (nerf.data.scene_type) put the hash grid and the occupancy grid over contracted
 space (nerf.volume.contraction: the region of full detail [-bound, bound]^3 fills the inner half of
 [-2, 2]^3) and march from the near plane with steps that grow with distance
-(nerf.volume.marching) up to where the contraction saturates for the occupancy grid.
+(nerf.volume.marching) up to where the contraction saturates for the occupancy grid. The rounds
+marcher does not serve the contracted grid yet: unbounded scenes take that edge-list path.
 """
 from __future__ import annotations
 
@@ -20,10 +26,14 @@ import torch
 
 from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.hash_field import HashField
+from nerf.volume.aabb import ray_aabb
 from nerf.volume.contraction import CONTRACTED_BOUND, contract, saturation_distance, uncontract
+from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
 from nerf.volume.marching import cone_step_edges, march_edges
 from nerf.volume.occupancy import OccupancyGrid
-from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
+from nerf.volume.occupied_march import RayMarcher, empty_levels
+from nerf.volume.rounds import march_to_opacity
+from nerf.volume.steps import ConstantSteps
 
 
 NDC_BOUND = 1.5
@@ -35,7 +45,9 @@ EVAL_SLICE = 1 << 19
 class NGPModel(RadianceModel):
     @classmethod
     def defaults(cls, device: str = "cpu") -> dict:
-        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py).
+        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
+        the occupancy grid's whole-grid warm-up refreshes end after 64 steps, not 256: on a CPU
+        they took half of a 2-minute run (BENCHMARKS.md, "Marching in rounds").
         CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
         instant-NGP recipe reaches 35.7 dB on lego); render chunks big enough that per-chunk
         overhead stays small. Unbounded scenes on a CPU take 8x coarser cone steps, as the cube
@@ -43,7 +55,7 @@ class NGPModel(RadianceModel):
         if device == "cuda":
             return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         return dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                    ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32)
+                    ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
 
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
         super().__init__()
@@ -73,6 +85,7 @@ class NGPModel(RadianceModel):
             edges = cone_step_edges(self.near, self.far, config.ngp_cone_angle, self.step_size, math.inf)
             self.register_buffer("edges", edges.float(), persistent=False)  # [S + 1]
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
+        self._levels: tuple[tuple, torch.Tensor] | None = None  # (key, empty_levels) of the grid's bits
 
     def _autocast(self, device: torch.device):
         if device.type == "cuda" and self.config.mixed_precision:
@@ -82,6 +95,8 @@ class NGPModel(RadianceModel):
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None, crop=None) -> RenderOutput:
+        if self.config.ngp_marcher == "rounds" and not self.unbounded:  # rounds: bounded grids only, so far
+            return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples, crop)
         n = rays_o.shape[0]
         if self.unbounded:
             ray_idx, t_mid, deltas = march_edges(self.grid, rays_o, rays_d, self.edges, self._to_grid,
@@ -112,6 +127,47 @@ class NGPModel(RadianceModel):
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
                             samples_per_ray=ray_idx.numel() / max(n, 1))
+
+    def _render_rounds(self, rays_o, rays_d, background, stratified, generator, max_samples,
+                       crop=None) -> RenderOutput:
+        n = rays_o.shape[0]
+        marcher = self._marcher(rays_o, rays_d, stratified, generator, max_samples)
+        first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
+        with self._autocast(rays_o.device):
+            if not torch.is_grad_enabled():  # colour only for the kept samples
+                def geometry(pts, _ray_idx):
+                    sigma, h = _sliced(self.field.geometry, pts)
+                    return (sigma if crop is None else sigma * crop.contains(pts)), h
+
+                samples, sigma, h = march_to_opacity(marcher, geometry, early_stop, first_round)
+                rgb = self.field.color(h, rays_d[samples.ray_indices])
+            else:
+                samples, sigma, rgb = march_to_opacity(
+                    marcher, lambda pts, ray_idx: self.field(pts, rays_d[ray_idx]), early_stop, first_round)
+        weights, _, _ = volume_weights_packed(sigma, samples.deltas, samples.ray_indices, n)
+        rgb_out, depth, opacity = composite(weights, rgb, samples.t, samples.ray_indices, n, background)
+        return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
+                            samples_per_ray=samples.t.numel() / max(n, 1))
+
+    def _marcher(self, rays_o, rays_d, stratified, generator, max_samples) -> RayMarcher:
+        """A RayMarcher over the occupancy grid whose samples are OccupancyGrid.march's, jitter and
+        random stream included."""
+        n = rays_o.shape[0]
+        t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, self.near, self.far)
+        u = torch.full((n,), 0.5, device=rays_o.device)
+        if stratified and n > 0 and bool(hit.any()):  # the dense marcher draws only then
+            u = torch.rand(n, 1, generator=generator, device=rays_o.device)[:, 0]
+        return RayMarcher(self.grid, rays_o, rays_d, t0, t1, ConstantSteps(self.step_size), u,
+                          max_samples=max_samples, levels=self._empty_levels())
+
+    def _empty_levels(self) -> torch.Tensor:
+        """The marcher's skip table of the occupancy bits, rebuilt only when the bits change (a
+        refresh, a load)."""
+        occupied = self.grid.occupied
+        key = (occupied.data_ptr(), occupied._version)
+        if self._levels is None or self._levels[0] != key:
+            self._levels = (key, empty_levels(occupied, self.grid.res))
+        return self._levels[1]
 
     @torch.no_grad()
     def density(self, pts: torch.Tensor) -> torch.Tensor:

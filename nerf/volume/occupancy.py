@@ -47,8 +47,11 @@ class OccupancyGrid(nn.Module):
     def update(self, step: int, density_fn: Callable[[torch.Tensor], torch.Tensor],
                generator: torch.Generator | None, chunk: int = 1 << 16,
                should_stop: Callable[[], bool] | None = None, pool=None) -> bool:
-        """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus a
-        random quarter-size sample of occupied ones (instant-NGP's schedule).
+        """Re-evaluate cells: all of them during warm-up, then a random quarter of all cells plus
+        up to a quarter as many occupied ones (instant-NGP's schedule), each occupied cell at most
+        once: drawn with replacement, the few occupied cells of an object scene (~5 % of them) were
+        each evaluated ~5 times an update, half of all the update's work (BENCHMARKS.md, "Marching
+        in rounds").
 
         Cells are evaluated 2^16 at a time (bounded memory), shared out among the threads of a
         `pool` (nerf.train.shards.ShardPool) if one is given. should_stop() is asked between chunks:
@@ -61,8 +64,8 @@ class OccupancyGrid(nn.Module):
         else:
             uniform = torch.randint(0, n, (n // 4,), generator=generator, device=device)
             occ = self.occupied.nonzero().squeeze(-1)
-            pick = torch.randint(0, max(occ.numel(), 1), (n // 4,), generator=generator, device=device)
-            idx = torch.cat([uniform, occ[pick]]) if occ.numel() > 0 else uniform
+            pick = torch.randperm(occ.numel(), generator=generator, device=device)[:n // 4]
+            idx = torch.cat([uniform, occ[pick]])
         self._pending = (idx, torch.empty(idx.shape[0], device=device), 0)
         return self.resume(density_fn, generator, chunk, should_stop, pool)
 
