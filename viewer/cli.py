@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=("ngp", "nerf"), default=None, help="ngp (default) or nerf")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
+    p.add_argument("--scene-type", choices=("bounded", "unbounded", "forward"), default=None,
+                   help="space to train in (default: chosen from the files, see nerf-train --inspect)")
     p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scene>-<time>)")
     p.add_argument("--autosave", type=float, default=DEFAULT_MINUTES, metavar="MIN",
                    help=f"save checkpoint.pt in the run folder every MIN minutes of training (default "

@@ -50,6 +50,7 @@ def scene_summary(scene: Scene) -> dict:
         "bound": scene.bound, "near": scene.near,
         "far": scene.far if math.isfinite(scene.far) else None, "ndc": scene.ndc,
         "scale": scene.scale, "offset": list(scene.offset),
+        "scene_type": scene.scene_type, "scene_type_reason": scene.scene_type_reason,
     }
 
 
@@ -63,7 +64,11 @@ def _print_text(info: dict) -> None:
         print(f"{name:<8}{s['count']:>7}  {str(s['width']) + 'x' + str(s['height']):>11}  {s['fx']:>9.2f}"
               f"  {s['fy']:>9.2f}  {'RGBA' if s['channels'] == 4 else 'RGB':>8}  {dist}")
     far = "inf" if info["far"] is None else f"{info['far']:.3g}"
-    print(f"bound:    {info['bound']:g} (content in [-bound, bound]^3)")
+    print(f"type:     {info['scene_type']} ({info['scene_type_reason']})")
+    if info["scene_type"] == "unbounded":
+        print(f"bound:    {info['bound']:.3g} (full detail in [-bound, bound]^3, space beyond contracted)")
+    else:
+        print(f"bound:    {info['bound']:g} (content in [-bound, bound]^3)")
     print(f"near/far: {info['near']:.3g} / {far}    ndc: {ndc}")
     print(f"file units per normalised unit: {info['scale']:.4g}, centre in file units: "
           f"({', '.join(f'{v:.4g}' for v in info['offset'])})")
@@ -87,7 +92,8 @@ def run_inspect(args) -> int:
                   f"than half of the {_human(ram)} RAM; try --downscale {2 * args.downscale}",
                   file=sys.stderr)
         start = time.perf_counter()
-        scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
+        scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor,
+                           scene_type=args.scene_type)
         seconds = time.perf_counter() - start
     except InputError as exc:
         print(f"nerf-train: error: {exc.path}: {exc.problem}", file=sys.stderr)

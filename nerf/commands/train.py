@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="downscale images by K at load time (area resampling)")
     p.add_argument("--llff-factor", type=int, default=4, metavar="N",
                    help="LLFF: read images_N/ (default 4, as in the paper)")
+    p.add_argument("--scene-type", choices=("bounded", "unbounded", "forward"), default=None,
+                   help="space to train in (default: chosen from the files, see --inspect): bounded "
+                        "(object on a background), unbounded (contracted, nothing clipped), forward (NDC)")
     p.add_argument("--model", choices=("ngp", "nerf"), default=None, help="ngp (default) or nerf")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, help="train for N steps")

@@ -65,7 +65,8 @@ def _make_trainer(args, device: torch.device):
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
-    scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor)
+    scene_type = args.scene_type or (payload.get("meta", {}).get("scene_type") if payload else None)
+    scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor, scene_type=scene_type)
     if args.resume:
         trainer = Trainer.load(args.resume, scene=scene, device=device)
     else:
@@ -74,7 +75,7 @@ def _make_trainer(args, device: torch.device):
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model or "ngp", device.type, **overrides)
         trainer = Trainer(scene, config, device)
-    trainer.meta["downscale"] = args.downscale
+    trainer.meta.update(downscale=args.downscale, scene_type=scene.scene_type)
     return scene, trainer
 
 

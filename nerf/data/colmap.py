@@ -94,7 +94,9 @@ def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[
                             fx=k["fl_x"], fy=k["fl_y"], cx=k["cx"], cy=k["cy"], width=k["w"],
                             height=k["h"], distortion=dist if dist.any() else None))
     split = holdout_split(frames)
-    return split, {}, {name: folder for name in split}
+    # the sparse points size an unbounded scene's region of full detail (nerf.data.scene_type)
+    points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)
+    return split, {"sparse_points": points}, {name: folder for name in split}
 
 
 def transforms_json(rec, image_dir: str = "images", ply_name: str | None = "sparse_pc.ply") -> dict:

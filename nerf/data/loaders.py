@@ -29,6 +29,7 @@ import torch
 
 from nerf.data.images import image_header, read_images
 from nerf.data.scene import Cameras, Scene, Split
+from nerf.data.scene_type import settle_scene_type
 from nerf.errors import InputError
 from nerf.files import read_json
 
@@ -332,11 +333,12 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
 
 
 def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
-               splits: list[str] | None = None) -> Scene:
+               splits: list[str] | None = None, scene_type: str | None = None) -> Scene:
     """Load a scene folder in any supported format; see the module docstring for the convention.
 
     downscale: integer area-resampling factor applied at load time (intrinsics divided by it).
     llff_factor: LLFF only, read images_<factor>/. splits: names to load (default: all present).
+    scene_type: "bounded" | "unbounded" | "forward", or None to choose (nerf.data.scene_type).
     Raises InputError(file, problem) for any bad input.
     """
     if not (isinstance(downscale, int) and downscale >= 1):
@@ -344,7 +346,8 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
     fmt, root = detect_format(path)
     if fmt == "llff":
         from nerf.data.llff import load_llff
-        return load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits)
+        return settle_scene_type(load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits),
+                                 None, scene_type)
     frames, meta, files = _split_frames(fmt, root)
     all_frames = [f for v in frames.values() for f in v]
     if not all_frames:
@@ -356,9 +359,10 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
             raise InputError(files[name], f"split '{name}' has no frames")
         loaded[name] = build_split(name, frames[name], centre, s, downscale)
     dists = [np.linalg.norm(f.c2w[:3, 3] - centre) * s for f in all_frames]
-    return Scene(name=root.name, format=fmt, root=root, splits=loaded, bound=bound, near=NEAR,
-                 far=float(max(dists) + bound * np.sqrt(3.0)), ndc=False, scale=float(1.0 / s),
-                 offset=tuple(float(v) for v in centre))
+    scene = Scene(name=root.name, format=fmt, root=root, splits=loaded, bound=bound, near=NEAR,
+                  far=float(max(dists) + bound * np.sqrt(3.0)), ndc=False, scale=float(1.0 / s),
+                  offset=tuple(float(v) for v in centre))
+    return settle_scene_type(scene, meta, scene_type)
 
 
 def pose_to_file(scene: Scene, c2w: np.ndarray) -> np.ndarray:

@@ -6,7 +6,10 @@ Convention (after loading, for every format):
 - world space recentred and rescaled so the content of interest lies in the cube [-bound, bound]^3
   (`bound` is derived from the cameras, and from `aabb_scale` when a transforms.json gives one);
 - forward-facing (LLFF) scenes set `ndc=True`: rays are mapped to normalised device coordinates where
-  the scene occupies [-1, 1]^3 (see nerf.data.cameras.to_ndc), and `bound` is 1.
+  the scene occupies [-1, 1]^3 (see nerf.data.cameras.to_ndc), and `bound` is 1;
+- unbounded scenes (RGB captures) set `unbounded=True`: [-bound, bound]^3 is then only the region of
+  full detail, space beyond it is contracted (nerf.volume.contraction) and `far` is infinite.
+  nerf.data.scene_type chooses between the three and says why.
 
 Loaders live in nerf/loaders.py; this module holds the types and the one error type.
 """
@@ -72,12 +75,19 @@ class Scene:
     format: str  # "blender" | "transforms" | "llff"
     root: Path
     splits: dict[str, Split]
-    bound: float  # content lies in [-bound, bound]^3 (world units after normalisation)
+    bound: float  # content lies in [-bound, bound]^3 (unbounded: full detail there), normalised units
     near: float = 0.0  # ray start along unit-length directions (normalised units)
     far: float = float("inf")  # ray end; the cube clips further
     ndc: bool = False  # forward-facing: rays go through nerf.data.cameras.to_ndc
     scale: float = 1.0  # world units of the file per normalised unit (for saving poses back)
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # file-space point mapped to the origin
+    unbounded: bool = False  # RGB capture: nothing clipped, space beyond the cube contracted
+    scene_type_reason: str = ""  # why the scene type was chosen, for --inspect
+
+    @property
+    def scene_type(self) -> str:
+        """"bounded" | "unbounded" | "forward" (see nerf.data.scene_type)."""
+        return "forward" if self.ndc else "unbounded" if self.unbounded else "bounded"
 
     def split(self, name: str) -> Split:
         if name not in self.splits:

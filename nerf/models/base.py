@@ -95,5 +95,5 @@ def model_class(name: str) -> type[RadianceModel]:
 
 def build_model(name: str, scene: Scene, config, device: torch.device | str) -> RadianceModel:
     """A fresh model `name` ("ngp" | "nerf") for `scene`, on `device`."""
-    model = model_class(name)(scene.bound, scene.near, scene.far, scene.ndc, config)
+    model = model_class(name)(scene.bound, scene.near, scene.far, scene.ndc, config, unbounded=scene.unbounded)
     return model.to(device)

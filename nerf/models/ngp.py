@@ -10,6 +10,12 @@ few occupied samples per live ray at a time, each evaluated once, with gradients
 rays dropped once opaque, so nothing behind a surface is evaluated) or "dense" (every step of every
 ray in one tensor, the two passes above over all occupied samples: the reference the tests compare
 with). Both keep exactly the same samples.
+
+Unbounded scenes (nerf.data.scene_type) put the hash grid and the occupancy grid over contracted
+space (nerf.volume.contraction: the region of full detail [-bound, bound]^3 fills the inner half of
+[-2, 2]^3) and march from the near plane with steps that grow with distance
+(nerf.volume.marching) up to where the contraction saturates for the occupancy grid. The rounds
+marcher does not serve the contracted grid yet: unbounded scenes take that edge-list path.
 """
 from __future__ import annotations
 
@@ -21,7 +27,9 @@ import torch
 from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.hash_field import HashField
 from nerf.volume.aabb import ray_aabb
+from nerf.volume.contraction import CONTRACTED_BOUND, contract, saturation_distance, uncontract
 from nerf.volume.compositing import composite, packed_exclusive_sum, volume_weights_packed
+from nerf.volume.marching import cone_step_edges, march_edges
 from nerf.volume.occupancy import OccupancyGrid
 from nerf.volume.occupied_march import RayMarcher, empty_levels
 from nerf.volume.rounds import march_to_opacity
@@ -42,27 +50,40 @@ class NGPModel(RadianceModel):
         they took half of a 2-minute run (BENCHMARKS.md, "Marching in rounds").
         CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
         instant-NGP recipe reaches 35.7 dB on lego); render chunks big enough that per-chunk
-        overhead stays small."""
+        overhead stays small. Unbounded scenes on a CPU take 8x coarser cone steps, as the cube
+        takes 8x fewer steps than the paper's 1024."""
         if device == "cuda":
             return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         return dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                    ngp_grid_res=64, lr_decay_steps=1000, ngp_grid_warmup=64)
+                    ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
 
-    def __init__(self, bound: float, near: float, far: float, ndc: bool, config):
+    def __init__(self, bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
         super().__init__()
         # NDC scenes arrive mapped by the caller: z runs -1..1, but edge pixels of LLFF views start
         # at |x|, |y| up to ~1.4, so the cube is widened to keep them (instead of clipping them)
         self.bound = NDC_BOUND if ndc else float(bound)
         self.near = 0.0 if ndc else float(near)
         self.far = math.inf if ndc else float(far)
+        self.unbounded = bool(unbounded) and not ndc
         self.config = config
-        self.field = HashField(self.bound, config.ngp_levels, config.ngp_features, config.ngp_log2_table,
+        field_bound = CONTRACTED_BOUND if self.unbounded else self.bound  # the grids' own coordinates
+        self.field = HashField(field_bound, config.ngp_levels, config.ngp_features, config.ngp_log2_table,
                                config.ngp_base_res, config.ngp_max_res, config.ngp_hidden,
                                config.ngp_geo_features)
+        # inside the region of full detail, unbounded scenes step as finely as bounded ones
         self.step_size = 2.0 * math.sqrt(3.0) * self.bound / config.ngp_march_steps
-        # a cell is skipped when one step through it would absorb less than ngp_grid_threshold
-        self.grid = OccupancyGrid(self.bound, config.ngp_grid_res, config.ngp_grid_decay,
-                                  config.ngp_grid_threshold / self.step_size, config.ngp_grid_warmup)
+        # a cell is skipped when one step through it would absorb less than ngp_grid_threshold;
+        # unbounded grids store that optical thickness itself (steps differ from cell to cell)
+        threshold = config.ngp_grid_threshold / (1.0 if self.unbounded else self.step_size)
+        self.grid = OccupancyGrid(field_bound, config.ngp_grid_res, config.ngp_grid_decay,
+                                  threshold, config.ngp_grid_warmup)
+        if self.unbounded:
+            # past this every point falls into the occupancy grid's outer layer of cells, where
+            # nothing can be skipped and the field changes little; the corner of the region is as
+            # far as a camera inside it can be from the centre
+            self.far = saturation_distance(self.bound, config.ngp_grid_res) + math.sqrt(3.0) * self.bound
+            edges = cone_step_edges(self.near, self.far, config.ngp_cone_angle, self.step_size, math.inf)
+            self.register_buffer("edges", edges.float(), persistent=False)  # [S + 1]
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
         self._levels: tuple[tuple, torch.Tensor] | None = None  # (key, empty_levels) of the grid's bits
 
@@ -74,29 +95,34 @@ class NGPModel(RadianceModel):
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None, crop=None) -> RenderOutput:
-        if self.config.ngp_marcher == "rounds":
+        if self.config.ngp_marcher == "rounds" and not self.unbounded:  # rounds: bounded grids only, so far
             return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples, crop)
         n = rays_o.shape[0]
-        ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
-                                         stratified=stratified, generator=generator,
-                                         max_samples=max_samples)
+        if self.unbounded:
+            ray_idx, t_mid, deltas = march_edges(self.grid, rays_o, rays_d, self.edges, self._to_grid,
+                                                 stratified=stratified, generator=generator,
+                                                 max_samples=max_samples)
+        else:
+            ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
+                                             stratified=stratified, generator=generator,
+                                             max_samples=max_samples)
+            deltas = torch.full_like(t_mid, self.step_size)
         with self._autocast(rays_o.device):
             if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
-                pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                sigma, h = _sliced(self.field.geometry, pts)
+                world = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
+                sigma, h = _sliced(self.field.geometry, self._to_grid(world))
                 if crop is not None:
-                    sigma = sigma * crop.contains(pts)
-                alive = self._alive(sigma, ray_idx, n)
-                ray_idx, t_mid, sigma = ray_idx[alive], t_mid[alive], sigma[alive]
+                    sigma = sigma * crop.contains(world)
+                alive = self._alive(sigma, deltas, ray_idx, n)
+                ray_idx, t_mid, deltas, sigma = ray_idx[alive], t_mid[alive], deltas[alive], sigma[alive]
                 rgb = self.field.color(h[alive], rays_d[ray_idx])
             else:
                 with torch.no_grad():  # pass 1: where does each ray become opaque?
-                    pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                    alive = self._alive(_sliced(self.field.density, pts), ray_idx, n)
-                    ray_idx, t_mid = ray_idx[alive], t_mid[alive]
-                pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]  # [m, 3]
+                    pts = self._points(rays_o, rays_d, ray_idx, t_mid)
+                    alive = self._alive(_sliced(self.field.density, pts), deltas, ray_idx, n)
+                    ray_idx, t_mid, deltas = ray_idx[alive], t_mid[alive], deltas[alive]
+                pts = self._points(rays_o, rays_d, ray_idx, t_mid)  # [m, 3]
                 sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
-        deltas = torch.full_like(t_mid, self.step_size)
         weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
         rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
@@ -146,13 +172,30 @@ class NGPModel(RadianceModel):
     @torch.no_grad()
     def density(self, pts: torch.Tensor) -> torch.Tensor:
         with self._autocast(pts.device):
-            return _sliced(self.field.density, pts).float()
+            return _sliced(self.field.density, self._to_grid(pts)).float()
 
-    def _alive(self, sigma: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
+    def _to_grid(self, x: torch.Tensor) -> torch.Tensor:
+        """World points [n, 3] -> the field's and the occupancy grid's coordinates."""
+        return contract(x, self.bound) if self.unbounded else x
+
+    def _points(self, rays_o, rays_d, ray_idx: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Sample positions [m, 3] in the field's coordinates."""
+        return self._to_grid(rays_o[ray_idx] + t[:, None] * rays_d[ray_idx])
+
+    def _grid_density(self, z: torch.Tensor) -> torch.Tensor:
+        """What the occupancy grid keeps at its points z [n, 3]: density, or for unbounded grids the
+        optical thickness of the step a camera near the centre would take there."""
+        sigma = self.field.density(z)
+        if not self.unbounded:
+            return sigma
+        dist = uncontract(z.float(), self.bound).norm(dim=-1)
+        return sigma * (dist * self.config.ngp_cone_angle).clamp_min(self.step_size)
+
+    def _alive(self, sigma: torch.Tensor, deltas: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
         """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""
         if sigma.numel() == 0:
             return torch.zeros(0, dtype=torch.bool, device=sigma.device)
-        tau = sigma.float() * self.step_size
+        tau = sigma.float() * deltas
         return torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
 
     def update(self, step: int, should_yield=None, pool=None) -> bool:
@@ -166,9 +209,9 @@ class NGPModel(RadianceModel):
             self.grid_generator = torch.Generator(device=device).manual_seed(self.config.seed + 1)
         with self._autocast(device):
             if self.grid.pending:
-                return self.grid.resume(self.field.density, self.grid_generator, should_stop=should_yield,
+                return self.grid.resume(self._grid_density, self.grid_generator, should_stop=should_yield,
                                         pool=pool)
-            return self.grid.update(step, self.field.density, self.grid_generator, should_stop=should_yield,
+            return self.grid.update(step, self._grid_density, self.grid_generator, should_stop=should_yield,
                                     pool=pool)
 
     def param_groups(self, lr: float) -> list[dict]:

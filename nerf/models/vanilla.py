@@ -90,10 +90,11 @@ class VanillaNeRF(RadianceModel):
 
     scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
     (both ignored for NDC, where rays run from z = -1 to z = +1); config: a TrainConfig whose
-    nerf_* fields size the model and the samples.
+    nerf_* fields size the model and the samples. Unbounded scenes are sampled inside their region
+    of full detail only: this model has no contraction (the background beyond stays black).
     """
 
-    def __init__(self, scene_bound: float, near: float, far: float, ndc: bool, config):
+    def __init__(self, scene_bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
         super().__init__()
         self.bound = float(scene_bound)
         self.near = float(near)

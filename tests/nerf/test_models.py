@@ -36,7 +36,7 @@ def test_model_class_and_unknown_names():
         TrainConfig.for_model("mip")
 
     class _Scene:  # build_model reads only these fields
-        bound, near, far, ndc = 1.0, 0.1, 8.0, False
+        bound, near, far, ndc, unbounded = 1.0, 0.1, 8.0, False, False
     cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=2, ngp_log2_table=8, ngp_max_res=16, ngp_grid_res=8)
     assert isinstance(build_model("ngp", _Scene(), cfg, "cpu"), RadianceModel)
 

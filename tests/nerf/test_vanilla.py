@@ -57,7 +57,7 @@ def test_build_model_makes_a_radiance_model():
 
 def _tiny_scene_stub():
     class _Scene:  # build_model reads only these fields
-        bound, near, far, ndc = 1.0, 0.1, 8.0, False
+        bound, near, far, ndc, unbounded = 1.0, 0.1, 8.0, False, False
     return _Scene()
 
 

@@ -132,3 +132,15 @@ def test_resting_mouse_does_not_keep_rotating_the_camera():
     for _ in range(10):
         cam.orbit(*drag.update(30, 0))
     assert np.allclose(cam.c2w, after_move)
+
+
+def test_unbounded_capture_orbits_the_scene_centre_and_zooms_out_past_the_cameras(tmp_path):
+    from nerf.data.loaders import load_scene
+    from nerf.data.synthetic_unbounded import write_unbounded_scene
+    scene = load_scene(write_unbounded_scene(tmp_path, n_frames=8, width=8, height=6, supersample=1))
+    c2ws = scene.split("train").cameras.c2w.numpy()
+    cam = camera_from_views(c2ws, 64, 48, 50.0)
+    distance = float(np.linalg.norm(c2ws[:, :3, 3], axis=1).mean())
+    assert np.linalg.norm(cam.target) < 0.15 * distance  # the region's centre, not a point on the ground
+    cam.zoom(-30)
+    assert np.linalg.norm(cam.eye) > 5 * distance
