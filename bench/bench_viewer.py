@@ -56,7 +56,7 @@ def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: in
     if model == "fake":  # the app with tests/viewer/fakes.py's trainer: the UI pipeline alone
         cmd = [sys.executable, "-c", FAKE_LAUNCHER, str(out)]
     else:
-        cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(downscale),
+        cmd = [sys.executable, "-m", "viewer", "--out", str(out), "--downscale", str(downscale),
                "--model", model] + ([scene] if scene else [])
     app = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
     try:

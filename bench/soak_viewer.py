@@ -64,7 +64,7 @@ def soak(args, work: Path) -> dict:
     with virtual_display() as display, open(stderr_path, "w") as stderr:
         env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug),
                "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        cmd = [sys.executable, "-m", "viewer.app", "--out", str(out), "--downscale", str(args.downscale),
+        cmd = [sys.executable, "-m", "viewer", "--out", str(out), "--downscale", str(args.downscale),
                *([args.scene] if args.scene else [])]
         app = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=stderr)
         try:

@@ -18,7 +18,6 @@ from nerf.commands.signals import StopSignals
 from nerf.data.camera_paths import turntable_c2ws
 from nerf.data.cameras import make_cameras
 from nerf.train.mailbox import Mailbox
-from nerf.data.scene import Cameras
 from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer.autosave import DEFAULT_MINUTES, Autosave
 from viewer.debug_state import DebugState
@@ -56,9 +55,8 @@ class ViewerApp:
         self.autosave = Autosave(session.run_dir, autosave_minutes)
         self.scene, self.config, self.device = session.trainer.scene, session.trainer.config, session.device
         self.run_dir = session.run_dir
-        # Share of the worker's time for refreshing the view while training. On a CPU a refresh
-        # costs as much as a few steps, and the window already takes a third of a core; on a GPU
-        # both are cheap.
+        # Share of the worker's time for view refreshes while training: on a CPU a refresh costs a
+        # few steps and the window already takes a third of a core; on a GPU both are cheap.
         self.render_share = 0.3 if self.device.type == "cuda" else 0.1
         self.worker = TrainingWorker(session.trainer, log_path=self.run_dir / "log.jsonl",
                                      render_share=self.render_share, num_threads=session.train_threads,
@@ -66,18 +64,16 @@ class ViewerApp:
         train = self.scene.split("train")
         fov = float(np.degrees(2 * np.arctan(0.5 * train.cameras.height / float(train.cameras.fy[0]))))
         self.camera = camera_from_views(train.cameras.c2w.numpy(), 640, 640, fov)
-        # On a CPU, full quality is the training resolution: more pixels cost seconds and add
-        # little the model has learned. A GPU renders at the view's size.
+        # CPU: full quality is the training resolution (more pixels cost seconds, add little); GPU: the view's.
         cpu_scale = min(1.0, max(0.05, train.cameras.height / 720.0))
         self.settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if self.device.type == "cuda" else cpu_scale)
         self.ui_meter = RateMeter()
         self.files: list[str] = []
         self.recorder: Recorder | None = None
-        self._next_record = 0.0
+        self._next_record, self._shots = 0.0, 0
         self._stats: WorkerStats | None = None
         self._last_error = ""
         self._progress: Mailbox = Mailbox()
-        self._shots = 0
         self._debug = DebugState.from_env()
         self.toy = None
         self._early_frame = None  # a render result that arrived while the loop waited
@@ -297,7 +293,7 @@ class ViewerApp:
         """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
         c = self.scene.split(split).cameras
         if scale >= 1.0:
-            return _one_camera(c, index)
+            return c.one(index)
         w, h = max(8, int(c.width * scale)), max(8, int(c.height * scale))
         sx, sy = w / c.width, h / c.height
         return make_cameras(c.c2w[index], w, h, fx=float(c.fx[index]) * sx, fy=float(c.fy[index]) * sy,
@@ -401,15 +397,3 @@ def _typing() -> bool:
     return bool(item) and dpg.get_item_type(item).endswith(("InputText", "InputFloat", "InputInt")) \
         and dpg.is_item_active(item)
 
-
-def _one_camera(cameras, index: int):
-    sl = slice(index, index + 1)
-    return Cameras(cameras.c2w[sl], cameras.fx[sl], cameras.fy[sl], cameras.cx[sl], cameras.cy[sl],
-                   cameras.width, cameras.height,
-                   None if cameras.distortion is None else cameras.distortion[sl])
-
-
-if __name__ == "__main__":  # `python -m viewer.app`, as before viewer/cli.py
-    from viewer.cli import main
-
-    sys.exit(main())

@@ -41,6 +41,12 @@ class Cameras:
     def __len__(self) -> int:
         return self.c2w.shape[0]
 
+    def one(self, index: int) -> Cameras:
+        """Camera `index` alone, as a set of one."""
+        sl = slice(index, index + 1)
+        return Cameras(self.c2w[sl], self.fx[sl], self.fy[sl], self.cx[sl], self.cy[sl], self.width, self.height,
+                       None if self.distortion is None else self.distortion[sl])
+
 
 @dataclass
 class Split:

@@ -15,8 +15,8 @@ def _run(*args, cwd, module="viewer"):
                           cwd=cwd, env={"PATH": "/usr/bin:/bin", "DISPLAY": "", "PYTHONPATH": str(ROOT)})
 
 
-# `nerf-viewer` is viewer.cli:main; `python -m viewer` and the older `python -m viewer.app` run it too.
-@pytest.mark.parametrize("module", ["viewer", "viewer.cli", "viewer.app"])
+# `nerf-viewer` is viewer.cli:main; `python -m viewer` runs it too.
+@pytest.mark.parametrize("module", ["viewer", "viewer.cli"])
 def test_missing_scene_is_one_line_and_exit_2(tmp_path, module):
     r = _run(str(tmp_path / "nope"), "--out", str(tmp_path / "run"), cwd=tmp_path, module=module)
     assert r.returncode == 2

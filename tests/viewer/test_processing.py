@@ -56,7 +56,7 @@ def test_viewer_processes_a_video_then_trains(tmp_path):
     out = tmp_path / "run"
     with virtual_display() as display:
         env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1"}
-        app = subprocess.Popen([sys.executable, "-m", "viewer.app", str(video), "--out", str(out),
+        app = subprocess.Popen([sys.executable, "-m", "viewer", str(video), "--out", str(out),
                                 "--device", "cpu", "--model", "nerf", "--downscale", "2"],
                                env=env, stderr=subprocess.PIPE, text=True)
         try:
