@@ -30,6 +30,7 @@ class Progress:
         if self._width:
             self.stream.write("\n")
             self.stream.flush()
+            self._width = 0  # a new line: nothing left to pad over
 
 
 class StageBar:

@@ -94,12 +94,11 @@ def plan(args, trainer):
     if args.dataset:
         split = scene.split(args.dataset)
         cams = scaled_cameras(split.cameras, args.downscale)
-        truth = None
-        if args.with_gt:
-            def truth(i):
-                img = trainer.target_image(args.dataset, i).permute(2, 0, 1)[None]
-                return torch.nn.functional.avg_pool2d(img, args.downscale)[0].permute(1, 2, 0)
-        return cams, args.fps or 10.0, crop, truth
+
+        def truth(i):
+            img = trainer.target_image(args.dataset, i).permute(2, 0, 1)[None]
+            return torch.nn.functional.avg_pool2d(img, args.downscale)[0].permute(1, 2, 0)
+        return cams, args.fps or 10.0, crop, truth if args.with_gt else None
     if args.camera_path:
         path = read_camera_path(args.camera_path, scene.scale, scene.offset)
         if args.fps:
