@@ -33,8 +33,9 @@ class Session:
 
     def new_trainer(self, model: str):
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""
-        t = Trainer(self.trainer.scene, TrainConfig.for_model(model, self.device.type), self.device)
-        t.meta.update(downscale=self.downscale, scene_type=self.trainer.scene.scene_type)
+        scene = self.trainer.scene
+        t = Trainer(scene, TrainConfig.for_model(model, self.device.type, scene.scene_type), self.device)
+        t.meta.update(downscale=self.downscale, scene_type=scene.scene_type)
         return t
 
     def load(self, path):
@@ -100,9 +101,9 @@ def _load_trainer(args: argparse.Namespace, device: torch.device):
             if source is None:
                 source = default_scene_path()
             scene = load_scene(source, downscale=args.downscale, scene_type=getattr(args, "scene_type", None))
-            trainer = Trainer(scene, TrainConfig.for_model(args.model or "ngp", device.type), device)
+            trainer = Trainer(scene, TrainConfig.for_model(args.model or "ngp", device.type, scene.scene_type), device)
             trainer.meta.update(downscale=args.downscale, scene_type=scene.scene_type)
-    except (InputError, InputError) as exc:
+    except InputError as exc:
         raise InputError(exc.path, exc.problem) from None
     except OSError as exc:
         raise InputError(exc.filename or source, exc.strerror or str(exc)) from None

@@ -37,9 +37,10 @@ class RadianceModel(nn.Module):
     """Base of every model the Trainer can train: `render_rays` plus hooks with no-op defaults."""
 
     @classmethod
-    def defaults(cls, device: str = "cpu") -> dict:
-        """TrainConfig fields tuned for this model on a device kind ("cpu" | "cuda"):
-        TrainConfig.for_model applies them over the dataclass defaults."""
+    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
+        """TrainConfig fields tuned for this model on a device kind ("cpu" | "cuda") and a scene type
+        ("bounded" | "unbounded" | "forward", nerf.data.scene_type): TrainConfig.for_model applies
+        them over the dataclass defaults."""
         return {}
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,

@@ -14,8 +14,9 @@ with). Both keep exactly the same samples.
 Unbounded scenes (nerf.data.scene_type) put the hash grid and the occupancy grid over contracted
 space (nerf.volume.contraction: the region of full detail [-bound, bound]^3 fills the inner half of
 [-2, 2]^3) and march from the near plane with steps that grow with distance
-(nerf.volume.marching) up to where the contraction saturates for the occupancy grid. The rounds
-marcher does not serve the contracted grid yet: unbounded scenes take that edge-list path.
+(nerf.volume.marching) up to where the contraction saturates for the occupancy grid. Both marchers
+serve the contracted grid: the rounds marcher walks the same cone steps (nerf.volume.steps.EdgeSteps),
+testing each against the grid through the contraction.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from nerf.volume.marching import cone_step_edges, march_edges
 from nerf.volume.occupancy import OccupancyGrid
 from nerf.volume.occupied_march import RayMarcher, empty_levels
 from nerf.volume.rounds import march_to_opacity
-from nerf.volume.steps import ConstantSteps
+from nerf.volume.steps import ConstantSteps, EdgeSteps
 
 
 NDC_BOUND = 1.5
@@ -44,18 +45,26 @@ EVAL_SLICE = 1 << 19
 
 class NGPModel(RadianceModel):
     @classmethod
-    def defaults(cls, device: str = "cpu") -> dict:
+    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
         """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
         the occupancy grid's whole-grid warm-up refreshes end after 64 steps, not 256: on a CPU
         they took half of a 2-minute run (BENCHMARKS.md, "Marching in rounds").
         CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
         instant-NGP recipe reaches 35.7 dB on lego); render chunks big enough that per-chunk
         overhead stays small. Unbounded scenes on a CPU take 8x coarser cone steps, as the cube
-        takes 8x fewer steps than the paper's 1024."""
+        takes 8x fewer steps than the paper's 1024.
+        Unbounded scenes on a CPU (a room, a garden): rays cross a young field's fog for 30-70
+        samples before they turn opaque, 10-20x an object scene's, so batches of 128 rays (more,
+        cheaper steps) and rays that stop once their transmittance is below 1e-2 (the rest could
+        change the pixel by at most 1 %): 21.0 -> 24.8 dB on the fox in 2.5 minutes (BENCHMARKS.md,
+        "Unbounded scenes")."""
         if device == "cuda":
             return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
-        return dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                    ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
+        cpu = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
+                   ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
+        if scene_type == "unbounded":
+            cpu.update(batch_rays=128, ngp_early_stop=1e-2)
+        return cpu
 
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
         super().__init__()
@@ -95,7 +104,7 @@ class NGPModel(RadianceModel):
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
                     max_samples: int | None = None, crop=None) -> RenderOutput:
-        if self.config.ngp_marcher == "rounds" and not self.unbounded:  # rounds: bounded grids only, so far
+        if self.config.ngp_marcher == "rounds":
             return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples, crop)
         n = rays_o.shape[0]
         if self.unbounded:
@@ -135,28 +144,36 @@ class NGPModel(RadianceModel):
         first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
         with self._autocast(rays_o.device):
             if not torch.is_grad_enabled():  # colour only for the kept samples
-                def geometry(pts, _ray_idx):
-                    sigma, h = _sliced(self.field.geometry, pts)
+                def geometry(pts, _ray_idx):  # pts: world points
+                    sigma, h = _sliced(self.field.geometry, self._to_grid(pts))
                     return (sigma if crop is None else sigma * crop.contains(pts)), h
 
                 samples, sigma, h = march_to_opacity(marcher, geometry, early_stop, first_round)
                 rgb = self.field.color(h, rays_d[samples.ray_indices])
             else:
                 samples, sigma, rgb = march_to_opacity(
-                    marcher, lambda pts, ray_idx: self.field(pts, rays_d[ray_idx]), early_stop, first_round)
+                    marcher, lambda pts, ray_idx: self.field(self._to_grid(pts), rays_d[ray_idx]), early_stop,
+                    first_round)
         weights, _, _ = volume_weights_packed(sigma, samples.deltas, samples.ray_indices, n)
         rgb_out, depth, opacity = composite(weights, rgb, samples.t, samples.ray_indices, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
                             samples_per_ray=samples.t.numel() / max(n, 1))
 
     def _marcher(self, rays_o, rays_d, stratified, generator, max_samples) -> RayMarcher:
-        """A RayMarcher over the occupancy grid whose samples are OccupancyGrid.march's, jitter and
-        random stream included."""
-        n = rays_o.shape[0]
+        """A RayMarcher over the occupancy grid whose samples are the dense marcher's
+        (OccupancyGrid.march, or march_edges through a contracted grid), jitter and random stream
+        included."""
+        n, device = rays_o.shape[0], rays_o.device
+        u = torch.full((n,), 0.5, device=device)
+        if self.unbounded:  # every ray from the near plane to the far cap, on the shared cone steps
+            if stratified and n > 0:  # march_edges always draws
+                u = torch.rand(n, 1, generator=generator, device=device)[:, 0]
+            t0, t1 = torch.full((n,), self.near, device=device), torch.full((n,), self.far, device=device)
+            return RayMarcher(self.grid, rays_o, rays_d, t0, t1, EdgeSteps(self.edges), u, to_grid=self._to_grid,
+                              max_samples=max_samples)
         t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, self.near, self.far)
-        u = torch.full((n,), 0.5, device=rays_o.device)
         if stratified and n > 0 and bool(hit.any()):  # the dense marcher draws only then
-            u = torch.rand(n, 1, generator=generator, device=rays_o.device)[:, 0]
+            u = torch.rand(n, 1, generator=generator, device=device)[:, 0]
         return RayMarcher(self.grid, rays_o, rays_d, t0, t1, ConstantSteps(self.step_size), u,
                           max_samples=max_samples, levels=self._empty_levels())
 

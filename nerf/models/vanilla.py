@@ -109,7 +109,7 @@ class VanillaNeRF(RadianceModel):
         self.fine = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
 
     @classmethod
-    def defaults(cls, device: str = "cpu") -> dict:
+    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
         """TrainConfig fields for training this model on a device kind ("cpu" | "cuda").
 
         CUDA: the paper's settings (Adam lr 5e-4 decaying exponentially, 1024 rays per batch,

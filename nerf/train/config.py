@@ -61,9 +61,11 @@ class TrainConfig:
     nerf_depth: int = 8  # MLP layers before the density head (paper: 8, skip at 4)
 
     @classmethod
-    def for_model(cls, model: str = "ngp", device: str = "cpu", **overrides) -> "TrainConfig":
-        """Tuned defaults for `model` on a device kind ("cpu" | "cuda"), then `overrides`."""
-        base = dict(model=model, **model_class(model).defaults(device))
+    def for_model(cls, model: str = "ngp", device: str = "cpu", scene_type: str = "bounded",
+                  **overrides) -> "TrainConfig":
+        """Tuned defaults for `model` on a device kind ("cpu" | "cuda") and a scene type (Scene.scene_type),
+        then `overrides`."""
+        base = dict(model=model, **model_class(model).defaults(device, scene_type))
         base.update(overrides)
         return cls(**base)
 

@@ -1,11 +1,13 @@
 """The ngp model over contracted space on a tiny generated outdoor capture: it learns what a bounded
 model cannot (ground to the horizon, far landmarks, sky), renders from anywhere, resumes, and its
 turntable circles at the cameras' distance and height."""
+import json
 from dataclasses import replace
 
 import pytest
 import torch
 
+from nerf.commands.train import main as train_main
 from nerf.data.loaders import load_scene
 from nerf.data.synthetic_unbounded import write_unbounded_scene
 from nerf.data.camera_paths import turntable_poses
@@ -73,3 +75,14 @@ def test_density_and_crop_take_world_points(outdoor):
     cams = trainer.scene.split("test").cameras
     tiny = trainer.render(cams, 0, crop=CropBox.cube(0.01 * bound))  # crops in world units, not contracted
     assert tiny.opacity.mean() < 0.05 < trainer.render(cams, 0).opacity.mean()
+
+
+def test_unbounded_scenes_train_with_their_own_cpu_defaults(outdoor, tmp_path):
+    bounded, unbounded = (TrainConfig.for_model("ngp", "cpu", kind) for kind in ("bounded", "unbounded"))
+    assert unbounded.batch_rays < bounded.batch_rays and unbounded.ngp_early_stop > bounded.ngp_early_stop
+    assert TrainConfig.for_model("ngp", "cpu", "forward") == bounded
+    # nerf-train asks for the scene's own: its metrics.json records the config it trained with
+    assert train_main([str(outdoor), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
+                       "--out", str(tmp_path / "run")]) == 0
+    config = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
+    assert (config["batch_rays"], config["ngp_early_stop"]) == (unbounded.batch_rays, unbounded.ngp_early_stop)
