@@ -1,4 +1,5 @@
-"""One status line rewritten in place with \\r (no tqdm): the progress display of the commands."""
+"""The progress display of the commands (no tqdm): on a terminal one status line rewritten in place
+with \\r; to a log file or a pipe a plain line now and then, so a server's log stays readable."""
 from __future__ import annotations
 
 import sys
@@ -8,22 +9,28 @@ from typing import TextIO
 from nerf.process.progress import StageProgress
 
 REFRESH_SECONDS = 0.5  # faster than anyone reads it; each refresh is a write to the terminal
+LOG_SECONDS = 10.0  # between the lines written to a log or a pipe
 
 
 class Progress:
-    """Shows at most one line every REFRESH_SECONDS (unless forced); `done` ends the line."""
+    """Shows at most one line every REFRESH_SECONDS on a terminal, every LOG_SECONDS elsewhere
+    (unless forced); `done` ends the line. `live`: the stream is a terminal (None: ask it)."""
 
-    def __init__(self, stream: TextIO | None = None):
+    def __init__(self, stream: TextIO | None = None, live: bool | None = None):
         self.stream = stream or sys.stderr
-        self._last, self._width = 0.0, 0
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)()) if live is None else live
+        self._last, self._width = float("-inf"), 0
 
     def show(self, text: str, force: bool = False) -> None:
         now = time.perf_counter()
-        if not force and now - self._last < REFRESH_SECONDS:
+        if not force and now - self._last < (REFRESH_SECONDS if self.live else LOG_SECONDS):
             return
         self._last = now
-        self.stream.write("\r" + text.ljust(self._width))  # pads over a longer previous line
-        self._width = len(text)
+        if not self.live:
+            self.stream.write(text + "\n")
+        else:
+            self.stream.write("\r" + text.ljust(self._width))  # pads over a longer previous line
+            self._width = len(text)
         self.stream.flush()
 
     def done(self) -> None:
@@ -39,7 +46,7 @@ class StageBar:
 
     def __init__(self, stream: TextIO | None = None):
         self.progress = Progress(stream)
-        self.live = bool(getattr(self.progress.stream, "isatty", lambda: False)())
+        self.live = self.progress.live
 
     def __call__(self, p: StageProgress) -> None:
         if not self.live:

@@ -38,7 +38,7 @@ def test_train_writes_everything_and_resumes(scene_dir, tmp_path, capsys):
     assert [s["seconds"] for s in steps] == sorted(s["seconds"] for s in steps)
     assert log[-1]["step"] == 3 and log[-1]["test_psnr"] == pytest.approx(metrics["test_psnr"])
     err = capsys.readouterr().err
-    assert "\r" in err and "rays/s" in err  # the one-line progress display
+    assert "rays/s" in err and "\r" not in err  # progress to a pipe: plain lines, no carriage returns
 
     out2 = tmp_path / "resumed"
     assert main([str(scene_dir), "--steps", "2", "--out", str(out2), "--resume", str(out / "checkpoint.pt"),
@@ -71,12 +71,22 @@ def test_unwritable_log_warns_once_and_training_goes_on(scene_dir, tmp_path, cap
 
 def test_progress_rewrites_one_line_and_pads_over_a_longer_one():
     out = io.StringIO()
-    progress = Progress(out)
+    progress = Progress(out, live=True)  # as on a terminal
     progress.show("step 10 long text", force=True)
     progress.show("step 11")  # too soon after the last: skipped
     progress.show("step 12", force=True)
     progress.done()
     assert out.getvalue() == "\rstep 10 long text" + "\rstep 12" + " " * 10 + "\n"
+
+
+def test_progress_to_a_log_writes_plain_lines_now_and_then():
+    out = io.StringIO()  # not a terminal
+    progress = Progress(out)
+    progress.show("step 1")
+    progress.show("step 2")  # within LOG_SECONDS of the last line: skipped
+    progress.show("step 3", force=True)
+    progress.done()
+    assert out.getvalue() == "step 1\nstep 3\n"
 
 
 @pytest.mark.parametrize("flag", [["--seed", "3"], ["--model", "nerf"], ["--batch-rays", "128"]])
