@@ -1,0 +1,96 @@
+"""Short unbounded-scene training runs with config overrides, for choosing defaults
+(BENCHMARKS.md, "Unbounded CPU defaults").
+
+    python bench/sweep_unbounded.py --set batch_rays=128 ngp_early_stop=0.01      # fox, 150 s
+    python bench/sweep_unbounded.py --trace --seconds 300     # + occupancy and samples every 16 steps
+    python bench/sweep_unbounded.py --marchers                # + a test view and 8 steps per marcher
+
+Trains a `Trainer` in this process from the scene type's own CPU defaults (as nerf-train does),
+`--set` overriding TrainConfig fields, for a wall-clock budget; then prints one JSON line: steps,
+the mean train PSNR and samples per ray of the last 32 steps, the occupied fraction of the grid,
+and the test PSNR on the first --eval-views views. Run one at a time on a quiet machine.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nerf.data.loaders import load_scene  # noqa: E402
+from nerf.train.config import TrainConfig  # noqa: E402
+from nerf.train.trainer import Trainer  # noqa: E402
+
+FOX = "/work/shared/datasets/instant_ngp_fox/fox"
+
+
+def overrides(pairs: list[str]) -> dict:
+    """["batch_rays=128", "ngp_early_stop=0.01"] -> typed TrainConfig fields."""
+    types = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)}
+    out = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in types:
+            raise SystemExit(f"--set {pair}: TrainConfig has no field {key!r}")
+        out[key] = value in ("1", "true", "True") if types[key] is bool else types[key](value)
+    return out
+
+
+def time_marchers(trainer: Trainer) -> dict:
+    """Seconds for one test view and for one step with each marcher, on the same model."""
+    base, cams, out = trainer.model.config, trainer.scene.split("test").cameras, {}
+    for name in ("dense", "rounds"):
+        trainer.model.config = base.replace(ngp_marcher=name)
+        t0 = time.perf_counter()
+        trainer.render(cams, 0)
+        out[f"{name}_render_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        for _ in range(8):
+            trainer.step()
+        out[f"{name}_step_s"] = round((time.perf_counter() - t0) / 8, 3)
+    trainer.model.config = base
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("scene", nargs="?", default=FOX)
+    p.add_argument("--downscale", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=150.0)
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
+    p.add_argument("--eval-views", type=int, default=3)
+    p.add_argument("--trace", action="store_true", help="print the grid's state every 16 steps")
+    p.add_argument("--marchers", action="store_true", help="time a render and steps with each marcher")
+    args = p.parse_args(argv)
+    scene = load_scene(args.scene, downscale=args.downscale)
+    config = TrainConfig.for_model("ngp", "cpu", scene.scene_type, seed=0, **overrides(args.set))
+    trainer = Trainer(scene, config, "cpu")
+    t0, history = time.perf_counter(), []
+    while time.perf_counter() - t0 < args.seconds:
+        stats = trainer.step()
+        history.append((stats["psnr"], float(stats["samples_per_ray"])))
+        if args.trace and len(history) % 16 == 0:
+            grid = trainer.model.grid
+            print(f"step {len(history)}  {time.perf_counter() - t0:6.1f} s  occupied {grid.occupied_fraction():.3f}"
+                  f"  samples/ray {history[-1][1]:5.1f}  mean stored {float(grid.density.mean()):.3g}",
+                  file=sys.stderr, flush=True)
+    last = history[-32:]
+    result = dict(scene=args.scene, set=args.set, seconds=args.seconds, steps=len(history),
+                  batch_rays=config.batch_rays, early_stop=config.ngp_early_stop,
+                  train_psnr=round(sum(h[0] for h in last) / len(last), 2),
+                  samples_per_ray=round(sum(h[1] for h in last) / len(last), 1),
+                  occupied=round(trainer.model.grid.occupied_fraction(), 3))
+    if args.marchers:
+        result.update(time_marchers(trainer))
+    if args.eval_views > 0:
+        result["test_psnr"] = round(trainer.evaluate("test", max_views=args.eval_views).psnr, 2)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
