@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toy import presets
-from toy.images import load_image
-from toy.model import ModelConfig
-from toy.train import FitConfig, ToyTrainer
-from tests.support.xdriver import virtual_display
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support, run from anywhere
+
+from toy import presets  # noqa: E402
+from toy.images import load_image  # noqa: E402
+from toy.model import ModelConfig  # noqa: E402
+from toy.train import FitConfig, ToyTrainer  # noqa: E402
+from tests.support.xdriver import virtual_display  # noqa: E402
 
 PHOTOS = Path("/work/shared/datasets/images/skimage")
 PHOTO_NAMES = ("astronaut", "camera", "chelsea", "coffee")

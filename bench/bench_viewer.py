@@ -22,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.xdriver import press, read_state, virtual_display, xdo
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support, run from anywhere
+
+from tests.support.xdriver import press, read_state, virtual_display, xdo  # noqa: E402
 
 
 FAKE_LAUNCHER = """
