@@ -35,7 +35,7 @@ class Session:
         """A fresh trainer for `model` on the same scene (built in the worker thread)."""
         scene = self.trainer.scene
         t = Trainer(scene, TrainConfig.for_model(model, self.device.type, scene.scene_type), self.device)
-        t.meta.update(downscale=self.downscale, scene_type=scene.scene_type)
+        t.meta["downscale"] = self.downscale
         return t
 
     def load(self, path):
@@ -102,7 +102,7 @@ def _load_trainer(args: argparse.Namespace, device: torch.device):
                 source = default_scene_path()
             scene = load_scene(source, downscale=args.downscale, scene_type=getattr(args, "scene_type", None))
             trainer = Trainer(scene, TrainConfig.for_model(args.model or "ngp", device.type, scene.scene_type), device)
-            trainer.meta.update(downscale=args.downscale, scene_type=scene.scene_type)
+            trainer.meta["downscale"] = args.downscale
     except InputError as exc:
         raise InputError(exc.path, exc.problem) from None
     except OSError as exc:

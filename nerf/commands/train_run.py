@@ -75,7 +75,7 @@ def _make_trainer(args, device: torch.device):
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
         config = TrainConfig.for_model(args.model or "ngp", device.type, scene.scene_type, **overrides)
         trainer = Trainer(scene, config, device)
-    trainer.meta.update(downscale=args.downscale, scene_type=scene.scene_type)
+    trainer.meta["downscale"] = args.downscale
     return scene, trainer
 
 

@@ -54,7 +54,7 @@ def write_checkpoint(path: str | Path, config: TrainConfig, scene: Scene, meta: 
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"version": CHECKPOINT_VERSION, "config": config.to_dict(),
                "scene": {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene)},
-               "meta": dict(meta), "state": state}
+               "meta": {**meta, "scene_type": scene.scene_type}, "state": state}  # checkpoint_scene reads it
     buffer = io.BytesIO()  # torch.save turns a failed write into a RuntimeError; a plain write keeps its errno
     torch.save(payload, buffer)
     with atomic_write(path, "wb") as f:

@@ -36,8 +36,15 @@ def test_a_checkpoint_records_its_config_scene_and_meta(scene, tmp_path):
     assert TrainConfig.from_dict(payload["config"]) == trainer.config
     assert payload["scene"] == {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene)}
     assert payload["version"] == CHECKPOINT_VERSION
-    assert payload["meta"] == {"downscale": 2} and payload["state"]["step"] == 0
+    assert payload["meta"] == {"downscale": 2, "scene_type": "bounded"} and payload["state"]["step"] == 0
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ck.pt"]  # no .tmp left behind
+
+
+def test_a_checkpoint_reloads_its_scene_as_the_type_it_was_trained_as(scene, tmp_path):
+    # the object scene trained as unbounded (--scene-type): loaded without a scene, it comes back so
+    unbounded = load_scene(scene.root, scene_type="unbounded")
+    Trainer(unbounded, TrainConfig.for_model("ngp", "cpu", **TINY)).save(tmp_path / "ck.pt")
+    assert Trainer.load(tmp_path / "ck.pt").scene.scene_type == "unbounded"
 
 
 def test_load_rejects_bad_checkpoint(tmp_path, scene):
