@@ -46,15 +46,10 @@ class StageBar:
 
     def __init__(self, stream: TextIO | None = None):
         self.progress = Progress(stream)
-        self.live = self.progress.live
 
     def __call__(self, p: StageProgress) -> None:
-        if not self.live:
-            if p.finished:
-                self.progress.stream.write(p.line() + "\n")
-                self.progress.stream.flush()
-        elif p.finished:
+        if p.finished:
             self.progress.show(p.line(), force=True)
             self.progress.done()
-        else:
+        elif self.progress.live:
             self.progress.show(p.line())

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from nerf.commands.progress import Progress
+from nerf.commands.progress import Progress, StageBar
+from nerf.process.progress import StageProgress
 from nerf.commands.train import main
 from nerf.data.synthetic import write_synthetic_scene
 
@@ -77,6 +78,23 @@ def test_progress_rewrites_one_line_and_pads_over_a_longer_one():
     progress.show("step 12", force=True)
     progress.done()
     assert out.getvalue() == "\rstep 10 long text" + "\rstep 12" + " " * 10 + "\n"
+
+
+def test_stage_bar_writes_each_finished_stage_once_to_a_log_and_redraws_on_a_terminal():
+    stages = [StageProgress("features", 1, 3, 0.5), StageProgress("features", 3, 3, 1.5, finished=True),
+              StageProgress("matching", 0, 3, 0.0), StageProgress("matching", 3, 3, 2.0, finished=True)]
+    log = io.StringIO()
+    bar = StageBar(log)
+    for p in stages:
+        bar(p)
+    assert log.getvalue() == stages[1].line() + "\n" + stages[3].line() + "\n"
+    terminal = io.StringIO()
+    bar = StageBar(terminal)
+    bar.progress.live = True
+    for p in stages:
+        bar(p)
+    assert terminal.getvalue().startswith("\r" + stages[0].line()) and terminal.getvalue().endswith("done\n")
+    assert terminal.getvalue().count("\n") == 2
 
 
 def test_progress_to_a_log_writes_plain_lines_now_and_then():
