@@ -21,21 +21,6 @@ from nerf.train.trainer import Trainer
 from nerf.models.vanilla import VanillaNeRF
 
 
-def _parse_set(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        for cast in (int, float):
-            try:
-                out[key] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key] = value
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scene", nargs="?", default=None, help="scene folder (default: the embedded scene)")
@@ -47,12 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a TrainConfig field (repeatable)")
     args = p.parse_args(argv)
+    try:
+        overrides = TrainConfig.parse_overrides(args.set)
+    except ValueError as exc:
+        p.error(f"--set {exc}")
     torch.set_num_threads(args.threads)
     if args.scene is None:
         from assets import default_scene_path
         args.scene = default_scene_path()
     scene = load_scene(args.scene, downscale=args.downscale)
-    fields = {"model": "nerf", **VanillaNeRF.defaults("cpu"), **_parse_set(args.set)}
+    fields = {"model": "nerf", **VanillaNeRF.defaults("cpu"), **overrides}
     config = TrainConfig(**fields)
     trainer = Trainer(scene, config)
 

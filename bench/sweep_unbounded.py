@@ -13,7 +13,6 @@ and the test PSNR on the first --eval-views views. Run one at a time on a quiet 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -26,18 +25,6 @@ from nerf.train.config import TrainConfig  # noqa: E402
 from nerf.train.trainer import Trainer  # noqa: E402
 
 FOX = "/work/shared/datasets/instant_ngp_fox/fox"
-
-
-def overrides(pairs: list[str]) -> dict:
-    """["batch_rays=128", "ngp_early_stop=0.01"] -> typed TrainConfig fields."""
-    types = {f.name: type(f.default) for f in dataclasses.fields(TrainConfig)}
-    out = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        if key not in types:
-            raise SystemExit(f"--set {pair}: TrainConfig has no field {key!r}")
-        out[key] = value in ("1", "true", "True") if types[key] is bool else types[key](value)
-    return out
 
 
 def time_marchers(trainer: Trainer) -> dict:
@@ -66,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trace", action="store_true", help="print the grid's state every 16 steps")
     p.add_argument("--marchers", action="store_true", help="time a render and steps with each marcher")
     args = p.parse_args(argv)
+    try:
+        overrides = TrainConfig.parse_overrides(args.set)
+    except ValueError as exc:
+        p.error(f"--set {exc}")
     scene = load_scene(args.scene, downscale=args.downscale)
-    config = TrainConfig.for_model("ngp", "cpu", scene.scene_type, seed=0, **overrides(args.set))
+    config = TrainConfig.for_model("ngp", "cpu", scene.scene_type, seed=0, **overrides)
     trainer = Trainer(scene, config, "cpu")
     t0, history = time.perf_counter(), []
     while time.perf_counter() - t0 < args.seconds:

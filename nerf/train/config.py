@@ -69,6 +69,23 @@ class TrainConfig:
         base.update(overrides)
         return cls(**base)
 
+    @classmethod
+    def parse_overrides(cls, pairs: list[str]) -> dict:
+        """["batch_rays=128", "ngp_early_stop=0.01"] (the benches' --set) -> fields typed as their
+        defaults; ValueError naming the pair for an unknown field or a value of the wrong type."""
+        types = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        out = {}
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            if key not in types:
+                raise ValueError(f"{pair}: TrainConfig has no field {key!r}")
+            kind = types[key]
+            try:
+                out[key] = value in ("1", "true", "True") if kind is bool else kind(value)
+            except ValueError:
+                raise ValueError(f"{pair}: {key} takes {kind.__name__} values") from None
+        return out
+
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 

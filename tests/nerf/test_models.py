@@ -51,3 +51,14 @@ def test_each_model_owns_its_defaults_per_device():
     assert nerf_cpu.model == "nerf" and (nerf_cpu.nerf_coarse_samples, nerf_cpu.batch_rays) == (16, 128)
     assert (nerf_cuda.nerf_coarse_samples, nerf_cuda.nerf_fine_samples, nerf_cuda.lr) == (64, 128, 5e-4)
     assert TrainConfig.for_model("ngp", "cuda", batch_rays=7).batch_rays == 7  # overrides win
+
+
+def test_config_overrides_from_text_take_their_fields_types():
+    parsed = TrainConfig.parse_overrides(["batch_rays=128", "ngp_early_stop=0.01", "mixed_precision=0",
+                                          "ngp_marcher=dense"])
+    assert parsed == {"batch_rays": 128, "ngp_early_stop": 0.01, "mixed_precision": False, "ngp_marcher": "dense"}
+    assert type(parsed["batch_rays"]) is int and type(parsed["ngp_early_stop"]) is float
+    with pytest.raises(ValueError, match="no field 'batch'"):
+        TrainConfig.parse_overrides(["batch=128"])
+    with pytest.raises(ValueError, match="batch_rays takes int values"):
+        TrainConfig.parse_overrides(["batch_rays=1e3"])
