@@ -61,7 +61,7 @@ def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: in
     else:
         cmd = [sys.executable, "-m", "viewer", "--out", str(out), "--downscale", str(downscale),
                "--model", model] + ([scene] if scene else [])
-    app = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parent.parent)
+    app = subprocess.Popen(cmd, env=env, cwd=ROOT)
     try:
         while read_state(debug) is None:  # the window is up and training has started
             time.sleep(0.1)
