@@ -144,7 +144,7 @@ def main() -> int:
         work = Path(args.keep or tmp)
         v = run_viewer(args.scene, args.minutes, args.downscale, args.model, work)
         h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, args.model, work)
-    print(f"| figure | viewer | target |\n|---|---|---|")
+    print("| figure | viewer | target |\n|---|---|---|")
     print(f"| UI frame rate while training (median) | {v['ui_fps']:.1f} fps | >= 30 fps |")
     print(f"| camera move -> first updated frame (median / p90, {v['drags']} drags) | "
           f"{v['latency_ms']:.0f} / {v['latency_p90_ms']:.0f} ms | <= 150 ms |")

@@ -222,7 +222,7 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
         except (TypeError, ValueError, OverflowError):
             raise InputError(file, "'scale'/'offset' are not numbers") from None
         if not (1.0 / VALUE_LIMIT <= ngp_scale <= VALUE_LIMIT and (np.abs(offset) <= VALUE_LIMIT).all()):
-            raise InputError(file, f"'scale' must be in [1e-9, 1e9] and 'offset' finite, within +-1e9")
+            raise InputError(file, "'scale' must be in [1e-9, 1e9] and 'offset' finite, within +-1e9")
         return (0.5 - offset) / ngp_scale, 2.0 * ngp_scale, bound
     check_enough_views(len(frames), file)
     origins = np.stack([f.c2w[:3, 3] for f in frames])
