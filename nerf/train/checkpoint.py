@@ -1,7 +1,8 @@
 """Checkpoint files: one torch.save'd dict holding everything needed to resume a run exactly.
 
     {"version": CHECKPOINT_VERSION, "config": TrainConfig.to_dict(),
-     "scene": {"root", "name", "fingerprint"}, "meta": free-form (the headless run's downscale),
+     "scene": {"root", "name", "fingerprint", "space"}, "meta": free-form (the headless run's downscale;
+              the scene type, for reloading the scene),
      "state": the Trainer's state (model, optimizer, model extra state, step, training seconds,
               generators, lr, batch)}
 
@@ -9,13 +10,16 @@ Only tensors, numbers, strings and plain containers go in, and files are read ba
 torch.load(weights_only=True): a .pt from anywhere can hold a pickle that runs code when loaded,
 and such a file is refused instead. The scene's fingerprint (a hash of its training cameras in the
 normalised world) lets a resume onto another scene fail with one line rather than train on
-whatever happens to have the same tensor shapes. Writes are atomic (nerf.files.atomic_write): a
+whatever happens to have the same tensor shapes; its space (scene type and region of full detail)
+does the same for the same cameras read another way (another aabb_scale or --scene-type), whose
+weights would load and mean something else. Writes are atomic (nerf.files.atomic_write): a
 crash or a full disk keeps the previous checkpoint.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import pickle
 from pathlib import Path
 
@@ -42,6 +46,12 @@ def scene_fingerprint(scene: Scene) -> str:
     return hashlib.sha256(rounded.tobytes()).hexdigest()[:16]
 
 
+def scene_space(scene: Scene) -> dict:
+    """The space a model of `scene` is built in: its type and the half-size of its cube (for unbounded
+    scenes the region of full detail), in the normalised world."""
+    return {"type": scene.scene_type, "bound": float(scene.bound)}
+
+
 def checkpoint_bytes(model: torch.nn.Module) -> int:
     """Disk a save of `model`'s run needs: its weights and Adam's two moments, twice over (the new
     file is complete before it replaces the old one)."""
@@ -53,7 +63,8 @@ def write_checkpoint(path: str | Path, config: TrainConfig, scene: Scene, meta: 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"version": CHECKPOINT_VERSION, "config": config.to_dict(),
-               "scene": {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene)},
+               "scene": {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene),
+                         "space": scene_space(scene)},
                "meta": {**meta, "scene_type": scene.scene_type}, "state": state}  # checkpoint_scene reads it
     buffer = io.BytesIO()  # torch.save turns a failed write into a RuntimeError; a plain write keeps its errno
     torch.save(payload, buffer)
@@ -98,7 +109,8 @@ def checkpoint_config(payload: dict, path: str | Path) -> TrainConfig:
 
 
 def check_scene(payload: dict, scene: Scene, path: str | Path) -> None:
-    """InputError unless `scene` is the one the checkpoint was trained on (same training cameras)."""
+    """InputError unless `scene` is the one the checkpoint was trained on (same training cameras) and
+    loads into the same space (checkpoints before the space was recorded skip that check)."""
     recorded = payload["scene"]
     fingerprint = recorded.get("fingerprint")
     if fingerprint is None:  # format 1: nothing to compare
@@ -107,6 +119,12 @@ def check_scene(payload: dict, scene: Scene, path: str | Path) -> None:
         raise InputError(path, f"was trained on scene '{recorded.get('name')}' ({recorded.get('root')}), whose "
                                f"cameras differ from those of {scene.root}; resume on that scene, or start "
                                "a new run without the checkpoint")
+    space, now = recorded.get("space"), scene_space(scene)
+    if space is not None and (space["type"] != now["type"] or not math.isclose(space["bound"], now["bound"],
+                                                                                  rel_tol=1e-4)):
+        raise InputError(path, f"was trained on this scene as {space['type']} with bound {space['bound']:.4g}, "
+                               f"but it now loads as {now['type']} with bound {now['bound']:.4g} (another "
+                               "aabb_scale or --scene-type); resume it the way it was trained")
 
 
 def checkpoint_scene(payload: dict) -> Scene:

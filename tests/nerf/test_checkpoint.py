@@ -34,7 +34,8 @@ def test_a_checkpoint_records_its_config_scene_and_meta(scene, tmp_path):
     trainer.save(tmp_path / "runs" / "ck.pt")  # the folder is made
     payload = read_checkpoint(tmp_path / "runs" / "ck.pt")
     assert TrainConfig.from_dict(payload["config"]) == trainer.config
-    assert payload["scene"] == {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene)}
+    assert payload["scene"] == {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene),
+                                "space": {"type": "bounded", "bound": scene.bound}}
     assert payload["version"] == CHECKPOINT_VERSION
     assert payload["meta"] == {"downscale": 2, "scene_type": "bounded"} and payload["state"]["step"] == 0
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ck.pt"]  # no .tmp left behind
@@ -45,6 +46,19 @@ def test_a_checkpoint_reloads_its_scene_as_the_type_it_was_trained_as(scene, tmp
     unbounded = load_scene(scene.root, scene_type="unbounded")
     Trainer(unbounded, TrainConfig.for_model("ngp", "cpu", **TINY)).save(tmp_path / "ck.pt")
     assert Trainer.load(tmp_path / "ck.pt").scene.scene_type == "unbounded"
+
+
+def test_the_same_cameras_read_into_another_space_are_refused(scene, tmp_path):
+    # same cameras, so the same fingerprint, but another scene type or region: the weights would load
+    # and mean something else (a capture resumed with and without its aabb_scale)
+    Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY)).save(tmp_path / "ck.pt")
+    with pytest.raises(InputError, match="as bounded with bound .* now loads as unbounded"):
+        Trainer.load(tmp_path / "ck.pt", scene=load_scene(scene.root, scene_type="unbounded"))
+    wider = load_scene(scene.root)
+    wider.bound *= 2.0
+    with pytest.raises(InputError, match="now loads as bounded with bound"):
+        Trainer.load(tmp_path / "ck.pt", scene=wider)
+    assert Trainer.load(tmp_path / "ck.pt", scene=load_scene(scene.root)).step_count == 0
 
 
 def test_load_rejects_bad_checkpoint(tmp_path, scene):
