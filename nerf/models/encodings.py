@@ -80,32 +80,6 @@ class SphericalHarmonics(nn.Module):
         return torch.stack(out, dim=-1)
 
 
-class _GatherRows(torch.autograd.Function):
-    """table[idx] whose backward scatters with index_add_ on int64 indices.
-
-    On a CPU this backward is several times faster than nn.functional.embedding's (which sorts the
-    indices first; BENCHMARKS.md, "NeRF engine"); on CUDA index_add_ uses atomics and is as fast as embedding's.
-    """
-
-    @staticmethod
-    def forward(ctx, table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(idx)
-        ctx.n_rows, ctx.dtype = table.shape[0], table.dtype
-        return table.index_select(0, idx)  # [len(idx), F]
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (idx,) = ctx.saved_tensors
-        grad_table = torch.zeros(ctx.n_rows, grad.shape[1], dtype=ctx.dtype, device=grad.device)
-        grad_table.index_add_(0, idx, grad.to(ctx.dtype))
-        return grad_table, None
-
-
-def gather_rows(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """table [R, F], idx int64 [m] -> [m, F], differentiable in `table` only."""
-    return _GatherRows.apply(table, idx)
-
-
 class HashGrid(nn.Module):
     """Multiresolution hash encoding (instant-NGP, Mueller et al. 2022, section 3).
 
@@ -150,43 +124,83 @@ class HashGrid(nn.Module):
         return self.n_levels * self.n_features
 
     def corner_indices(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [n, 3] in [0, 1] -> rows into `table` [L, n, 8] and trilinear weights [L, n, 8].
+        """x [n, 3] in [0, 1] -> rows into `table` [L, 8, n] and trilinear weights [L, 8, n].
 
-        Level-major so each level group is a contiguous slice. Corner c = 4*bx + 2*by + bz (a bit
-        per axis). Per-axis terms are built at [L, n, 2] size first (level offsets folded in there),
-        then combined by broadcasting into preallocated outputs, so only a few ops (and no
-        temporaries) run at the 8-corner size.
+        Corner c = 4*bx + 2*by + bz (a bit per axis). Points run along the last, contiguous axis:
+        every op then streams over n with the small axes (level, corner) outside, which is what
+        vectorises; with n first and corners innermost the same ops ran 4x slower on a CPU.
+        Per-axis terms are built at [L, 3, 2, n] first (level offsets folded in there where they
+        can be), then combined by broadcasting into preallocated outputs. Rows are int32 while
+        the table has fewer than 2^31 elements (half the memory traffic of int64); the hash's
+        products are taken in int64 and masked before narrowing, so nothing overflows.
         """
         n, levels, k = x.shape[0], self.n_levels, self.n_dense
-        pos = x.float().clamp(0.0, 1.0)[None] * self.res[:, None, None]  # [L, n, 3]
+        rows_dtype = torch.int32 if self.table.numel() < 2 ** 31 else torch.int64
+        res = self.res[:, None, None]
+        pos = x.float().clamp(0.0, 1.0).t()[None] * res  # [L, 3, n]
         # clamp so the +1 corner of points on the upper face stays inside the grid
-        base = torch.minimum(pos.floor(), self.res[:, None, None] - 1)
-        frac = pos - base  # [L, n, 3]
+        base = torch.minimum(pos.floor(), res - 1)
+        frac = pos - base
+        w = torch.stack([1.0 - frac, frac], dim=2)  # [L, 3, 2, n]
+        weights = torch.empty(levels, 2, 2, 2, n, device=x.device)
+        torch.mul(w[:, 0, :, None, None] * w[:, 1, None, :, None], w[:, 2, None, None, :], out=weights)
         base = base.long()
-        corner = torch.stack([base, base + 1], dim=-1)  # [L, n, 3, 2]
-        w1 = torch.stack([1.0 - frac, frac], dim=-1)  # [L, n, 3, 2]
-        weights = torch.empty(levels, n, 2, 2, 2, device=x.device)
-        torch.mul(w1[:, :, 0, :, None, None] * w1[:, :, 1, None, :, None], w1[:, :, 2, None, None, :],
-                  out=weights)
-        idx = torch.empty(levels, n, 2, 2, 2, dtype=torch.int64, device=x.device)
+        corner = torch.stack([base, base + 1], dim=2)  # [L, 3, 2, n]
+        rows = torch.empty(levels, 2, 2, 2, n, dtype=rows_dtype, device=x.device)
         if k > 0:
-            t = corner[:k] * self.dense_strides[:k, None, :, None]  # [k, n, 3, 2]
-            tx = t[:, :, 0] + self.offsets[:k, None, None]
-            torch.add(tx[:, :, :, None, None] + t[:, :, 1, None, :, None], t[:, :, 2, None, None, :],
-                      out=idx[:k])
+            t = corner[:k] * self.dense_strides[:k, :, None, None]  # [k, 3, 2, n]
+            t[:, 0] += self.offsets[:k, None, None]
+            t = t.to(rows_dtype)
+            torch.add(t[:, 0, :, None, None] + t[:, 1, None, :, None], t[:, 2, None, None, :], out=rows[:k])
         if k < levels:
-            t = corner[k:] * self.primes[None, None, :, None]  # [L-k, n, 3, 2]
-            h = idx[k:]
-            torch.bitwise_xor(t[:, :, 0, :, None, None] ^ t[:, :, 1, None, :, None],
-                              t[:, :, 2, None, None, :], out=h)
-            h &= (1 << self.log2_table) - 1
-            h += self.offsets[k:, None, None, None, None]
-        return idx.view(levels, n, 8), weights.view(levels, n, 8)
+            t = corner[k:] * self.primes[None, :, None, None]  # [L-k, 3, 2, n]
+            t = (t & ((1 << self.log2_table) - 1)).to(rows_dtype)  # (a ^ b ^ c) & m == a&m ^ b&m ^ c&m
+            h = rows[k:]
+            torch.bitwise_xor(t[:, 0, :, None, None] ^ t[:, 1, None, :, None], t[:, 2, None, None, :], out=h)
+            h += self.offsets[k:, None, None, None, None].to(rows_dtype)
+        return rows.view(levels, 8, n), weights.view(levels, 8, n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [n, 3] in [0, 1]^3 -> features [n, n_levels * n_features]."""
-        n = x.shape[0]
-        idx, weights = self.corner_indices(x)
-        feats = gather_rows(self.table, idx.reshape(-1)).view(self.n_levels, n, 8, self.n_features)
-        out = (feats * weights[..., None].to(feats.dtype)).sum(dim=2)  # [L, n, F]
-        return out.permute(1, 0, 2).reshape(n, self.out_dim)
+        """x [n, 3] in [0, 1]^3 -> features [n, n_levels * n_features]. Differentiable in the table
+        (positions get no gradient)."""
+        rows, weights = self.corner_indices(x.detach())
+        return _HashLookup.apply(self.table, rows, weights)
+
+
+class _HashLookup(torch.autograd.Function):
+    """The hash grid's lookup and trilinear interpolation, one feature at a time.
+
+    table [R, F], rows [L, 8, n] and weights [L, 8, n] -> [n, L * F]. Each feature is gathered from
+    the flat table into a contiguous [L, 8, n] block and reduced over the corners there; the
+    backward scatters the corners' shares back with one 1-D index_add_ per feature (atomics on CUDA).
+    Gathering [L, n, 8, F] blocks and scattering whole rows ran 1.7x slower on a CPU, and
+    nn.functional.embedding's backward (which sorts the indices) slower still (BENCHMARKS.md,
+    "Speeding up the step").
+    """
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        levels, _, n = rows.shape
+        n_features = table.shape[1]
+        flat = table.reshape(-1)
+        first = rows.reshape(-1) * n_features  # element index of each corner's first feature
+        w = weights.to(table.dtype)
+        out = torch.empty(n, levels, n_features, dtype=table.dtype, device=table.device)
+        for f in range(n_features):
+            feats = flat.index_select(0, first + f if f else first).view(levels, 8, n)
+            out[:, :, f] = (feats * w).sum(dim=1).t()
+        ctx.save_for_backward(first, w)
+        ctx.table_shape = table.shape
+        return out.view(n, levels * n_features)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        first, w = ctx.saved_tensors
+        n_rows, n_features = ctx.table_shape
+        levels, _, n = w.shape
+        grad = grad.reshape(n, levels, n_features).to(w.dtype)
+        grad_table = torch.zeros(n_rows * n_features, dtype=w.dtype, device=w.device)
+        for f in range(n_features):
+            share = w * grad[:, :, f].t()[:, None, :]  # [L, 8, n]: what each corner receives
+            grad_table.index_add_(0, first + f if f else first, share.reshape(-1))
+        return grad_table.view(n_rows, n_features), None, None
