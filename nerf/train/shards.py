@@ -20,6 +20,8 @@ from typing import Callable, TypeVar
 
 import torch
 
+from nerf.device import flush_denormals
+
 T = TypeVar("T")
 
 
@@ -72,6 +74,7 @@ class ShardPool:
 
     def _serve(self) -> None:
         torch.set_num_threads(1)
+        flush_denormals()  # the pool trains too (nerf.device)
         while (job := self._jobs.get()) is not None:
             job.work()
 

@@ -23,6 +23,7 @@ import torch
 
 from nerf.data.cameras import image_rays
 from nerf.data.scene import Cameras, Scene
+from nerf.device import flush_denormals
 from nerf.errors import InputError
 from nerf.models.base import RenderOutput, build_model
 from nerf.train.batching import (BACKGROUNDS, cameras_on, extend_shard_generators, map_shards, sample_batch,
@@ -132,6 +133,7 @@ class Trainer:
         model's update after the optimizer step (the occupancy grid's refresh) asks it too, between
         chunks, and finishes at the start of the next step. A dropped step draws no random numbers
         (the generators are put back), so yielding never changes the run."""
+        flush_denormals()  # per thread: the viewer steps on its worker, not the thread that built this
         stats = self._step(should_yield)
         self.train_seconds += stats["seconds"]
         return stats
