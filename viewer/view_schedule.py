@@ -2,10 +2,11 @@
 
 No window, no torch: tests/viewer/test_view_schedule.py drives it with a made-up clock.
 
-While the camera moves, frames are small (at most 1/4 resolution, few samples, smaller still while
-such a frame takes longer than MOVING_TARGET_S) and interactive: the worker serves them before it
-trains. Once the camera rests, the view refines to 1/2 and then full resolution, then keeps
-refreshing while training changes the model. While training, a level whose frame would take longer
+While the camera moves, frames are small and interactive (few samples, served by the worker before
+it trains): their resolution follows their render time towards MOVING_TARGET_S, from 1/16 up to 1/2
+of full. Once the camera rests, the view refines from the last moving frame's level (1/4 or 1/2) to
+full resolution, then keeps refreshing while training changes the model: the faster the model
+renders, the sharper the moving view and the sooner the full one. While training, a level whose frame would take longer
 than REFINE_MAX_S waits (the current level keeps refreshing and re-measures) until the model renders
 faster or training pauses: on a CPU, ngp's full-resolution frame is an order of magnitude slower
 before the occupancy grid's first refresh than after it, and waiting for it brings training to the
@@ -23,6 +24,7 @@ FULL = len(LEVELS) - 1  # the full-quality level
 MOVING_SAMPLES = 64  # sample cap while the camera moves
 MOVING_TARGET_S = 0.05  # render time aimed at for a frame while the camera moves
 MIN_MOVING_SCALE = 1 / 16  # the smallest resolution a moving frame drops to
+MAX_MOVING_SCALE = LEVELS[1]  # the largest it grows to (a moving frame caps its samples: never FULL)
 REST_AFTER_S = 0.25  # the camera counts as resting this long after the last change (or at once when
 #                       the drag's button is released: wheel and keys have no release to wait for)
 REFINE_MAX_S = 3.0  # while training, the longest predicted frame a refinement may take
@@ -60,9 +62,11 @@ TRANSITIONS: dict[State, dict[Event, State]] = {
 del L, S, M, H
 # What each state asks for, when no request is in flight (or the one in flight is a refinement of an
 # older view, not worth finishing) and no screenshot is due (one is taken once the camera rests):
-#   LOW_MOVE    level 0 at the moving scale, interactive, while the screen is behind the camera
-#   STALE       level 0 if the screen holds level 0 or nothing (interactive when a user's move waits
-#               for it), else level 1: a resize or a setting change at full quality skips the quarter
+#   LOW_MOVE    a frame at the moving scale (its level: moving_level), interactive, while the screen
+#               is behind the camera
+#   STALE       level 0 (at the moving scale and interactive when a user's move waits for it) if the
+#               screen holds level 0 or nothing, else level 1: a resize or a setting change at full
+#               quality skips the quarter
 #   LOW_STATIC  the next level when training is paused, the view is snapped to a dataset camera or
 #               the next level is predicted to take at most REFINE_MAX_S; else (the refinement waits)
 #               this level again once training took a step
@@ -74,9 +78,15 @@ def next_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGE
 
     Render time grows with the pixel count, i.e. with scale^2, so sqrt(target / seconds) corrects
     it in one step (at most 2x either way per frame, so one slow outlier cannot collapse it).
-    Stays within [MIN_MOVING_SCALE, LEVELS[0]]."""
+    Stays within [MIN_MOVING_SCALE, MAX_MOVING_SCALE]."""
     ratio = (target / max(seconds, 1e-4)) ** 0.5
-    return float(min(max(scale * min(max(ratio, 0.5), 2.0), MIN_MOVING_SCALE), LEVELS[0]))
+    return float(min(max(scale * min(max(ratio, 0.5), 2.0), MIN_MOVING_SCALE), MAX_MOVING_SCALE))
+
+
+def moving_level(scale: float) -> int:
+    """The level a moving frame at `scale` counts as: the highest one whose resolution it reaches
+    (0 below LEVELS[0]). Once the camera rests, refinement goes on from the level after it."""
+    return max([level for level, s in enumerate(LEVELS) if s <= scale] or [0])
 
 
 def sample_cap(max_samples: int, interactive: bool) -> int | None:
@@ -191,8 +201,9 @@ class ViewSchedule:
         if self.state is State.LOW_MOVE and now >= self._rest_from:
             self._fire(Event.REST)
             self._fire_shown()
-        if self._inflight is not None:
-            stale = self._inflight.version != self.version and self._inflight.level > 0
+        if self._inflight is not None:  # a moving frame always finishes: the next one could be late too
+            inflight = self._inflight
+            stale = inflight.version != self.version and inflight.level > 0 and not inflight.interactive
             if not stale:
                 return None
         if self.screenshot_due and self.state is not State.LOW_MOVE:
@@ -212,6 +223,8 @@ class ViewSchedule:
 
     def _ask(self, level: int, purpose: str = "view", interactive: bool = False) -> ViewTag:
         scale = self.moving_scale if interactive else LEVELS[level]
+        if interactive:
+            level = moving_level(scale)
         self._inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive)
         return self._inflight
 

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from viewer.view_schedule import (FULL, LEVELS, MOVING_SAMPLES, REFINE_MAX_S, REST_AFTER_S, TRANSITIONS,
-                                  Event, State, ViewSchedule, ViewTag, next_moving_scale, sample_cap)
+                                  MAX_MOVING_SCALE, Event, State, ViewSchedule, ViewTag, moving_level,
+                                  next_moving_scale, sample_cap)
 
 
 class Loop:
@@ -96,6 +97,27 @@ def test_a_slow_moving_frame_shrinks_the_next_one(loop):
     assert loop.requests[-1].interactive and loop.requests[-1].scale == next_moving_scale(LEVELS[0], 1.0)
 
 
+def test_fast_moving_frames_grow_to_half_resolution_and_rest_refines_straight_to_full(loop):
+    s = loop.schedule
+    for i in range(6):  # a drag whose frames render in 5 ms, a tenth of the target
+        s.changed(10.0 + 0.01 * i)
+        loop.tick(10.0 + 0.01 * i, step=0)
+        loop.serve(10.005 + 0.01 * i, 0.005, step=0)
+    assert s.moving_scale == MAX_MOVING_SCALE == LEVELS[1]
+    s.changed(10.1)
+    loop.tick(10.1, step=0)
+    moving = loop.requests[-1]
+    assert moving.interactive and moving.scale == LEVELS[1] and moving.level == moving_level(LEVELS[1]) == 1
+    s.changed(10.11)  # the camera moves on while that frame renders: it is finished all the same
+    assert loop.tick(10.11, step=0) is None
+    loop.serve(10.12, 0.005, step=0)  # ... and the next moving frame follows it
+    assert loop.requests[-1].interactive and loop.requests[-1].version == s.version
+    s.released(10.2)
+    loop.serve(10.2, 0.005, step=0)  # the last moving frame shows the resting view at 1/2
+    assert not s.interacting and loop.requests[-1].level == FULL  # no quarter, no second half
+    assert [moving_level(x) for x in (1 / 16, LEVELS[0], 0.4, LEVELS[1])] == [0, 0, 0, 1]
+
+
 def test_the_transition_table_covers_every_state_and_event():
     assert set(TRANSITIONS) == set(State)
     for state, row in TRANSITIONS.items():
@@ -121,7 +143,8 @@ CASES = {
     "a drag abandons the refinement in flight": (FULL_QUALITY[:2] + [("move",), ("tick", 0)],
                                                  State.LOW_MOVE, (0, True)),
     "a drag, its frame shown: quiet": (DRAGGED, State.LOW_MOVE, None),
-    "a resize while dragging: a moving frame": (DRAGGED + [("resize",), ("tick", 0)], State.LOW_MOVE, (0, True)),
+    # the drag's first frame took 10 ms, a fifth of the target: the next one is at 1/2, level 1
+    "a resize while dragging: a moving frame": (DRAGGED + [("resize",), ("tick", 0)], State.LOW_MOVE, (1, True)),
     "rest after a drag: level 1": (DRAGGED + [("wait", REST_AFTER_S), ("tick", 0)], State.LOW_STATIC, (1, False)),
     "release after a drag: level 1 at once": (DRAGGED + [("rest",), ("tick", 0)], State.LOW_STATIC, (1, False)),
     "rest before the drag's frame: it stays in flight": ([("move",), ("tick", 0), ("move",), ("rest",), ("tick", 0)],
@@ -225,7 +248,8 @@ class Reference:
         if resting == self.interacting:
             self.interacting = not resting
         if self.inflight is not None:
-            if not (self.inflight.version != self.version and self.inflight.level > 0):
+            if not (self.inflight.version != self.version and self.inflight.level > 0
+                    and not self.inflight.interactive):
                 return None
         if self.screenshot_due and resting:
             return self.ask(FULL, "screenshot")
@@ -242,6 +266,7 @@ class Reference:
 
     def ask(self, level, purpose="view", interactive=False):
         scale = self.moving_scale if interactive else LEVELS[level]
+        level = moving_level(scale) if interactive else level
         self.inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive)
         return self.inflight
 
