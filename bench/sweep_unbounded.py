@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nerf.data.loaders import load_scene  # noqa: E402
+from nerf.train.allocator import tune_malloc  # noqa: E402
 from nerf.train.config import TrainConfig  # noqa: E402
 from nerf.train.trainer import Trainer  # noqa: E402
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides = TrainConfig.parse_overrides(args.set)
     except ValueError as exc:
         p.error(f"--set {exc}")
+    tune_malloc()  # as nerf-train: without it every step page-faults its temporaries in again
     scene = load_scene(args.scene, downscale=args.downscale)
     config = TrainConfig.for_model("ngp", "cpu", scene.scene_type, seed=0, **overrides)
     trainer = Trainer(scene, config, "cpu")

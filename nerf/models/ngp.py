@@ -58,13 +58,19 @@ class NGPModel(RadianceModel):
         cheaper steps) and rays that stop once their transmittance is below 1e-2 (the rest could
         change the pixel by at most 1 %): 21.0 -> 24.8 dB on the fox in 2.5 minutes; and an
         occupancy refresh every 48 steps, which in that fog culls little and costs ~30 steps:
-        +0.4 dB at 2.5 minutes, the same at 5 (BENCHMARKS.md, "Unbounded CPU defaults")."""
+        +0.4 dB at 2.5 minutes, the same at 5 (BENCHMARKS.md, "Unbounded CPU defaults").
+        Their grid culls a cell below optical thickness 0.04 per step (instant-NGP's 0.01 at its 8x
+        finer steps is a density cut 2x higher still), and an emptied cell within 16 refreshes: with
+        0.01 and no cap the young field's fog (stored ~1000x the threshold) kept 99.8 % of the cells
+        occupied after 2.5 minutes and ~31 samples per ray; now 94.5 %, 17, and +0.6 dB
+        (BENCHMARKS.md, "Clearing the fog")."""
         if device == "cuda":
             return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         cpu = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
                    ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
         if scene_type == "unbounded":
-            cpu.update(batch_rays=128, ngp_early_stop=1e-2, ngp_grid_every=48)
+            cpu.update(batch_rays=128, ngp_early_stop=1e-2, ngp_grid_every=48, ngp_grid_threshold=0.04,
+                       ngp_grid_memory=16)
         return cpu
 
     def __init__(self, bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
@@ -86,7 +92,7 @@ class NGPModel(RadianceModel):
         # unbounded grids store that optical thickness itself (steps differ from cell to cell)
         threshold = config.ngp_grid_threshold / (1.0 if self.unbounded else self.step_size)
         self.grid = OccupancyGrid(field_bound, config.ngp_grid_res, config.ngp_grid_decay,
-                                  threshold, config.ngp_grid_warmup)
+                                  threshold, config.ngp_grid_warmup, config.ngp_grid_memory)
         if self.unbounded:
             # past this every point falls into the occupancy grid's outer layer of cells, where
             # nothing can be skipped and the field changes little; the corner of the region is as

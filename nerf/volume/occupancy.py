@@ -22,10 +22,13 @@ class OccupancyGrid(nn.Module):
     """res^3 occupancy grid over [-bound, bound]^3. Buffers are saved with the model state."""
 
     def __init__(self, bound: float, res: int = 128, decay: float = 0.95, threshold: float = 0.01,
-                 warmup_steps: int = 256):
+                 warmup_steps: int = 256, memory: int = 0):
         super().__init__()
         self.bound, self.res = float(bound), int(res)
         self.decay, self.threshold, self.warmup_steps = decay, threshold, warmup_steps
+        # memory > 0: a stored value is capped where `memory` refreshes of decay take it below the
+        # threshold, so a cell that empties is culled after at most that many refreshes
+        self.cap = threshold / decay ** memory if memory > 0 else float("inf")
         n = self.res ** 3
         self.register_buffer("density", torch.zeros(n))  # [res^3] EMA of density per cell
         self.register_buffer("occupied", torch.ones(n, dtype=torch.bool))  # [res^3]
@@ -108,7 +111,7 @@ class OccupancyGrid(nn.Module):
         decayed = self.density * self.decay
         new = decayed.clone()
         new.scatter_reduce_(0, idx, fresh, "amax", include_self=True)
-        self.density.copy_(new)
+        self.density.copy_(new.clamp_(max=self.cap))
         thresh = torch.clamp(self.density.mean(), max=self.threshold)
         self.occupied.copy_(self.density > thresh)
         self.updates += 1

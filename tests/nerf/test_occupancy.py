@@ -53,3 +53,25 @@ def test_an_update_stopped_between_chunks_and_resumed_matches_one_without_a_stop
         pass  # one chunk per call while a frame waits
     assert int(grids[1].updates) == 1 and not grids[1].pending
     assert torch.equal(grids[0].density, grids[1].density) and torch.equal(grids[0].occupied, grids[1].occupied)
+
+
+def test_a_grid_with_memory_culls_an_emptied_cell_within_that_many_refreshes():
+    """A cell's stored value is its max with the decayed old one: after a dense fog (a young field)
+    it stays occupied for ~log(fog / threshold) / -log(decay) refreshes. `memory` caps the value
+    so that a cell the field has emptied is culled after at most that many."""
+    gen = torch.Generator().manual_seed(0)
+    fog = lambda x: torch.full((x.shape[0],), 100.0)  # noqa: E731
+    half = lambda x: (x[:, 0] > 0).float() * 100.0  # noqa: E731 - the field empties x < 0
+    capped = OccupancyGrid(1.0, res=8, threshold=0.01, warmup_steps=100, memory=4)
+    plain = OccupancyGrid(1.0, res=8, threshold=0.01, warmup_steps=100)
+    left = torch.arange(8 ** 3) // 64 < 4  # cells with x < 0 (x-major)
+    for grid in (capped, plain):
+        grid.update(0, fog, gen)
+        assert grid.occupied.all()
+    for refresh in range(1, 6):
+        for grid in (capped, plain):
+            grid.update(refresh, half, gen)
+        assert capped.occupied[~left].all() and plain.occupied[~left].all()
+        if refresh != 4:  # at 4 the decayed cap sits on the threshold itself
+            assert capped.occupied[left].all() == (refresh < 4)  # culled once `memory` refreshes passed
+        assert plain.occupied[left].all()  # 100 * 0.95^5 is still far above the threshold
