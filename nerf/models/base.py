@@ -31,6 +31,8 @@ class RenderOutput:
     # samples (MLP evaluations for nerf) per ray: a python float or a 0-d tensor, so the training
     # step's hot path needs no device sync to report it
     samples_per_ray: float | torch.Tensor = 0.0
+    # a loss term trained beside the MSE ones (ngp's distortion loss on unbounded scenes), 0 if none
+    regularizer: float | torch.Tensor = 0.0
 
 
 class RadianceModel(nn.Module):

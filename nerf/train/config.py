@@ -50,6 +50,7 @@ class TrainConfig:
     ngp_march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
     ngp_early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
     ngp_cone_angle: float = 1 / 128  # unbounded scenes: step = this x distance (at least the cube's step)
+    ngp_distortion: float = 0.0  # unbounded scenes: weight of mip-NeRF 360's distortion loss against haze (0: off)
     ngp_marcher: str = "rounds"  # "rounds": occupied samples only, opaque rays dropped; "dense": the reference
     ngp_first_round: int = 4  # samples per ray of the batch in each marching round (nerf.volume.rounds)
 

@@ -189,7 +189,7 @@ class Trainer:
         if should_yield is not None and should_yield():
             return None
         losses = [torch.mean((term - target) ** 2) for term in out.rgb_terms]
-        loss = sum(losses) * weight
+        loss = (sum(losses) + out.regularizer) * weight
         result = _Pass(loss.detach(), losses[-1].detach() * weight, out.samples_per_ray * weight)
         if params is None:
             loss.backward()

@@ -86,3 +86,20 @@ def test_unbounded_scenes_train_with_their_own_cpu_defaults(outdoor, tmp_path):
                        "--out", str(tmp_path / "run")]) == 0
     config = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
     assert (config["batch_rays"], config["ngp_early_stop"]) == (unbounded.batch_rays, unbounded.ngp_early_stop)
+
+
+def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
+    """ngp_distortion adds the weighted loss to a training step of an unbounded scene, with gradients
+    into the field; rendering and bounded scenes get none."""
+    scene = load_scene(outdoor)
+    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **FAST, ngp_distortion=0.01))
+    rays_o, rays_d, _, bg = trainer.sample_batch(64)
+    out = trainer.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=None)
+    assert torch.is_tensor(out.regularizer) and float(out.regularizer.detach()) > 0
+    out.regularizer.backward()
+    assert trainer.model.field.grid.table.grad.abs().sum() > 0
+    with torch.no_grad():
+        assert trainer.model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None).regularizer == 0
+    bounded = Trainer(load_scene(outdoor, scene_type="bounded"),
+                      TrainConfig.for_model("ngp", "cpu", **FAST, ngp_distortion=0.01))
+    assert bounded.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=None).regularizer == 0
