@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-rays", type=int, default=None, metavar="N",
                    help="fixed rays per training step (default: the model's tuned value for the device; "
                         "ngp on CUDA adapts it to about 2^18 samples per step)")
+    p.add_argument("--distortion", type=float, default=None, metavar="W",
+                   help="ngp, unbounded scenes: weight of the distortion loss that gathers each ray's weight onto "
+                        "its surface (default: 0.01 on a CPU, 0 on CUDA; 0 turns it off)")
     p.add_argument("--eval-views", type=int, default=None, metavar="N",
                    help="evaluate only the first N test views (default: all)")
     p.add_argument("--threads", type=int, default=None, metavar="N",

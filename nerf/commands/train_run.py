@@ -60,7 +60,8 @@ def _make_trainer(args, device: torch.device):
     payload = None
     if args.resume:
         payload = read_checkpoint(args.resume)
-        check_resume_flags(payload, model=args.model, seed=args.seed, batch_rays=args.batch_rays)
+        check_resume_flags(payload, model=args.model, seed=args.seed, batch_rays=args.batch_rays,
+                           distortion=args.distortion)
     path = args.scene or (payload["scene"].get("root") if payload else None)
     if path is None:
         from assets import default_scene_path
@@ -73,6 +74,10 @@ def _make_trainer(args, device: torch.device):
         overrides = {"seed": 0 if args.seed is None else args.seed, "ngp_marcher": args.marcher}
         if args.batch_rays:
             overrides.update(batch_rays=args.batch_rays, target_samples=0)  # a fixed batch
+        if args.distortion is not None:
+            if not args.distortion >= 0:  # also refuses nan
+                raise InputError("--distortion", f"must be >= 0, got {args.distortion}")
+            overrides.update(ngp_distortion=args.distortion)
         config = TrainConfig.for_model(args.model or "ngp", device.type, scene.scene_type, **overrides)
         trainer = Trainer(scene, config, device)
     trainer.meta["downscale"] = args.downscale

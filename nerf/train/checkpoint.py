@@ -137,14 +137,16 @@ def checkpoint_scene(payload: dict) -> Scene:
 
 
 def check_resume_flags(payload: dict, *, model: str | None = None, seed: int | None = None,
-                       batch_rays: int | None = None) -> None:
+                       batch_rays: int | None = None, distortion: float | None = None) -> None:
     """InputError(flag, ...) for a flag given on resume that the checkpoint's run does not share: a
     resume continues that run (its weights, generators and batch), so such a flag cannot apply."""
     config, state = payload["config"], payload["state"]
     batch = "an adaptive batch" if state.get("adaptive_batch") else f"{state.get('batch_rays')} rays"
     given = {"--model": (model, config.get("model"), f"model {config.get('model')}"),
              "--seed": (seed, config.get("seed"), f"seed {config.get('seed')}"),
-             "--batch-rays": (batch_rays, None if state.get("adaptive_batch") else state.get("batch_rays"), batch)}
+             "--batch-rays": (batch_rays, None if state.get("adaptive_batch") else state.get("batch_rays"), batch),
+             "--distortion": (distortion, config.get("ngp_distortion", 0.0),
+                              f"distortion loss {config.get('ngp_distortion', 0.0):g}")}
     for flag, (value, recorded, what) in given.items():
         if value is not None and value != recorded:
             raise InputError(flag, f"{value} cannot apply on resume: the checkpoint continues its run with {what}; "

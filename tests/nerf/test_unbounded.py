@@ -103,3 +103,16 @@ def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
     bounded = Trainer(load_scene(outdoor, scene_type="bounded"),
                       TrainConfig.for_model("ngp", "cpu", **FAST, ngp_distortion=0.01))
     assert bounded.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=None).regularizer == 0
+
+
+def test_distortion_flag_sets_the_weight_and_is_checked(outdoor, tmp_path, capsys):
+    assert TrainConfig.for_model("ngp", "cpu", "unbounded").ngp_distortion > 0
+    assert train_main([str(outdoor), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
+                       "--distortion", "0", "--out", str(tmp_path / "off")]) == 0
+    assert json.loads((tmp_path / "off" / "metrics.json").read_text())["config"]["ngp_distortion"] == 0
+    assert train_main([str(outdoor), "--steps", "1", "--distortion", "-1", "--out", str(tmp_path / "bad")]) == 2
+    assert "--distortion: must be >= 0" in capsys.readouterr().err
+    # a resume continues its run's loss: another weight is refused in one line
+    assert train_main(["--resume", str(tmp_path / "off" / "checkpoint.pt"), "--steps", "2",
+                       "--distortion", "0.01", "--out", str(tmp_path / "resumed")]) == 2
+    assert "cannot apply on resume" in capsys.readouterr().err
