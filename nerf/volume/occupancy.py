@@ -108,10 +108,7 @@ class OccupancyGrid(nn.Module):
             pts = self._cell_centres(idx[s:s + chunk], generator)
             fresh[s:s + chunk] = (density_fn(pts) if pool is None else pool.split_rows(density_fn, pts)).float()
         self._pending = None
-        decayed = self.density * self.decay
-        new = decayed.clone()
-        new.scatter_reduce_(0, idx, fresh, "amax", include_self=True)
-        self.density.copy_(new.clamp_(max=self.cap))
+        self.density.mul_(self.decay).scatter_reduce_(0, idx, fresh, "amax", include_self=True).clamp_(max=self.cap)
         thresh = torch.clamp(self.density.mean(), max=self.threshold)
         self.occupied.copy_(self.density > thresh)
         self.updates += 1
