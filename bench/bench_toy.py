@@ -191,8 +191,8 @@ def main() -> int:
         rows += extra
     torch.set_num_threads(max(args.threads))
     load = os.getloadavg()[0]
-    print(f"Toy lab benchmarks, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs, torch {torch.__version__},"
-          f" load average {load:.1f} at the end\n")
+    print(f"Toy lab benchmarks, {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs,"
+          f" torch {torch.__version__}, load average {load:.1f} at the end\n")
     if rows:
         print("| measurement | value | target |\n|---|---:|---:|")
         for row in rows:

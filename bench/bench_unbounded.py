@@ -9,10 +9,11 @@
 Each row is one `nerf-train ... --minutes M` in a subprocess, figures from its metrics.json. The fox
 runs twice: as shipped (instant-ngp's aabb_scale 4) and from a copy of its transforms.json without
 aabb_scale, which is how nerfstudio writes every capture; "fox-bounded" is the engine's old
-treatment of the fox (clipped to the aabb_scale cube), for a comparison under the same load. "outdoor" is the generated unbounded
-capture (nerf.data.synthetic_unbounded). The "gain fit" column is the test PSNR after fitting each
-view's colours to the ground truth with a per-channel gain and offset: the most that per-image
-appearance codes (exposure, white balance) could add. Run it on a quiet machine.
+treatment of the fox (clipped to the aabb_scale cube), for a comparison under the same load.
+"outdoor" is the generated unbounded capture (nerf.data.synthetic_unbounded). The "gain fit" column
+is the test PSNR after fitting each view's colours to the ground truth with a per-channel gain and
+offset: the most that per-image appearance codes (exposure, white balance) could add. Run it on a
+quiet machine.
 """
 from __future__ import annotations
 

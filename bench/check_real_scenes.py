@@ -49,7 +49,8 @@ def contact_sheet(scene: Scene, split: str, point, path: Path, views: int = 6, m
         if depth[k] <= 0:
             continue
         x, y = int(px[k]), int(py[k])
-        xs, ys = slice(max(0, x - arm), max(0, min(w, x + arm + 1))), slice(max(0, y - arm), max(0, min(h, y + arm + 1)))
+        xs = slice(max(0, x - arm), max(0, min(w, x + arm + 1)))
+        ys = slice(max(0, y - arm), max(0, min(h, y + arm + 1)))
         if 0 <= y < h:
             rgb[k, max(0, y - thick):y + thick + 1, xs] = torch.tensor([1.0, 0.0, 0.0])
         if 0 <= x < w:

@@ -159,14 +159,14 @@ class PendingOutput:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise InputError(self.path, f"cannot write: {e.strerror or e}")
+            raise InputError(self.path, f"cannot write: {e.strerror or e}") from None
 
     def commit(self) -> Path:
         try:
             os.replace(self.tmp, self.path)
         except OSError as e:
             self.discard()
-            raise InputError(self.path, f"cannot write: {e.strerror or e}")
+            raise InputError(self.path, f"cannot write: {e.strerror or e}") from None
         return self.path
 
     def discard(self) -> None:
@@ -182,7 +182,7 @@ def atomic_output(path: str | Path):
         yield pending.tmp
     except OSError as e:
         pending.discard()
-        raise InputError(pending.path, f"cannot write: {e.strerror or e}")
+        raise InputError(pending.path, f"cannot write: {e.strerror or e}") from None
     except BaseException:
         pending.discard()
         raise
@@ -195,7 +195,7 @@ def check_writable(path: str | Path) -> None:
     try:
         pending.tmp.write_bytes(b"")
     except OSError as e:
-        raise InputError(pending.path, f"cannot write: {e.strerror or e}")
+        raise InputError(pending.path, f"cannot write: {e.strerror or e}") from None
     finally:
         pending.discard()
     if pending.path.is_dir():

@@ -139,7 +139,7 @@ def _run(args) -> int:
         b_model, b_fit = apply_overrides(model, fit, args.compare)
         results = run.run_compare(image, [(model, fit), (b_model, b_fit)], out, n_frames=args.frames,
                                   mp4=not args.no_mp4, device=device, log=print)
-        for label, m in zip("AB", results):
+        for label, m in zip("AB", results, strict=True):
             print(f"{label}: {m['title']}: train {m['train_psnr']:.2f} dB, held-out {m['heldout_psnr']:.2f} dB")
     else:
         m = run.run_one(image, model, fit, out, n_frames=args.frames, mp4=not args.no_mp4, device=device,

@@ -83,10 +83,11 @@ class CoordMLP(nn.Module):
                          MLPWarp(cfg.warp_hidden) if cfg.warp == "mlp" else None)
             self.encoding = self._make_encoding(cfg, generator)
             widths = [self.encoding.out_features, *cfg.hidden, 3]
-            self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+            self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
             if cfg.activation == "sine":
                 self._siren_init()
-        self.hidden_act = Sine(cfg.omega_0) if cfg.activation == "sine" else _activation(cfg.activation, cfg.leaky_slope)
+        self.hidden_act = (Sine(cfg.omega_0) if cfg.activation == "sine"
+                           else _activation(cfg.activation, cfg.leaky_slope))
         self.output_act = _activation(cfg.output, cfg.leaky_slope)
         self.layers = widths  # [in, *hidden, 3], for titles
 

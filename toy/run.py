@@ -60,9 +60,10 @@ def train_recording(trainers: list[ToyTrainer], target: np.ndarray, steps: int, 
     for step in range(steps + 1):
         if step in when:
             evals = [t.evaluate() for t in trainers]
-            frames.append(render.side_by_side([panel_frame(t, e, target, with_error) for t, e in zip(trainers, evals)], gap=6))
+            panels = [panel_frame(t, e, target, with_error) for t, e in zip(trainers, evals, strict=True)]
+            frames.append(render.side_by_side(panels, gap=6))
             if log is not None:
-                log(" | ".join(status_line(t, e) for t, e in zip(trainers, evals)))
+                log(" | ".join(status_line(t, e) for t, e in zip(trainers, evals, strict=True)))
         if step < steps:
             t0 = time.perf_counter()
             for t in trainers:
@@ -101,7 +102,7 @@ def run_compare(image: np.ndarray, configs: list[tuple[ModelConfig, FitConfig]],
     if mp4:
         render.write_mp4(out_dir / "compare.mp4", frames)
     results = {}
-    for label, trainer, evaluation in zip("AB", trainers, evals):
+    for label, trainer, evaluation in zip("AB", trainers, evals, strict=True):
         write_png(out_dir / f"{label}_recon.png", evaluation["recon"].numpy())
         write_png(out_dir / f"{label}_error.png", render.error_map(evaluation["recon"].numpy(), image))
         results[label] = metrics_of(trainer, evaluation, seconds / len(trainers))

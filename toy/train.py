@@ -23,7 +23,8 @@ class FitConfig:
     lr: float = 1e-3  # Adam learning rate (Tancik et al. use 1e-3)
     batch: int = 0  # pixels per step; 0 = full batch (every training pixel every step)
     fraction: float = 1.0  # share of pixels trained on, drawn once with `seed`
-    sampling: str = "random"  # "random" (a seeded `fraction` of pixels) or "grid2" (even rows and columns, Tancik et al.)
+    # "random" (a seeded `fraction` of pixels) or "grid2" (even rows and columns, Tancik et al.)
+    sampling: str = "random"
     seed: int = 0  # seeds the weights, the pixel draw and the mini-batches
 
 

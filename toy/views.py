@@ -73,7 +73,8 @@ def mosaic(maps: np.ndarray, side: int = DISPLAY, gap: int = 1) -> np.ndarray:
     return np.repeat(resize_nearest(square, side)[..., None], 3, axis=-1)
 
 
-def grid_polylines(warped_grid: np.ndarray, size: float, origin: tuple[float, float] = (0.0, 0.0)) -> list[list[list[float]]]:
+def grid_polylines(warped_grid: np.ndarray, size: float,
+                   origin: tuple[float, float] = (0.0, 0.0)) -> list[list[list[float]]]:
     """[L, P, 2] warped grid in [-1, 1] (y down) -> L polylines of [x, y] points in a size x size area.
 
     Coordinate -1 maps to the area's edge, +1 to the opposite edge, so the identity warp draws a regular
@@ -87,7 +88,7 @@ def grid_polylines(warped_grid: np.ndarray, size: float, origin: tuple[float, fl
 def ab_frame(snapshots: list[ConfigSnapshot], step_line: bool = True) -> np.ndarray:
     """A|B recording frame: each configuration's reconstruction and error with its title lines."""
     panels = []
-    for label, snap in zip("AB", snapshots):
+    for label, snap in zip("AB", snapshots, strict=False):  # one configuration, or A and B
         held = "= train (100% px)" if snap.heldout_is_train else f"{snap.heldout_psnr:.2f} dB"
         lines = [f"{label}: {snap.title}"]
         if step_line:

@@ -81,7 +81,7 @@ class ToyWorker:
         """Snapshot both configurations; a failure is reported like a training error, never raised:
         the loop calls this between steps, and an exception there would end the thread unseen."""
         try:
-            snaps = [snapshot_of(t, h, self._image) for t, h in zip(self._trainers, self._histories)]
+            snaps = [snapshot_of(t, h, self._image) for t, h in zip(self._trainers, self._histories, strict=True)]
         except Exception as exc:  # noqa: BLE001 - any failure must reach the panel, not kill the thread
             self._publish_error(f"snapshot failed: {exc}")
             return

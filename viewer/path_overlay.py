@@ -57,7 +57,7 @@ def overlay_geometry(editor: PathEditor, crop: CropBox | None, c2w: np.ndarray, 
     if editor.keyframes:
         pts, front = project_points(editor.polyline(), c2w, fov_y_deg, width, height)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], front.astype(np.int8), [0]])))  # run starts, ends
-        out.path_runs = [pts[s:e] for s, e in zip(edges[::2], edges[1::2]) if e - s >= 2]
+        out.path_runs = [pts[s:e] for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= 2]
         centres = np.array([k.c2w[:3, 3] for k in editor.keyframes])
         xy, front = project_points(centres, c2w, fov_y_deg, width, height)
         out.keys = [(i, xy[i]) for i in range(len(xy)) if front[i]]

@@ -3,9 +3,10 @@
 nerf-process runs on a background thread while a small window shows each stage's bar; closing it
 cancels. The window lives in a child process (`python -m viewer.processing`): DearPyGui cannot
 open a second viewport in one process (the first GLFW window's late focus event reaches the
-second context and crashes it), and the app's own window follows. The processed scene goes to <run folder>/scene, and <run folder>/source.json records
-what it came from (path, size, modification time), so opening the same video again, with the same
---out or without one, reuses the newest matching run under runs/ instead of processing it twice.
+second context and crashes it), and the app's own window follows. The processed scene goes to
+<run folder>/scene, and <run folder>/source.json records what it came from (path, size,
+modification time), so opening the same video again, with the same --out or without one, reuses
+the newest matching run under runs/ instead of processing it twice.
 """
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ class ProcessingWindow:
         try:
             self.outcome["result"] = process(self.source, self.out, ProcessOptions(overwrite=True),
                                              report=self.board.put, cancel=self.cancel)
-        except BaseException as exc:  # handed to the UI thread, which shows or re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the UI thread, which shows or re-raises it
             self.outcome["error"] = exc
 
     def run(self) -> bool:

@@ -1,11 +1,11 @@
 """Screenshots with their camera pose, live-view recordings (GIF/MP4) and turntable videos.
 
-No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.data.media. Poses are written in the
-transforms.json convention (camera_angle_x, w, h, fl_x, fl_y, cx, cy, frames[].transform_matrix)
-and mapped back to the scene's file coordinates, so a screenshot pose can be fed to other tools
-or used as a test camera. Forward-facing (LLFF) scenes are the exception: their loader recentres
-the poses with a rotation that scale/offset cannot express, so their poses stay in the normalised
-frame, and the file's "coordinate_frame" says which frame it holds.
+No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.data.media.
+Poses are written in the transforms.json convention (camera_angle_x, w, h, fl_x, fl_y, cx, cy,
+frames[].transform_matrix) and mapped back to the scene's file coordinates, so a screenshot pose can
+be fed to other tools or used as a test camera. Forward-facing (LLFF) scenes are the exception:
+their loader recentres the poses with a rotation that scale/offset cannot express, so their poses
+stay in the normalised frame, and the file's "coordinate_frame" says which frame it holds.
 """
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
     try:
         radius, height, seconds = (float(v) for v in text.split(","))
     except ValueError:
-        raise InputError("--orbit", f"expected R,H,S (three numbers), got '{text}'")
+        raise InputError("--orbit", f"expected R,H,S (three numbers), got '{text}'") from None
     if not (radius > 0 and seconds > 0 and np.isfinite(height)):
         raise InputError("--orbit", "radius and seconds must be positive")
     cams = scene.split("train").cameras

@@ -150,7 +150,8 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
             budget = f"/{steps}" if steps is not None else f" {train_time:5.0f}/{seconds:.0f}s"
             if progress is not None:
                 progress.show(f"step {trainer.step_count}{budget}  loss {last_loss:.5f}  psnr {last_psnr:5.2f}"
-                              f"  {rays / max(train_time, 1e-9):7.0f} rays/s  {samples / max(rays, 1):5.1f} samples/ray")
+                              f"  {rays / max(train_time, 1e-9):7.0f} rays/s"
+                              f"  {samples / max(rays, 1):5.1f} samples/ray")
             records.step(trainer.step_count, train_time, last_loss, last_psnr)
     except KeyboardInterrupt:
         interrupted = True

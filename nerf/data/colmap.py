@@ -57,7 +57,7 @@ def intrinsics(camera, where: Path) -> dict:
     if model not in _PARAMS:
         raise InputError(where, f"camera model {model} is not supported "
                                 f"(supported: {', '.join(_PARAMS)})")
-    values = dict(zip(_PARAMS[model], (float(v) for v in camera.params)))
+    values = dict(zip(_PARAMS[model], (float(v) for v in camera.params), strict=True))
     if "f" in values:
         values["fl_x"] = values["fl_y"] = values.pop("f")
     out = {"fl_x": values["fl_x"], "fl_y": values["fl_y"], "cx": values["cx"], "cy": values["cy"],

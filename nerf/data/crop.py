@@ -29,7 +29,7 @@ class CropBox:
             v = [float(x) for x in text.split(",")]
         except ValueError:
             v = []
-        if len(v) != 6 or not all(np.isfinite(v)) or not all(a < b for a, b in zip(v[:3], v[3:])):
+        if len(v) != 6 or not all(np.isfinite(v)) or not all(a < b for a, b in zip(v[:3], v[3:], strict=True)):
             raise InputError("--crop", f"expected x0,y0,z0,x1,y1,z1 with x0<x1, y0<y1, z0<z1, got '{text}'")
         return cls(tuple(v[:3]), tuple(v[3:]))
 
@@ -65,7 +65,7 @@ class CropBox:
             size = np.asarray(d["crop_scale"], np.float64)
             rot = np.asarray(d.get("crop_rot", [0.0, 0.0, 0.0]), np.float64)
         except (KeyError, TypeError, ValueError):
-            raise InputError(file, "'crop' needs crop_center and crop_scale, three numbers each")
+            raise InputError(file, "'crop' needs crop_center and crop_scale, three numbers each") from None
         if centre.shape != (3,) or size.shape != (3,) or not (np.all(np.isfinite(centre)) and np.all(size > 0)):
             raise InputError(file, "'crop' needs a finite crop_center and a positive crop_scale")
         if np.any(np.abs(rot) > 1e-6):

@@ -49,7 +49,7 @@ def _opened(path: str | Path) -> Iterator[Image.Image]:
         raise InputError(path, "is a folder, not an image file") from None
     except UnidentifiedImageError:
         raise InputError(path, "not an image file (PNG or JPG expected)") from None
-    except Exception as exc:  # PIL raises many types for bad files; all mean the same to a user
+    except Exception as exc:  # noqa: BLE001 - PIL raises many types for bad files; all mean the same to a user
         raise InputError(path, f"cannot read image: {exc}") from None
 
 
@@ -157,7 +157,7 @@ def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
     """
     headers = [image_header(f) for f in files]
     width, height, channels = headers[0]
-    for f, (w, h, _) in zip(files, headers):
+    for f, (w, h, _) in zip(files, headers, strict=True):
         if (w, h) != (width, height):
             raise InputError(f, f"image is {w}x{h} but the first image of split '{split}' "
                                 f"({files[0].name}) is {width}x{height}")

@@ -68,7 +68,7 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     file = root / "poses_bounds.npy"
     try:
         arr = np.load(file)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - numpy raises many types for a damaged file
         raise InputError(file, f"cannot read: {exc}") from None
     if arr.dtype.kind not in "fiu":  # a cast from complex or text would warn or raise
         raise InputError(file, f"holds {arr.dtype} values, expected real numbers")

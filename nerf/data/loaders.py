@@ -255,7 +255,7 @@ def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, d
     names = {s: meta.get(f"{s}_filenames") for s in BLENDER_SPLITS}
     if names["train"]:  # nerfstudio may list the split's files explicitly
         by_name = {}
-        for fr, raw in zip(all_frames, meta["frames"]):
+        for fr, raw in zip(all_frames, meta["frames"], strict=True):
             by_name[str(raw["file_path"])] = fr
         frames = {}
         for s, listed in names.items():

@@ -50,7 +50,7 @@ def path_to_dict(path: CameraPath, scale: float = 1.0, offset=(0.0, 0.0, 0.0)) -
     if path.keyframes:
         poses, fovs = sample_path(path)
         frames = [{"camera_to_world": _to_file(p, scale, offset).reshape(-1).tolist(), "fov": float(f),
-                   "aspect": aspect} for p, f in zip(poses, fovs)]
+                   "aspect": aspect} for p, f in zip(poses, fovs, strict=True)]
     out = dict(path.extra)
     out.update({
         "default_fov": float(path.keyframes[0].fov) if path.keyframes else DEFAULT_FOV,
@@ -75,7 +75,7 @@ def _matrix(value, file: Path, where: str) -> np.ndarray:
     try:
         m = np.asarray(json.loads(value) if column_major else value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(file, f"{where}: the matrix is not 16 numbers")
+        raise InputError(file, f"{where}: the matrix is not 16 numbers") from None
     if m.size != 16:
         raise InputError(file, f"{where}: the matrix has {m.size} numbers, not 16")
     m = m.reshape(4, 4)
@@ -90,7 +90,7 @@ def _number(d: dict, key: str, default, file: Path, kind=float):
     try:
         value = kind(value)
     except (TypeError, ValueError):
-        raise InputError(file, f"'{key}' must be a number, got {value!r}")
+        raise InputError(file, f"'{key}' must be a number, got {value!r}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(file, f"'{key}' is not finite")
     return value
@@ -142,7 +142,7 @@ def read_camera_path(file: str | Path, scale: float = 1.0, offset=(0.0, 0.0, 0.0
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:
-        raise InputError(file, "no such camera path file")
+        raise InputError(file, "no such camera path file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(file, f"not a readable JSON camera path ({type(e).__name__})")
+        raise InputError(file, f"not a readable JSON camera path ({type(e).__name__})") from None
     return path_from_dict(data, file, scale, offset)

@@ -97,7 +97,7 @@ def capture_poses(n: int, seed: int = 0) -> np.ndarray:
     z = 0.5 + 0.25 * np.cos(2 * a) + rng.uniform(-0.05, 0.05, n)
     targets = np.stack([0.2 * np.cos(a), 0.2 * np.sin(a), np.full(n, -0.15)], axis=1)
     poses = [look_at(np.array([r * math.cos(t), r * math.sin(t), h]), tgt)
-             for r, t, h, tgt in zip(radius, a, z, targets)]
+             for r, t, h, tgt in zip(radius, a, z, targets, strict=True)]
     return np.round(np.stack(poses), 8)  # as written to the json, so images match the stored poses
 
 

@@ -74,7 +74,7 @@ class FrameSink:
                 try:
                     self.path.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
-                    raise InputError(self.path, f"cannot create the output folder: {e.strerror or e}")
+                    raise InputError(self.path, f"cannot create the output folder: {e.strerror or e}") from None
             with atomic_output(self.path / f"{self.count:05d}.png") as tmp:
                 write_png(tmp, frame)
         self.count += 1

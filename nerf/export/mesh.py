@@ -54,7 +54,7 @@ def density_grid(density: DensityFn, crop: CropBox, resolution: int, device="cpu
                  should_abort: Callable[[], bool] | None = None) -> np.ndarray | None:
     """sigma on the lattice of the crop box: [nx, ny, nz] float32 (None when aborted)."""
     nx, ny, nz = grid_shape(crop, resolution)
-    axes = [torch.linspace(lo, hi, n, device=device) for lo, hi, n in zip(crop.lo, crop.hi, (nx, ny, nz))]
+    axes = [torch.linspace(lo, hi, n, device=device) for lo, hi, n in zip(crop.lo, crop.hi, (nx, ny, nz), strict=True)]
     out = np.empty((nx, ny, nz), np.float32)
     yz = torch.stack(torch.meshgrid(axes[1], axes[2], indexing="ij"), dim=-1).reshape(-1, 2)  # [ny*nz, 2]
     slab = max(1, CHUNK // yz.shape[0])

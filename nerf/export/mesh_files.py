@@ -43,7 +43,7 @@ def _obj_text(mesh: Mesh) -> str:
     if mesh.colours is not None:
         rgb = mesh.colours / 255.0
         lines += [f"v {x:.6f} {y:.6f} {z:.6f} {r:.4f} {g:.4f} {b:.4f}" for (x, y, z), (r, g, b)
-                  in zip(mesh.vertices, rgb)]
+                  in zip(mesh.vertices, rgb, strict=True)]
     else:
         lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in mesh.vertices]
     if mesh.normals is not None:

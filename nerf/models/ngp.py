@@ -282,5 +282,5 @@ def _sliced(fn, pts: torch.Tensor):
         return fn(pts)
     parts = [fn(pts[s:s + EVAL_SLICE]) for s in range(0, pts.shape[0], EVAL_SLICE)]
     if isinstance(parts[0], tuple):
-        return tuple(torch.cat(p) for p in zip(*parts))
+        return tuple(torch.cat(p) for p in zip(*parts, strict=True))
     return torch.cat(parts)

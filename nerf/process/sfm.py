@@ -59,7 +59,7 @@ def _with_heartbeat(work: Callable[[], object], stage: Stage, token, cancel: thr
     def target():
         try:
             result["value"] = work()
-        except BaseException as exc:  # handed back to the calling thread below
+        except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread below
             result["error"] = exc
 
     thread = threading.Thread(target=target, name=f"colmap-{stage.name}", daemon=True)

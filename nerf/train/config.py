@@ -45,8 +45,10 @@ class TrainConfig:
     ngp_grid_every: int = 16  # steps between occupancy updates (instant-NGP)
     ngp_grid_warmup: int = 256  # steps during which every cell is re-evaluated at each update
     ngp_grid_decay: float = 0.95  # EMA decay of cell densities
-    ngp_grid_memory: int = 0  # > 0: an emptied cell is culled after at most this many refreshes (0: as instant-NGP, no cap)
-    ngp_grid_threshold: float = 0.01  # min optical thickness sigma*step of an occupied cell (capped by the mean density)
+    # > 0: an emptied cell is culled after at most this many refreshes (0: as instant-NGP, no cap)
+    ngp_grid_memory: int = 0
+    # min optical thickness sigma*step of an occupied cell (capped by the mean density)
+    ngp_grid_threshold: float = 0.01
     ngp_march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
     ngp_early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
     ngp_cone_angle: float = 1 / 128  # unbounded scenes: step = this x distance (at least the cube's step)

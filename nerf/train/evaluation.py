@@ -56,7 +56,7 @@ def render_image(model: RadianceModel, rays_o: torch.Tensor, rays_d: torch.Tenso
         if len(group) == 1:
             outs = [render_chunk(group[0])]
         else:
-            outs = pool.map(lambda j: render_chunk(group[j]), len(group))
+            outs = pool.map(lambda j, group=group: render_chunk(group[j]), len(group))
         for out in outs:
             for k in parts:
                 parts[k].append(getattr(out, k).float().cpu())

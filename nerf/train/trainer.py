@@ -221,7 +221,8 @@ class Trainer:
         return [g.get_state() for g in (self.generator, *self.shard_generators)]
 
     def _set_generator_states(self, states: list[torch.Tensor]) -> None:
-        for g, state in zip((self.generator, *self.shard_generators), states):
+        # strict=False: shard generators first made during the step being undone have no saved state
+        for g, state in zip((self.generator, *self.shard_generators), states, strict=False):
             g.set_state(state)
 
     def _state(self) -> dict:

@@ -9,6 +9,7 @@ worker keeps serving (a failed step pauses training).
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from pathlib import Path
@@ -206,7 +207,7 @@ class TrainingWorker:
         for command in self._link.commands():
             job = self._jobs.get(type(command))
             if job is not None:
-                self._job(command.name, lambda should_abort: job(command, should_abort))
+                self._job(command.name, functools.partial(job, command))
                 ran_job = True
                 continue
             try:

@@ -12,7 +12,8 @@ from nerf.train.checkpoint import CHECKPOINT_VERSION, read_checkpoint, scene_fin
 from nerf.train.trainer import Trainer, TrainConfig
 from tests.support.scenes import TINY
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                 reason="no CUDA device"))]
 
 
 def test_save_load_continue_matches_uninterrupted(scene, tmp_path):
@@ -118,7 +119,7 @@ def test_a_stopped_and_resumed_run_ends_with_the_weights_of_one_that_never_stopp
     assert resumed.step_count == whole.step_count == 20
     assert resumed.current_lr() == whole.current_lr() < cfg.lr  # the budget schedule did not restart
     tol = dict(rtol=1e-5, atol=1e-6) if device == "cpu" else dict(rtol=1e-3, atol=1e-4)  # CUDA atomics
-    for (name, w), r in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
+    for (name, w), r in zip(whole.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(r, w, **tol, msg=name)
 
 

@@ -77,7 +77,7 @@ def test_a_sharded_step_equals_the_whole_batch_step(scene, pool):
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
         assert b["psnr"] == pytest.approx(a["psnr"], rel=1e-5)
         assert b["samples_per_ray"] == pytest.approx(a["samples_per_ray"], rel=1e-6)
-    for p, q in zip(whole.model.parameters(), sharded.model.parameters()):
+    for p, q in zip(whole.model.parameters(), sharded.model.parameters(), strict=True):
         torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-6)
 
 

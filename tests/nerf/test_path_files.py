@@ -36,7 +36,7 @@ def test_round_trip_in_file_coordinates(tmp_path):
     np.testing.assert_allclose(data["crop"]["crop_center"], [1.0, 2.2, 2.9])
     back = read_camera_path(file, scale=2.0, offset=(1.0, 2.0, 3.0))
     assert (back.loop, back.smoothness, back.fps, back.width, back.height) == (True, 0.3, 12, 64, 48)
-    for a, b in zip(back.keyframes, path.keyframes):
+    for a, b in zip(back.keyframes, path.keyframes, strict=True):
         np.testing.assert_allclose(a.c2w, b.c2w, atol=1e-12)
         assert (a.fov, a.duration) == (b.fov, b.duration)
     np.testing.assert_allclose(back.crop.lo, path.crop.lo)

@@ -104,7 +104,9 @@ def test_colmap_model_loads_in_binary_and_text_form(colmap_scenes, processed_fol
     assert np.allclose(a.c2w, b.c2w, atol=1e-5)
     # the same cameras as transforms.json, up to nerfstudio's world rotation
     ns = load_scene(processed_folder).splits["train"].cameras
-    dist = lambda c: np.linalg.norm(c.c2w[:, None, :3, 3] - c.c2w[None, :, :3, 3], axis=-1)
+
+    def dist(c):
+        return np.linalg.norm(c.c2w[:, None, :3, 3] - c.c2w[None, :, :3, 3], axis=-1)
     assert np.allclose(dist(a), dist(ns), atol=1e-4)
     assert np.allclose(a.fx, ns.fx)
 

@@ -165,7 +165,8 @@ def test_distortion_loss_matches_its_double_sum():
         torch.testing.assert_close(got[r], expected)
     assert got[1] == 0  # a ray without samples
     # one sample carrying all the weight of a ray costs less than the same weight spread along it
-    one = distortion_packed(torch.tensor([1.0]), torch.tensor([0.4]), torch.tensor([0.5]), torch.zeros(1, dtype=torch.long), 1)
+    one = distortion_packed(torch.tensor([1.0]), torch.tensor([0.4]), torch.tensor([0.5]),
+                            torch.zeros(1, dtype=torch.long), 1)
     spread = distortion_packed(torch.full((5,), 0.2), torch.arange(5) * 0.1, torch.arange(1, 6) * 0.1,
                                torch.zeros(5, dtype=torch.long), 1)
     assert one < spread

@@ -108,7 +108,7 @@ def test_training_gradients_match_the_dense_reference(unbounded):
         out.rgb.square().mean().backward()
         grads.append([p.grad for p in model.parameters()])
     assert any(float(g.abs().max()) > 0 for g in grads[0])
-    for rounds, dense in zip(grads[1], grads[0]):
+    for rounds, dense in zip(grads[1], grads[0], strict=True):
         torch.testing.assert_close(rounds, dense, atol=1e-7, rtol=1e-4)
 
 

@@ -1,8 +1,9 @@
 """A fake Trainer for testing the viewer and the worker without any NeRF.
 
 It satisfies nerf.train.protocol.TrainerLike (tests/nerf/test_worker.py checks it against the real
-Trainer's signatures) and has the rest of the Trainer API the viewer uses. `render` paints a procedural image from the camera's ray
-directions (a coloured checker on the direction sphere), so any change of pose changes the image.
+Trainer's signatures) and has the rest of the Trainer API the viewer uses. `render` paints a procedural
+image from the camera's ray directions (a coloured checker on the direction sphere), so any change of
+pose changes the image.
 """
 from __future__ import annotations
 

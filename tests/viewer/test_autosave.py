@@ -35,6 +35,7 @@ def test_autosave_off_saves_only_on_close(tmp_path):
     while time.monotonic() < deadline:
         autosave.poll(worker.stats.wait(0.05), worker)
     assert worker.stop(1.0)
-    assert all(n.name != "autosave" for n in iter(lambda: None if worker.notices.empty() else worker.notices.get(), None))
+    notices = iter(lambda: None if worker.notices.empty() else worker.notices.get(), None)
+    assert all(n.name != "autosave" for n in notices)
     assert not (tmp_path / NAME).exists()
     assert autosave.final(worker.trainer) is not None and (tmp_path / NAME).is_file()

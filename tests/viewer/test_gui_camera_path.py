@@ -62,7 +62,7 @@ def test_keyframes_from_three_views_render_a_video(xdisplay, tmp_path):  # noqa:
             xdo(env, "mousemove", cx, cy)  # K works only while the view has the mouse
             time.sleep(0.2)
             press(env, "k")
-            wait_state(debug, app, lambda s: s["path"]["keyframes"] == n, 10, f"keyframe {n}")
+            wait_state(debug, app, lambda s, n=n: s["path"]["keyframes"] == n, 10, f"keyframe {n}")
             if dx or dy:
                 _drag(env, cx, cy, dx, dy)
 

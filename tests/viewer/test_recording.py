@@ -17,7 +17,8 @@ def test_screenshot_pose_round_trip_in_file_coordinates(tmp_path):
                                 scale=scale, offset=offset)
     assert np.array_equal(imageio.imread(png)[..., :3], to_uint8(image))
     data = json.loads(pose.read_text())
-    assert (data["w"], data["h"], data["fl_x"], data["fl_y"], data["cx"], data["cy"]) == (40, 30, 50.0, 51.0, 20.0, 15.0)
+    intrinsics = (data["w"], data["h"], data["fl_x"], data["fl_y"], data["cx"], data["cy"])
+    assert intrinsics == (40, 30, 50.0, 51.0, 20.0, 15.0)
     assert math.isclose(data["camera_angle_x"], 2 * math.atan(20.0 / 50.0))
     assert data["frames"][0]["file_path"] == "a.png" and data["coordinate_frame"] == "file"
     file_m = np.array(data["frames"][0]["transform_matrix"])
@@ -49,6 +50,8 @@ def test_recorder_writes_gif_and_mp4_with_all_frames(tmp_path):
         rec.add(np.zeros((10, 10, 3), np.uint8))  # a resized window: fitted to the first size
         path = rec.close()
         assert rec.error is None and rec.frames_written == 6
-        read = imageio.mimread(path) if name.endswith(".gif") else [f for f in imageio.get_reader(path, format="FFMPEG")]
+        # a comprehension, not list(): the FFMPEG reader's len() is inf, which list() would preallocate
+        read = (imageio.mimread(path) if name.endswith(".gif")
+                else [f for f in imageio.get_reader(path, format="FFMPEG")])
         assert len(read) == 6 and read[0].shape[:2] == (24, 32)
         assert abs(float(read[4][..., :3].mean()) - 160) < 8

@@ -230,7 +230,8 @@ class Reference:
             self.screenshot_due = self.screenshot_due and tag.purpose != "screenshot"
             if tag.purpose == "view":
                 self.cost[tag.level] = (seconds, tag.scale)
-                self.moving_scale = next_moving_scale(self.moving_scale, seconds) if tag.interactive else self.moving_scale
+                if tag.interactive:
+                    self.moving_scale = next_moving_scale(self.moving_scale, seconds)
             if self.shown is None or tag.version >= self.shown[0]:
                 self.shown = (tag.version, tag.level, step)
                 if self.pending_move is not None and tag.version >= self.pending_move[0]:

@@ -85,7 +85,8 @@ class CameraPathPanel:
         with dpg.collapsing_header(label="Camera path", default_open=True, parent=parent):
             with dpg.group(horizontal=True):
                 self.add_button = dpg.add_button(label="Add view (K)", callback=lambda: self.add_view())
-                dpg.add_button(label="Replace", callback=lambda: self._edit(self.editor.replace, *self._view_keep_fov()))
+                dpg.add_button(label="Replace",
+                               callback=lambda: self._edit(self.editor.replace, *self._view_keep_fov()))
                 dpg.add_button(label="Delete", callback=lambda: self._edit(self.editor.delete))
                 dpg.add_button(label="Up", callback=lambda: self._edit(self.editor.move, -1))
                 dpg.add_button(label="Down", callback=lambda: self._edit(self.editor.move, +1))
@@ -193,7 +194,7 @@ class CameraPathPanel:
         if dpg.get_value(self.crop_on):
             lo = [dpg.get_value(self._crop_sliders[a + "min"]) for a in AXES]
             hi = [dpg.get_value(self._crop_sliders[a + "max"]) for a in AXES]
-            hi = [max(h, l_ + 1e-3) for l_, h in zip(lo, hi)]  # a box, however the sliders cross
+            hi = [max(h, l_ + 1e-3) for l_, h in zip(lo, hi, strict=True)]  # a box, however the sliders cross
             crop = CropBox(tuple(lo), tuple(hi))
         self.editor.set_crop(crop)
         self._on_crop(crop)

@@ -251,7 +251,7 @@ class ToyLabPanel:
         if not snap.configs:
             return
         try:
-            for label, cfg in zip("AB", snap.configs):
+            for label, cfg in zip("AB", snap.configs, strict=False):  # one configuration, or A and B
                 self._show_config(label, cfg, snap.image)
             if self.recording and snap.running and len(self.frames) < MAX_RECORD_FRAMES:
                 self.frames.append(views.ab_frame(snap.configs))
@@ -266,7 +266,8 @@ class ToyLabPanel:
 
     def _show_config(self, label: str, snap: ConfigSnapshot, image) -> None:
         tex, w = self._tex[label], self._widgets[label]
-        held = " (= train: every pixel trained on)" if snap.heldout_is_train else f"  held-out {snap.heldout_psnr:.2f} dB"
+        held = (" (= train: every pixel trained on)" if snap.heldout_is_train
+                else f"  held-out {snap.heldout_psnr:.2f} dB")
         dpg.set_value(w["title"], f"{label}: {snap.title}\n    step {snap.step}  train {snap.train_psnr:.2f} dB{held}")
         side = views.DISPLAY
         tex["recon"].set_flat(views.rgba_texture(snap.recon), side, side)
