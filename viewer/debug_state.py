@@ -2,46 +2,41 @@
 
 For the GUI tests and bench/bench_viewer.py, which drive the real app from outside and read this
 file (tests/support/xdriver.read_state) to know where the view is and whether its frame changed.
+Each part of the app that has something to say gives a `section(now) -> dict`; the file is their union.
 """
 from __future__ import annotations
 
 import json
 import os
 import time
-
-from nerf.train.worker_messages import WorkerStats
+from collections.abc import Callable
 
 ENV = "NERF_VIEWER_DEBUG_STATE"
 INTERVAL_S = 0.25
 
+Section = Callable[[float], dict]
+
 
 class DebugState:
-    """Writes the snapshot to `path` (None: never), replacing the file whole so that a reader
-    never sees half of one."""
+    """Writes the union of `sections` to `path` (None: never), replacing the file whole so that a
+    reader never sees half of one."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str | None, sections: list[Section] | None = None):
         self.path = path
+        self.sections: list[Section] = list(sections or [])
         self._next = 0.0
 
     @classmethod
-    def from_env(cls) -> DebugState:
-        return cls(os.environ.get(ENV))
+    def from_env(cls, sections: list[Section] | None = None) -> DebugState:
+        return cls(os.environ.get(ENV), sections)
 
-    def write(self, now: float, *, view, camera, stats: WorkerStats | None, ui_fps: float, recording: bool,
-              window: tuple[int, int], gl_renderer: str, files: list[str], error: str, run_dir,
-              path: dict | None = None) -> None:
-        """`view`: the LiveView; `camera`: its OrbitCamera; `path`: the camera-path panel's
-        debug(); the rest as the app knows them."""
+    def write(self, now: float) -> None:
         if not self.path or now < self._next:
             return
         self._next = now + INTERVAL_S
-        state = {"time": time.time(), "ui_fps": ui_fps, "render_fps": view.render_meter.rate(now),
-                 "stats": stats.summary() if stats else {},
-                 "c2w": camera.c2w.tolist(), "frame_hash": view.frame_hash,
-                 "frames_shown": view.frames_shown, "view_rect": view.rect(),
-                 "latencies_ms": view.schedule.latencies_ms[-50:], "recording": recording,
-                 "window": list(window), "gl_renderer": gl_renderer,
-                 "files": files, "error": error, "run_dir": str(run_dir), "path": path or {}}
+        state: dict = {"time": time.time()}
+        for section in self.sections:
+            state.update(section(now))
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(state, f)

@@ -18,6 +18,7 @@ import torch
 
 from nerf.data.cameras import make_cameras
 from nerf.train.worker import RenderRequest
+from viewer.dataset_views import DatasetViews
 from viewer.orbit import DragDelta, OrbitCamera
 from viewer.panels.render import RenderSettings, visualize
 from viewer.panels.status import RateMeter
@@ -36,17 +37,17 @@ class RenderWorker(Protocol):
 
 
 class LiveView:
-    """The view and its render requests. `dataset_camera(split, index, scale)` gives a dataset
-    view's camera, `ground_truth(split, index)` its image [H, W, 3] (for the error map);
-    `on_screenshot(rgb, request)` receives a screenshot's render and `on_snapped_frame(rgb)` each
-    full-quality render of a snapped dataset view."""
+    """The view and its render requests. `views`: the scene's dataset views (viewer.dataset_views:
+    their cameras to snap to, their images for the error map); `on_screenshot(rgb, request)`
+    receives a screenshot's render and `on_snapped_frame(rgb)` each full-quality render of a
+    snapped dataset view."""
 
     def __init__(self, camera: OrbitCamera, settings: RenderSettings, *, worker: RenderWorker,
-                 dataset_camera: Callable, ground_truth: Callable[[str, int], np.ndarray],
-                 depth_range: tuple[float, float], on_screenshot: Callable, on_snapped_frame: Callable):
+                 views: DatasetViews, depth_range: tuple[float, float], on_screenshot: Callable,
+                 on_snapped_frame: Callable):
         self.camera, self.settings = camera, settings
         self._worker = worker
-        self._dataset_camera, self._ground_truth = dataset_camera, ground_truth
+        self.views = views
         self._depth_range = depth_range
         self._on_screenshot, self._on_snapped_frame = on_screenshot, on_snapped_frame
         self.schedule = ViewSchedule()
@@ -96,6 +97,12 @@ class LiveView:
         x, y = dpg.get_item_rect_min(self.canvas)
         return [x, y, *self.size]
 
+    def debug(self, now: float) -> dict:
+        """For NERF_VIEWER_DEBUG_STATE: where the camera is and what the screen shows."""
+        return {"render_fps": self.render_meter.rate(now), "c2w": self.camera.c2w.tolist(),
+                "frame_hash": self.frame_hash, "frames_shown": self.frames_shown, "view_rect": self.rect(),
+                "latencies_ms": self.schedule.latencies_ms[-50:]}
+
     # --- input ---------------------------------------------------------------------------------
 
     def on_press(self, button: int) -> None:
@@ -140,8 +147,14 @@ class LiveView:
         self.schedule.changed(time.perf_counter(), keep_snap=keep_snap, moved=moved)
 
     def snap_to(self, split: str, index: int) -> None:
-        """The camera was put on dataset view `index` of `split`: render that camera exactly."""
+        """Put the camera on dataset view `index` of `split` and render that camera exactly."""
+        self.camera.set_c2w(self.views.c2ws(split)[index])
         self.schedule.snap_to(split, index, time.perf_counter())
+
+    def reset_camera(self) -> None:
+        """Back to the first view (this also leaves a snapped view)."""
+        self.camera.reset()
+        self.changed()
 
     def set_settings(self, settings: RenderSettings, rerender: bool) -> None:
         """New render settings; rerender=False (only the display mode changed): redraw the last frame."""
@@ -202,7 +215,7 @@ class LiveView:
         if self.last_outputs is None:
             return
         snap = self.schedule.snap()
-        gt = self._ground_truth(*snap) if snap else None
+        gt = self.views.ground_truth(*snap, self.settings.background) if snap else None
         image = visualize(self.last_outputs, self.settings.mode, *self._depth_range, gt)
         self._upload(image)
 
@@ -225,7 +238,7 @@ class LiveView:
         s = self.settings
         scale = tag.scale * s.scale  # a screenshot is the full-quality level, all samples
         if tag.snapped:
-            cams = self._dataset_camera(*tag.snapped, tag.scale)
+            cams = self.views.camera(*tag.snapped, tag.scale)
         else:
             self.camera.fov_y_deg = self.path_fov or s.fov_y_deg
             w, h = max(8, int(self.size[0] * scale)), max(8, int(self.size[1] * scale))

@@ -1,0 +1,24 @@
+"""DatasetViews: cameras at a scale keep the principal point's place, images follow the background."""
+import numpy as np
+import pytest
+
+from tests.support.fakes import make_fake_scene
+from viewer.dataset_views import DatasetViews
+
+
+def test_a_scaled_camera_keeps_the_field_of_view_and_pose():
+    views = DatasetViews(make_fake_scene(32))
+    full, half = views.camera("train", 1, 1.0), views.camera("train", 1, 0.5)
+    assert (half.width, half.height) == (16, 16)
+    assert float(half.fy[0]) == pytest.approx(float(full.fy[0]) / 2)
+    assert float(half.cx[0]) == pytest.approx(float(full.cx[0]) / 2)
+    np.testing.assert_allclose(half.c2w[0].numpy(), views.c2ws("train")[1], atol=1e-6)
+    assert views.fov_y_deg() == pytest.approx(40.0, abs=1e-3)
+    assert views.count("train") == 4 and views.count("test") == 2
+
+
+def test_ground_truth_is_the_image_on_the_background():
+    views = DatasetViews(make_fake_scene(16))
+    gt = views.ground_truth("test", 0, (0.0, 0.0, 0.0))
+    assert gt.shape == (16, 16, 3)
+    np.testing.assert_allclose(gt, views.scene.split("test").images[0, ..., :3].numpy(), atol=1e-6)

@@ -1,0 +1,41 @@
+"""The scene's dataset views as the viewer uses them: how many, their images on a background and
+their cameras at a resolution scale. No window here (tests/viewer/test_dataset_views.py)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nerf.data.cameras import make_cameras
+
+
+class DatasetViews:
+    """Views of `scene` (a nerf.data.scene.Scene)."""
+
+    def __init__(self, scene):
+        self.scene = scene
+
+    def count(self, split: str) -> int:
+        return len(self.scene.split(split))
+
+    def c2ws(self, split: str = "train") -> np.ndarray:
+        """[N, 4, 4] camera-to-world poses of a split, OpenGL convention."""
+        return self.scene.split(split).cameras.c2w.numpy().astype(np.float64)
+
+    def ground_truth(self, split: str, index: int, background) -> np.ndarray:
+        """Dataset image `index` of `split` [H, W, 3] on `background` (RGB in [0, 1])."""
+        return self.scene.split(split).rgb(torch.tensor(background))[index].numpy()
+
+    def camera(self, split: str, index: int, scale: float):
+        """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
+        c = self.scene.split(split).cameras
+        if scale >= 1.0:
+            return c.one(index)
+        w, h = max(8, int(c.width * scale)), max(8, int(c.height * scale))
+        sx, sy = w / c.width, h / c.height
+        return make_cameras(c.c2w[index], w, h, fx=float(c.fx[index]) * sx, fy=float(c.fy[index]) * sy,
+                            cx=float(c.cx[index]) * sx, cy=float(c.cy[index]) * sy)
+
+    def fov_y_deg(self, split: str = "train") -> float:
+        """Vertical field of view of the split's first camera."""
+        c = self.scene.split(split).cameras
+        return float(np.degrees(2 * np.arctan(0.5 * c.height / float(c.fy[0]))))
