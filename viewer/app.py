@@ -72,7 +72,8 @@ class ViewerApp:
                              depth_range=(scene.near, scene.far),
                              on_screenshot=lambda rgb, req: self.record.save_screenshot(rgb, req),
                              on_snapped_frame=lambda rgb: self.render_panel.show_prediction(rgb))
-        self.actions = SessionActions(self.worker, session, self.notes, running=lambda: self.stats.running if self.stats else True)
+        self.actions = SessionActions(self.worker, session, self.notes,
+                                      running=lambda: self.stats.running if self.stats else True)
         self.render_panel = RenderPanel(settings, views_in=views.count,
                                         ground_truth=lambda split, i: views.ground_truth(
                                             split, i, self.view.settings.background),
@@ -279,8 +280,8 @@ class ViewerApp:
         return self.actions.swapped(notice)
 
     def _debug(self, now: float) -> dict:
-        return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {}, "window": list(self._window_size), "gl_renderer": self.gl_renderer,
-                "files": self.notes.lines, "error": self._last_error, "run_dir": str(self.session.run_dir),
+        return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {},
+                "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines, "error": self._last_error, "run_dir": str(self.session.run_dir),
                 "path": self.path_panel.debug()}
 
 
