@@ -281,8 +281,8 @@ class ViewerApp:
 
     def _debug(self, now: float) -> dict:
         return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {},
-                "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines, "error": self._last_error, "run_dir": str(self.session.run_dir),
-                "path": self.path_panel.debug()}
+                "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines,
+                "error": self._last_error, "run_dir": str(self.session.run_dir), "path": self.path_panel.debug()}
 
 
 def _cheap_theme():
