@@ -8,8 +8,6 @@ the checkpoint and exits with 130 or 143 (nerf.commands.signals).
 """
 from __future__ import annotations
 
-import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -18,12 +16,11 @@ from typing import Callable
 import torch
 
 from nerf.commands.progress import Progress
+from nerf.commands.run_outputs import write_outputs
 from nerf.commands.signals import StopSignals, Stopped
-from nerf.data.camera_paths import render_turntable, turntable_cameras
-from nerf.data.media import write_png
 from nerf.device import pick_device
 from nerf.errors import InputError
-from nerf.files import check_output_dir, write_json
+from nerf.files import check_output_dir
 from nerf.train.allocator import tune_malloc
 from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.config import TrainConfig
@@ -38,13 +35,6 @@ LOG_SECONDS = 0.25  # training time between two log.jsonl records (the viewer's 
 def _error(message: str) -> int:
     print(f"nerf-train: error: {message}", file=sys.stderr)
     return 2
-
-
-def peak_memory_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if platform.system() == "Darwin" else rss * 1024)  # Linux reports KiB
 
 
 def _out_dir(args, scene_name: str) -> Path:
@@ -161,38 +151,6 @@ def train_loop(trainer: Trainer, steps: int | None, seconds: float | None, progr
     return {"train_seconds": train_time, "steps_run": n, "rays": rays,
             "rays_per_second": rays / max(train_time, 1e-9), "samples_per_ray": samples / max(rays, 1),
             "nan_recovered": nan_count, "interrupted": interrupted, "final_train_psnr": last_psnr}
-
-
-def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
-                  video_frames: int, log: RunLog | None = None) -> dict:
-    """Evaluate the test split, write side-by-side PNGs, the turntable MP4 and metrics.json."""
-    split = "test" if "test" in trainer.scene.splits else "train"
-    t0 = time.perf_counter()
-    result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
-    eval_seconds = time.perf_counter() - t0
-    if log is not None:
-        log.evaluation(trainer.step_count, figures["train_seconds"], result.psnr, result.ssim)
-    (out / "test").mkdir(parents=True, exist_ok=True)
-    for i, pred in enumerate(result.images):
-        gt = trainer.target_image(split, i)
-        write_png(out / "test" / f"{i:03d}.png", torch.cat([pred, gt.to(pred.dtype)], dim=1))
-    if video_frames > 0:
-        bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
-        cams = turntable_cameras(trainer.scene, video_frames)
-        render_turntable(lambda c, i: trainer.render(c, i, background=bg).rgb, cams,
-                         out / "turntable.mp4")
-    metrics = {
-        "test_psnr": result.psnr, "test_ssim": result.ssim, "test_split": split,
-        "test_views": result.views, "eval_seconds": eval_seconds,
-        "steps": trainer.step_count, "train_seconds": figures["train_seconds"],
-        "rays_per_second": figures["rays_per_second"], "samples_per_ray": figures["samples_per_ray"],
-        "nan_recovered": figures["nan_recovered"], "device": str(trainer.device),
-        "model": trainer.config.model, "peak_memory_bytes": peak_memory_bytes(trainer.device),
-        "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
-        "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
-    }
-    write_json(out / "metrics.json", metrics)
-    return metrics
 
 
 def run_training(args) -> int:
