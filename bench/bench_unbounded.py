@@ -10,7 +10,7 @@ Each row is one `nerf-train ... --minutes M` in a subprocess, figures from its m
 runs twice: as shipped (instant-ngp's aabb_scale 4) and from a copy of its transforms.json without
 aabb_scale, which is how nerfstudio writes every capture; "fox-bounded" is the engine's old
 treatment of the fox (clipped to the aabb_scale cube), for a comparison under the same load.
-"outdoor" is the generated unbounded capture (nerf.data.synthetic_unbounded). The "gain fit" column
+"outdoor" is the generated unbounded capture (nerf.data.generated.unbounded). The "gain fit" column
 is the test PSNR after fitting each view's colours to the ground truth with a per-channel gain and
 offset: the most that per-image appearance codes (exposure, white balance) could add. Run it on a
 quiet machine.
@@ -29,7 +29,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nerf.data.synthetic_unbounded import write_unbounded_scene  # noqa: E402
+from nerf.data.generated.unbounded import write_unbounded_scene  # noqa: E402
 
 FOX = "/work/shared/datasets/instant_ngp_fox/fox"
 # name -> (extra flags, target test PSNR or None)

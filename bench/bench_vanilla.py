@@ -16,7 +16,7 @@ import time
 import torch
 
 from nerf.train.config import TrainConfig
-from nerf.data.loaders import load_scene
+from nerf.data.formats.registry import load_scene
 from nerf.train.trainer import Trainer
 from nerf.models.vanilla import VanillaNeRF
 

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from nerf.data.cameras import image_rays, pixel_rays, project, to_ndc
-from nerf.data.loaders import load_scene
+from nerf.data.formats.registry import load_scene
 from nerf.data.scene import Scene
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nerf.data.loaders import load_scene  # noqa: E402
-from nerf.train.allocator import tune_malloc  # noqa: E402
+from nerf.data.formats.registry import load_scene  # noqa: E402
+from nerf.runtime.allocator import tune_malloc  # noqa: E402
 from nerf.train.config import TrainConfig  # noqa: E402
 from nerf.train.trainer import Trainer  # noqa: E402
 

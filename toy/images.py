@@ -1,6 +1,6 @@
 """Loading the image a coordinate network fits.
 
-Decoding is nerf.data.images.read_image's (16-bit scaled by 65535, EXIF orientation honoured); the
+Decoding is nerf.data.formats.images.read_image's (16-bit scaled by 65535, EXIF orientation honoured); the
 toy lab then wants plain RGB: RGBA is composited on white (the study's images have white backgrounds).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nerf.data.images import read_image
+from nerf.data.formats.images import read_image
 from nerf.errors import InputError
 
 

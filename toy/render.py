@@ -1,5 +1,5 @@
 """Frames for the toy lab: uint8 images with title lines, error maps, side-by-side panels, GIF/MP4 files
-(written by nerf.data.media).
+(written by nerf.media).
 
 Text uses PIL's bundled default font, so no font files or extra dependencies are needed.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from nerf.data.media import colormap, to_uint8, write_video
+from nerf.media import colormap, to_uint8, write_video
 
 # Error colour map anchors (black -> purple -> orange -> yellow), a small magma look-alike.
 _ERR_ANCHORS = np.array([[0, 0, 0], [80, 18, 123], [222, 73, 104], [252, 253, 191]], dtype=np.float32)

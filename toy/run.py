@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.media import write_png
+from nerf.media import write_png
 from nerf.files import write_json
 from toy import render
 from toy.model import ModelConfig

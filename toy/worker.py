@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 from toy.images import default_image, load_image
 from toy.model import ModelConfig
 from toy.snapshot import History, LabSnapshot, snapshot_of

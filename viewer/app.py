@@ -13,7 +13,7 @@ import time
 
 import dearpygui.dearpygui as dpg
 
-from nerf.commands.signals import StopSignals
+from nerf.runtime.signals import StopSignals
 from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
 from viewer.autosave import DEFAULT_MINUTES, Autosave

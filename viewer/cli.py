@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nerf.commands.signals import StopSignals, Stopped, exit_soon
+from nerf.runtime.signals import StopSignals, Stopped, exit_soon
 from nerf.errors import InputError
-from nerf.train.allocator import tune_malloc
+from nerf.runtime.allocator import tune_malloc
 from viewer.app import ViewerApp
 from viewer.autosave import DEFAULT_MINUTES
 from viewer.opengl import tune_software_gl

@@ -2,7 +2,7 @@
 
 No GUI here (the panel only forwards clicks), so the editing rules are unit-tested without a window.
 Poses are in the scene's normalised world, as the orbit camera's; files are in the scene file's
-coordinates (nerf.data.path_files).
+coordinates (nerf.data.paths.path_files).
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.keyframe_paths import CameraPath, Keyframe, evaluate_path, sample_path
+from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path, sample_path
 from nerf.data.crop import CropBox
-from nerf.data.path_files import read_camera_path, write_camera_path
+from nerf.data.paths.path_files import read_camera_path, write_camera_path
 
 PATH_SAMPLES_PER_SECOND = 20  # points of the drawn path: smooth at the window's size, cheap to project
 

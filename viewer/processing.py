@@ -20,12 +20,12 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from nerf.data.frames import PHOTO_SUFFIXES, is_video
-from nerf.data.loaders import detect_format
+from nerf.process.ingest import PHOTO_SUFFIXES, is_video
+from nerf.data.formats.registry import detect_format
 from nerf.errors import InputError
 from nerf.files import read_json
 from nerf.process.pipeline import ProcessOptions, process
-from nerf.process.progress import StageProgress
+from nerf.runtime.stages import StageProgress
 from nerf.process.sfm import Cancelled
 
 STAGES = ("frames", "features", "matching", "mapping", "writing")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from nerf.data.camera_paths import turntable_c2ws
-from nerf.train.mailbox import Mailbox
+from nerf.data.paths.turntable import turntable_c2ws
+from nerf.runtime.mailbox import Mailbox
 from nerf.train.worker_messages import Notice
 from viewer.notices import Notes
 from viewer.panels.render import fit_into

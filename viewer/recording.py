@@ -1,6 +1,6 @@
 """Screenshots with their camera pose, live-view recordings (GIF/MP4) and turntable videos.
 
-No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.data.media.
+No GUI here: the app hands in finished uint8 frames and poses; files are written by nerf.media.
 Poses are written in the transforms.json convention (camera_angle_x, w, h, fl_x, fl_y, cx, cy,
 frames[].transform_matrix) and mapped back to the scene's file coordinates, so a screenshot pose can
 be fed to other tools or used as a test camera. Forward-facing (LLFF) scenes are the exception:
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.data import camera_paths
+from nerf.data.paths import turntable
 from nerf.data.cameras import make_cameras
-from nerf.data.media import VideoFile, to_uint8, write_png
+from nerf.media import VideoFile, to_uint8, write_png
 from nerf.files import read_json, write_json
 
 
@@ -140,5 +140,5 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
             progress.put((i + 1, len(cams)))
         return out.rgb
 
-    written = camera_paths.render_turntable(frame, cameras, path, fps)
+    written = turntable.render_turntable(frame, cameras, path, fps)
     return path if written == len(cameras) else None

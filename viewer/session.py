@@ -12,7 +12,7 @@ import torch
 
 from assets import default_scene_path
 from nerf.train.config import TrainConfig
-from nerf.data.loaders import load_scene
+from nerf.data.formats.registry import load_scene
 from nerf.device import pick_device
 from nerf.errors import InputError
 from nerf.files import check_output_dir

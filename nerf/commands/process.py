@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nerf.process.pipeline import ProcessOptions, process
-    from nerf.commands.progress import StageBar
+    from nerf.runtime.progress import StageBar
     if args.frames < 3:
         return _fail(InputError("--frames", f"must be at least 3, got {args.frames}"))
     if args.max_size < 64:

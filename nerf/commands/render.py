@@ -4,7 +4,7 @@
     nerf-render run/checkpoint.pt --orbit 4,1.5,6 --resolution 512x512 --out orbit.mp4
     nerf-render run/checkpoint.pt --dataset test --with-gt --out frames/
 
-Path files and --orbit are in the scene file's own coordinates (nerf.data.path_files). Ctrl-C stops
+Path files and --orbit are in the scene file's own coordinates (nerf.data.paths.path_files). Ctrl-C stops
 the render and keeps the frames written so far (a video is closed with them).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from nerf.commands.progress import Progress
+from nerf.runtime.progress import Progress
 from nerf.commands.trained_model import fail, load_trained
 from nerf.device import pick_device
 from nerf.data.crop import CropBox
@@ -69,7 +69,7 @@ def _resolution(text: str | None) -> tuple[int, int] | None:
 
 
 def _orbit(text: str, scene, size: tuple[int, int], fps: float):
-    from nerf.data.keyframe_paths import orbit_path
+    from nerf.data.paths.keyframes import orbit_path
     try:
         radius, height, seconds = (float(v) for v in text.split(","))
     except ValueError:
@@ -85,7 +85,7 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
 
 def plan(args, trainer):
     """(cameras, fps, crop, ground_truth or None) for the parsed arguments."""
-    from nerf.data.path_files import read_camera_path
+    from nerf.data.paths.path_files import read_camera_path
     scene = trainer.scene
     size = _resolution(args.resolution)
     crop = CropBox.parse(args.crop) if args.crop else None

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from nerf.data.camera_paths import render_turntable, turntable_cameras
-from nerf.data.media import write_png
+from nerf.data.paths.turntable import render_turntable, turntable_cameras
+from nerf.media import write_png
 from nerf.files import write_json
 from nerf.train.run_log import RunLog
 from nerf.train.trainer import Trainer

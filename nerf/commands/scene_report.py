@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from nerf.data.loaders import estimate_scene_memory, load_scene
+from nerf.data.formats.registry import estimate_scene_memory, load_scene
 from nerf.data.scene import Scene
 from nerf.errors import InputError
 

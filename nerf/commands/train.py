@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nerf.commands.signals import exit_soon
+from nerf.runtime.signals import exit_soon
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ Writes into --out: metrics.json, log.jsonl (training stats four times a second a
 result, in the viewer's format), test/<i>.png (prediction | ground truth side by side),
 turntable.mp4 and checkpoint.pt. The output folder is checked (created, writable, free space)
 before training starts. SIGINT (Ctrl-C) or SIGTERM stops training at the next step boundary, saves
-the checkpoint and exits with 130 or 143 (nerf.commands.signals).
+the checkpoint and exits with 130 or 143 (nerf.runtime.signals).
 """
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from typing import Callable
 
 import torch
 
-from nerf.commands.progress import Progress
+from nerf.runtime.progress import Progress
 from nerf.commands.run_outputs import write_outputs
-from nerf.commands.signals import StopSignals, Stopped
+from nerf.runtime.signals import StopSignals, Stopped
 from nerf.device import pick_device
 from nerf.errors import InputError
 from nerf.files import check_output_dir
-from nerf.train.allocator import tune_malloc
+from nerf.runtime.allocator import tune_malloc
 from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.run_log import RunLog, Throughput
@@ -46,7 +46,7 @@ def _out_dir(args, scene_name: str) -> Path:
 def _make_trainer(args, device: torch.device):
     """The scene and a new or resumed Trainer. On resume the checkpoint is read and the flags
     checked first (a bad file fails before anything heavy happens); its scene is the default."""
-    from nerf.data.loaders import load_scene
+    from nerf.data.formats.registry import load_scene
     payload = None
     if args.resume:
         payload = read_checkpoint(args.resume)

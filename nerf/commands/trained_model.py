@@ -18,7 +18,7 @@ def load_trained(checkpoint: str, device: torch.device, scene_dir: str | None = 
     from nerf.train.trainer import Trainer
     scene = None
     if scene_dir is not None:
-        from nerf.data.loaders import load_scene
+        from nerf.data.formats.registry import load_scene
         from nerf.train.checkpoint import read_checkpoint
         meta = read_checkpoint(checkpoint).get("meta", {})
         scene = load_scene(scene_dir, downscale=int(meta.get("downscale", 1)))

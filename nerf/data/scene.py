@@ -9,7 +9,7 @@ Convention (after loading, for every format):
   the scene occupies [-1, 1]^3 (see nerf.data.cameras.to_ndc), and `bound` is 1;
 - unbounded scenes (RGB captures) set `unbounded=True`: [-bound, bound]^3 is then only the region of
   full detail, space beyond it is contracted (nerf.volume.contraction) and `far` is infinite.
-  nerf.data.scene_type chooses between the three and says why.
+  nerf.data.formats.scene_type chooses between the three and says why.
 
 Loaders live in nerf/loaders.py; this module holds the types and the one error type.
 """
@@ -92,7 +92,7 @@ class Scene:
 
     @property
     def scene_type(self) -> str:
-        """"bounded" | "unbounded" | "forward" (see nerf.data.scene_type)."""
+        """"bounded" | "unbounded" | "forward" (see nerf.data.formats.scene_type)."""
         return "forward" if self.ndc else "unbounded" if self.unbounded else "bounded"
 
     def split(self, name: str) -> Split:

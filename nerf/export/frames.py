@@ -2,7 +2,7 @@
 
 A video is encoded under a temporary name and renamed when closed, so an unfinished render never
 looks like a finished one; closing after an interruption keeps the frames written so far. Encoding
-is nerf.data.media's, the same as every other video of the project.
+is nerf.media's, the same as every other video of the project.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.data.media import VideoFile, colormap, to_uint8, write_png
+from nerf.media import VideoFile, colormap, to_uint8, write_png
 from nerf.files import PendingOutput, atomic_output, check_writable
 from nerf.errors import InputError
 from nerf.models.base import RenderOutput

@@ -10,9 +10,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from nerf.data.keyframe_paths import CameraPath, sample_path
+from nerf.data.paths.keyframes import CameraPath, sample_path
 from nerf.data.cameras import make_cameras
-from nerf.data.media import to_uint8
+from nerf.media import to_uint8
 from nerf.data.scene import Cameras
 from nerf.export.frames import FrameSink, depth_range, to_image
 

@@ -41,7 +41,7 @@ class RadianceModel(nn.Module):
     @classmethod
     def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
         """TrainConfig fields tuned for this model on a device kind ("cpu" | "cuda") and a scene type
-        ("bounded" | "unbounded" | "forward", nerf.data.scene_type): TrainConfig.for_model applies
+        ("bounded" | "unbounded" | "forward", nerf.data.formats.scene_type): TrainConfig.for_model applies
         them over the dataclass defaults."""
         return {}
 

@@ -11,7 +11,7 @@ rays dropped once opaque, so nothing behind a surface is evaluated) or "dense" (
 ray in one tensor, the two passes above over all occupied samples: the reference the tests compare
 with). Both keep exactly the same samples.
 
-Unbounded scenes (nerf.data.scene_type) put the hash grid and the occupancy grid over contracted
+Unbounded scenes (nerf.data.formats.scene_type) put the hash grid and the occupancy grid over contracted
 space (nerf.volume.contraction: the region of full detail [-bound, bound]^3 fills the inner half of
 [-2, 2]^3) and march from the near plane with steps that grow with distance
 (nerf.volume.marching) up to where the contraction saturates for the occupancy grid. Both marchers

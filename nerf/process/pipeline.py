@@ -14,11 +14,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nerf.data.colmap import write_points_ply, write_transforms
-from nerf.data.frames import (VIDEO_SUFFIXES, copy_photos, extract_video_frames, is_video,
+from nerf.data.formats.colmap import write_points_ply, write_transforms
+from nerf.process.ingest import (VIDEO_SUFFIXES, copy_photos, extract_video_frames, is_video,
                               list_photos, write_downscaled)
 from nerf.errors import InputError
-from nerf.process.progress import Report, Stage
+from nerf.runtime.stages import Report, Stage
 from nerf.process.sfm import SfmOptions, recover_cameras
 
 EXHAUSTIVE_UP_TO = 200  # photo sets up to this size compare every pair (~20k pairs); larger ones go in order

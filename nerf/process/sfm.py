@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from nerf.process.progress import Report, Stage
+from nerf.runtime.stages import Report, Stage
 
 FEATURE_CALLS = 25  # extract features in about this many calls: a smooth bar, little per-call overhead
 HEARTBEAT_SECONDS = 0.5

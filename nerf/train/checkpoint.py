@@ -130,7 +130,7 @@ def check_scene(payload: dict, scene: Scene, path: str | Path) -> None:
 def checkpoint_scene(payload: dict) -> Scene:
     """The scene a checkpoint was trained on, reloaded from its recorded root (with the downscale
     and the scene type in its meta, if any)."""
-    from nerf.data.loaders import load_scene  # the loaders (and their image decoders) only when needed
+    from nerf.data.formats.registry import load_scene  # the loaders (and their image decoders) only when needed
     meta = payload.get("meta", {})
     return load_scene(payload["scene"]["root"], downscale=int(meta.get("downscale", 1)),
                       scene_type=meta.get("scene_type"))

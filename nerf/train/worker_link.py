@@ -13,7 +13,7 @@ import threading
 import traceback
 from typing import Iterator
 
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 from nerf.train.worker_messages import Command, Notice, RenderRequest, RenderResult, WorkerStats
 
 

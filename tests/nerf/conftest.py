@@ -1,8 +1,8 @@
 """Shared by the nerf tests: a small generated scene (the tiny ngp configuration is tests.support.scenes.TINY)."""
 import pytest
 
-from nerf.data.loaders import load_scene
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.formats.registry import load_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 
 
 @pytest.fixture(scope="module")

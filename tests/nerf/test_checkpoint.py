@@ -6,8 +6,8 @@ from nerf.errors import InputError
 import torch
 
 from nerf.commands.train_run import train_loop
-from nerf.data.loaders import load_scene
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.formats.registry import load_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.train.checkpoint import CHECKPOINT_VERSION, read_checkpoint, scene_fingerprint
 from nerf.train.trainer import Trainer, TrainConfig
 from tests.support.scenes import TINY

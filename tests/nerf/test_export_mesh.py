@@ -6,7 +6,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from nerf.data.crop import CropBox
-from nerf.data.synthetic import train_poses
+from nerf.data.generated.synthetic import train_poses
 from nerf.export.mesh import Mesh, extract_mesh, vertex_normals
 from nerf.export.mesh_files import read_ply, write_mesh, write_points
 from nerf.errors import InputError

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from nerf.commands.train import main
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.errors import InputError
 from nerf.train.checkpoint import read_checkpoint
 from nerf.train.trainer import Trainer
@@ -55,7 +55,7 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(scene_d
     out = tmp_path / "run"
     out.mkdir()
     script = textwrap.dedent(f"""
-        from nerf.data.loaders import load_scene
+        from nerf.data.formats.registry import load_scene
         from nerf.train.trainer import Trainer, TrainConfig
         trainer = Trainer(load_scene({str(scene_dir)!r}), TrainConfig.for_model("ngp", "cpu", ngp_log2_table=18))
         for i in range(10_000):
@@ -143,14 +143,14 @@ def test_a_signal_to_nerf_train_saves_a_checkpoint_and_exits_in_time(scene_dir, 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_while_the_scene_loads_exits_with_one_line(scene_dir, tmp_path, monkeypatch, capsys, signum, code):
-    import nerf.data.loaders
+    import nerf.data.formats.registry
 
     def slow_load(*args, **kwargs):
         os.kill(os.getpid(), signum)  # arrives while loading, as a Ctrl-C would
         time.sleep(30)
         pytest.fail("the signal did not stop the load")
 
-    monkeypatch.setattr(nerf.data.loaders, "load_scene", slow_load)
+    monkeypatch.setattr(nerf.data.formats.registry, "load_scene", slow_load)
     assert main([str(scene_dir), "--steps", "1", "--out", str(tmp_path / "o")]) == code
     err = capsys.readouterr().err.strip()
     assert err == f"nerf-train: stopped by {signal.Signals(signum).name} before training; nothing written"

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from nerf.commands.train import main
-from nerf.data.loaders import estimate_scene_memory, load_scene
+from nerf.data.formats.registry import estimate_scene_memory, load_scene
 from nerf.errors import InputError
 from tests.support.scenes import blender_scene, huge_png_header, llff_scene, transforms_scene
 

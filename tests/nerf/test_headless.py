@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from nerf.commands.progress import Progress, StageBar
-from nerf.process.progress import StageProgress
+from nerf.runtime.progress import Progress, StageBar
+from nerf.runtime.stages import StageProgress
 from nerf.commands.train import main
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 
 FAST = ["--batch-rays", "64", "--video-frames", "2", "--eval-views", "1"]
 

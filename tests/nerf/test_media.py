@@ -1,10 +1,10 @@
-"""nerf/data/media.py: uint8 conversion, colour maps, PNG and GIF/MP4 writing."""
+"""nerf/media.py: uint8 conversion, colour maps, PNG and GIF/MP4 writing."""
 import imageio.v2 as imageio
 import numpy as np
 import torch
 from PIL import Image
 
-from nerf.data.media import VideoFile, colormap, to_uint8, write_png, write_video
+from nerf.media import VideoFile, colormap, to_uint8, write_png, write_video
 
 
 def test_to_uint8_rounds_clips_and_accepts_torch_and_uint8():

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from nerf.commands.process import main
-from nerf.data.loaders import load_scene
+from nerf.data.formats.registry import load_scene
 from tests.support.captures import centre_errors, render_capture, write_folder, write_video
 
 N_FRAMES = 24

@@ -7,12 +7,12 @@ import pytest
 
 from nerf.commands.export import main as export_main
 from nerf.commands.render import main as render_main
-from nerf.data.keyframe_paths import CameraPath, Keyframe
+from nerf.data.paths.keyframes import CameraPath, Keyframe
 from nerf.data.cameras import look_at
-from nerf.data.loaders import load_scene
-from nerf.data.path_files import write_camera_path
-from nerf.data.synthetic import write_synthetic_scene
-from nerf.commands.progress import Progress
+from nerf.data.formats.registry import load_scene
+from nerf.data.paths.path_files import write_camera_path
+from nerf.data.generated.synthetic import write_synthetic_scene
+from nerf.runtime.progress import Progress
 from nerf.export.mesh_files import read_ply
 from nerf.train.config import TrainConfig
 from nerf.train.metrics import psnr

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from nerf.commands.train import main as train_main
-from nerf.data.loaders import load_scene
-from nerf.data.synthetic_unbounded import write_unbounded_scene
-from nerf.data.camera_paths import turntable_poses
+from nerf.data.formats.registry import load_scene
+from nerf.data.generated.unbounded import write_unbounded_scene
+from nerf.data.paths.turntable import turntable_poses
 from nerf.data.crop import CropBox
 from nerf.train.trainer import Trainer, TrainConfig
 from nerf.volume.contraction import contract

@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from nerf.train.config import TrainConfig
-from nerf.data.loaders import load_scene
+from nerf.data.formats.registry import load_scene
 from nerf.models.base import RadianceModel, build_model
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.train.trainer import Trainer
 from nerf.models.vanilla import VanillaNeRF
 

@@ -1,12 +1,12 @@
 """The default scene's geometry as signed distances, for checking exported meshes against the truth.
 
-nerf.data.synthetic_shapes describes each primitive by its public fields; the distance functions below are
+nerf.data.generated.shapes describes each primitive by its public fields; the distance functions below are
 the textbook ones (Inigo Quilez's list) for those shapes.
 """
 import numpy as np
 
-from nerf.data.synthetic import camera_rays, render_depth
-from nerf.data.synthetic_shapes import Box, Cylinder, Sphere, Torus, default_objects
+from nerf.data.generated.synthetic import camera_rays, render_depth
+from nerf.data.generated.shapes import Box, Cylinder, Sphere, Torus, default_objects
 
 
 def _local(obj, p):

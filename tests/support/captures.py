@@ -10,9 +10,9 @@ from functools import partial
 import numpy as np
 from PIL import Image
 
-from nerf.data import synthetic
-from nerf.data.synthetic_shapes import Cylinder, Sphere, default_objects
-from nerf.data import media
+from nerf.data.generated import synthetic
+from nerf.data.generated.shapes import Cylinder, Sphere, default_objects
+from nerf import media
 
 SIZE = 128
 FOV_X = math.radians(60.0)

@@ -135,8 +135,8 @@ def test_resting_mouse_does_not_keep_rotating_the_camera():
 
 
 def test_unbounded_capture_orbits_the_scene_centre_and_zooms_out_past_the_cameras(tmp_path):
-    from nerf.data.loaders import load_scene
-    from nerf.data.synthetic_unbounded import write_unbounded_scene
+    from nerf.data.formats.registry import load_scene
+    from nerf.data.generated.unbounded import write_unbounded_scene
     scene = load_scene(write_unbounded_scene(tmp_path, n_frames=8, width=8, height=6, supersample=1))
     c2ws = scene.split("train").cameras.c2w.numpy()
     cam = camera_from_views(c2ws, 64, 48, 50.0)

@@ -5,7 +5,7 @@ import pytest
 from nerf.data.cameras import look_at
 from nerf.data.crop import CropBox
 from nerf.errors import InputError
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 from tests.support.fakes import FakeTrainer
 from viewer.path_editor import PathEditor, project_points, render_path_job
 

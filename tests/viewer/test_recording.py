@@ -5,7 +5,7 @@ import imageio.v2 as imageio
 import numpy as np
 
 from nerf.data.cameras import look_at
-from nerf.data.media import to_uint8
+from nerf.media import to_uint8
 from viewer.recording import Recorder, read_pose, save_screenshot
 
 

@@ -4,7 +4,7 @@ import argparse
 import pytest
 import torch
 
-from nerf.data.synthetic import write_synthetic_scene
+from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.errors import InputError
 from viewer.session import open_session
 

@@ -16,9 +16,9 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nerf.data.crop import CropBox
-from nerf.data.keyframe_paths import check_path
+from nerf.data.paths.keyframes import check_path
 from nerf.errors import InputError
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 from viewer.path_editor import PathEditor, render_path_job
 
 JOB_NAME = "camera path"  # the worker's Notice for a finished render carries this name

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from nerf.data.media import colormap
+from nerf.media import colormap
 from viewer.textures import Texture
 
 MODES = ("RGB", "Depth", "Opacity", "Error")

@@ -15,7 +15,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 
 from nerf.errors import InputError
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 from toy import render, views
 from toy.model import ACTIVATIONS, ENCODINGS, OUTPUTS, WARPS, ModelConfig
 from toy.train import FitConfig

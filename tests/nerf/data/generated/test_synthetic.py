@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 import assets
-from nerf.data import synthetic
-from nerf.data.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, main, render_depth, render_view, held_out_poses,
-                            train_poses, write_synthetic_scene)
+from nerf.data.generated import synthetic
+from nerf.data.generated.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, held_out_poses, main, render_depth,
+                                           render_view, train_poses, write_synthetic_scene)
 
 # Camera 3 units above the box's top-face centre, looking straight down (identity rotation: OpenGL
 # looks down -z, which is world -z here). With an odd image size the centre pixel's ray is vertical.
@@ -112,7 +112,7 @@ def test_rewrite_is_byte_identical_and_removes_stale_views(small_scene, tmp_path
 
 
 def test_loader_reads_the_generated_scene(small_scene):
-    from nerf.data.loaders import load_scene
+    from nerf.data.formats.registry import load_scene
 
     scene = load_scene(small_scene)
     train = scene.split("train")

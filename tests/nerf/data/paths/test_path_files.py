@@ -1,12 +1,12 @@
-"""nerf/data/path_files.py: camera_path.json round trip, a nerfstudio-layout file, bad files."""
+"""nerf/data/paths/path_files.py: camera_path.json round trip, a nerfstudio-layout file, bad files."""
 import json
 
 import numpy as np
 import pytest
 
-from nerf.data.keyframe_paths import CameraPath, Keyframe
+from nerf.data.paths.keyframes import CameraPath, Keyframe
 from nerf.data.crop import CropBox
-from nerf.data.path_files import read_camera_path, write_camera_path
+from nerf.data.paths.path_files import read_camera_path, write_camera_path
 from nerf.errors import InputError
 
 

@@ -1,4 +1,4 @@
-"""The default scene's objects for nerf.data.synthetic: textures, analytic primitives, and their layout.
+"""The default scene's objects for nerf.data.generated.synthetic: textures, analytic primitives, and their layout.
 
 Each primitive intersects unit rays exactly (a sphere tracer for the torus) and shades from a
 texture that is a function of the local hit point, so patterns move with their object. Units are

@@ -6,13 +6,13 @@ a thin barber-pole post with a fine ring around its top, all standing on a disk 
 rings. Shading is Lambert + ambient with hard shadows from one fixed light and a mild specular term,
 so view dependence exists but stays small. Each pixel averages a regular supersample x supersample
 grid of rays, which anti-aliases colour and alpha alike; the background is transparent. The objects
-and their textures are in nerf.data.synthetic_shapes; this module traces, shades and writes files.
+and their textures are in nerf.data.generated.shapes; this module traces, shades and writes files.
 
 Ground truth is exact up to 8-bit quantisation: every image is rendered from the analytic model with
 the very (rounded) pose written to the json.
 
-    python -m nerf.data.synthetic --out assets/default_scene           # the shipped default scene
-    python -m nerf.data.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
+    python -m nerf.data.generated.synthetic --out assets/default_scene           # the shipped default scene
+    python -m nerf.data.generated.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nerf.data.synthetic_shapes import EPS, default_objects, sphere_span
+from nerf.data.generated.shapes import EPS, default_objects, sphere_span
 
 CAMERA_RADIUS = 4.0
 CAMERA_ANGLE_X = 0.6911112070083618  # radians, the NeRF-synthetic value (~39.6 degrees)
@@ -206,7 +206,7 @@ def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nerf.data.synthetic",
+    p = argparse.ArgumentParser(prog="python -m nerf.data.generated.synthetic",
                                 description="Render the analytic default scene (and the toy image).")
     p.add_argument("--out", metavar="DIR", help="write a Blender-format scene here")
     p.add_argument("--toy-image", metavar="PNG", help="write the toy lab's default image here")

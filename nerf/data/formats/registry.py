@@ -27,9 +27,9 @@ import numpy as np
 
 import torch
 
-from nerf.data.images import image_header, read_images
+from nerf.data.formats.images import image_header, read_images
 from nerf.data.scene import Cameras, Scene, Split
-from nerf.data.scene_type import settle_scene_type
+from nerf.data.formats.scene_type import settle_scene_type
 from nerf.errors import InputError
 from nerf.files import read_json
 
@@ -78,7 +78,7 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
         return "transforms", path
     if (path / "poses_bounds.npy").is_file():
         return "llff", path
-    from nerf.data.colmap import model_folder
+    from nerf.data.formats.colmap import model_folder
     if model_folder(path) is not None:
         return "colmap", path
     raise InputError(path, "not a scene folder: expected transforms_train.json (Blender), "
@@ -237,7 +237,7 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
 def _split_frames(fmt: str, root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
     """Frames per split (all splits the folder has), the metadata and the file of each split."""
     if fmt == "colmap":
-        from nerf.data.colmap import colmap_split_frames
+        from nerf.data.formats.colmap import colmap_split_frames
         return colmap_split_frames(root)
     if fmt == "blender":
         frames, files, meta0 = {}, {}, None
@@ -311,7 +311,7 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
     """
     fmt, root = detect_format(path)
     if fmt == "llff":
-        from nerf.data.llff import llff_image_files
+        from nerf.data.formats.llff import llff_image_files
         files, extra = llff_image_files(root, llff_factor)
         per_split = holdout_split(files)
         downscale = downscale * extra
@@ -338,14 +338,14 @@ def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
 
     downscale: integer area-resampling factor applied at load time (intrinsics divided by it).
     llff_factor: LLFF only, read images_<factor>/. splits: names to load (default: all present).
-    scene_type: "bounded" | "unbounded" | "forward", or None to choose (nerf.data.scene_type).
+    scene_type: "bounded" | "unbounded" | "forward", or None to choose (nerf.data.formats.scene_type).
     Raises InputError(file, problem) for any bad input.
     """
     if not (isinstance(downscale, int) and downscale >= 1):
         raise InputError(path, f"downscale must be a positive integer, got {downscale}")
     fmt, root = detect_format(path)
     if fmt == "llff":
-        from nerf.data.llff import load_llff
+        from nerf.data.formats.llff import load_llff
         return settle_scene_type(load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits),
                                  None, scene_type)
     frames, meta, files = _split_frames(fmt, root)

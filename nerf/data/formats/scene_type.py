@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from nerf.data.pointcloud import read_ply_points
+from nerf.data.formats.pointcloud import read_ply_points
 from nerf.data.scene import Scene
 from nerf.errors import InputError
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from nerf.commands.train import main
-from nerf.data.loaders import load_scene
-from nerf.data.pointcloud import read_ply_points
+from nerf.data.formats.registry import load_scene
+from nerf.data.formats.pointcloud import read_ply_points
 from nerf.errors import InputError
 from tests.support.scenes import blender_scene, llff_scene, png, transforms_scene
 

@@ -7,7 +7,7 @@ blends from straight lines and plain slerp (0) to the full splines (1); the path
 keyframe for any smoothness, since every blended term does. The field of view is interpolated linearly.
 
 Poses are camera-to-world [4, 4] in the OpenGL convention, in whatever world the caller uses (the
-viewer and nerf-render keep the scene's normalised world; nerf.data.path_files maps to the file's).
+viewer and nerf-render keep the scene's normalised world; nerf.data.paths.path_files maps to the file's).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps
 
-from nerf.data.images import image_header
+from nerf.data.formats.images import image_header
 from nerf.errors import InputError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
@@ -138,7 +138,7 @@ def copy_photos(photos: list[Path], out_dir: Path, tick: Tick | None = None) -> 
 
 def write_downscaled(images: list[Path], root: Path, tick: Tick | None = None) -> None:
     """root/images_K/<name> for K in DOWNSCALES: box-filtered, cropped to a multiple of K like
-    nerf.data.images.area_downscale, so intrinsics divide by K exactly."""
+    nerf.data.formats.images.area_downscale, so intrinsics divide by K exactly."""
     for k in DOWNSCALES:
         (root / f"images_{k}").mkdir(parents=True, exist_ok=True)
     for i, path in enumerate(images):

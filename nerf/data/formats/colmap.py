@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.loaders import Frame, holdout_split
+from nerf.data.formats.registry import Frame, holdout_split
 from nerf.errors import InputError
 
 # nerfstudio's world rotation for COLMAP models (colmap_utils.colmap_to_json): rows [x, z, -y]
@@ -94,7 +94,7 @@ def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[
                             fx=k["fl_x"], fy=k["fl_y"], cx=k["cx"], cy=k["cy"], width=k["w"],
                             height=k["h"], distortion=dist if dist.any() else None))
     split = holdout_split(frames)
-    # the sparse points size an unbounded scene's region of full detail (nerf.data.scene_type)
+    # the sparse points size an unbounded scene's region of full detail (nerf.data.formats.scene_type)
     points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)
     return split, {"sparse_points": points}, {name: folder for name in split}
 

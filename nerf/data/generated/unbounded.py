@@ -1,6 +1,6 @@
 """An unbounded capture of the analytic scene: what a phone video of objects outdoors looks like.
 
-The default scene's objects (nerf.data.synthetic_shapes) stand on an endless checkered ground; a tower, a
+The default scene's objects (nerf.data.generated.shapes) stand on an endless checkered ground; a tower, a
 block and a big ball stand tens of units away, and a sky fills every ray that hits nothing. Cameras
 walk a wobbly circle around the objects at head height, looking slightly down, so every image holds
 near objects, far ones, the ground to the horizon and the sky. The files are what nerfstudio's
@@ -10,7 +10,7 @@ no splits (the loader holds out every 8th frame), so the scene tests the engine'
 Far away the ground fades into a haze of the horizon's colour (aerial perspective); that also keeps
 the checkers from aliasing into moire where they get smaller than a pixel.
 
-    python -m nerf.data.synthetic_unbounded --out /tmp/outdoor --n-frames 96 --width 160 --height 120
+    python -m nerf.data.generated.unbounded --out /tmp/outdoor --n-frames 96 --width 160 --height 120
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nerf.data.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, camera_rays, look_at
-from nerf.data.synthetic_shapes import EPS, Box, Cylinder, Sphere, default_objects
+from nerf.data.generated.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, camera_rays, look_at
+from nerf.data.generated.shapes import EPS, Box, Cylinder, Sphere, default_objects
 
 GROUND_Z = -0.65  # the default scene's disk rests on it
 FOV_X = math.radians(65.0)  # a phone's wide lens: sky and ground share every frame
@@ -123,7 +123,7 @@ def write_unbounded_scene(out_dir: str | Path, n_frames: int = 48, width: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nerf.data.synthetic_unbounded",
+    p = argparse.ArgumentParser(prog="python -m nerf.data.generated.unbounded",
                                 description="Render an unbounded outdoor capture of the analytic scene.")
     p.add_argument("--out", metavar="DIR", required=True, help="write the scene folder here")
     p.add_argument("--n-frames", type=int, default=48)

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.data.images import image_header, read_images
-from nerf.data.loaders import check_enough_views, check_pose, holdout_split
+from nerf.data.formats.images import image_header, read_images
+from nerf.data.formats.registry import check_enough_views, check_pose, holdout_split
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
 

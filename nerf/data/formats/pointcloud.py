@@ -1,7 +1,7 @@
 """Sparse point clouds from structure-from-motion (nerfstudio's `ply_file_path`, e.g. sparse_pc.ply).
 
 Only the vertex positions are read: they tell where a capture's content is, which sets the size of
-an unbounded scene's region of full detail (nerf.data.scene_type). PLY in ASCII or binary
+an unbounded scene's region of full detail (nerf.data.formats.scene_type). PLY in ASCII or binary
 (little or big endian), any property types; faces and other elements after the vertices are ignored.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from nerf.data.cameras import axis_rotation, look_at, make_cameras
-from nerf.data.media import write_video
+from nerf.media import write_video
 from nerf.data.scene import Cameras, Scene
 
 

@@ -1,7 +1,7 @@
 import threading
 import time
 
-from nerf.train.mailbox import Mailbox
+from nerf.runtime.mailbox import Mailbox
 
 
 def test_newest_wins_and_take_empties():

@@ -1,11 +1,11 @@
-"""nerf/data/camera_paths.py: turntable poses and rendering a camera path into a video."""
+"""nerf/data/paths/turntable.py: turntable poses and rendering a camera path into a video."""
 import math
 
 import imageio.v2 as imageio
 import numpy as np
 import torch
 
-from nerf.data.camera_paths import render_turntable, turntable_c2ws
+from nerf.data.paths.turntable import render_turntable, turntable_c2ws
 from nerf.data.cameras import look_at, make_cameras
 
 

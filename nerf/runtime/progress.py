@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from nerf.process.progress import StageProgress
+from nerf.runtime.stages import StageProgress
 
 REFRESH_SECONDS = 0.5  # faster than anyone reads it; each refresh is a write to the terminal
 LOG_SECONDS = 10.0  # between the lines written to a log or a pipe

@@ -1,7 +1,7 @@
 """Progress of the processing stages: the record the pipeline reports.
 
 The pipeline only calls `report(StageProgress)`; nerf-process's terminal bar
-(nerf/commands/progress.StageBar) and the viewer's processing window are two readers of the same
+(nerf/runtime/progress.StageBar) and the viewer's processing window are two readers of the same
 record, so neither knows about the other.
 """
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""nerf/data/keyframe_paths.py: the spline passes through every keyframe and is smooth between them."""
+"""nerf/data/paths/keyframes.py: the spline passes through every keyframe and is smooth between them."""
 import math
 
 import numpy as np
 import pytest
 
-from nerf.data.keyframe_paths import CameraPath, Keyframe, check_path, evaluate_path, orbit_path, sample_path
+from nerf.data.paths.keyframes import CameraPath, Keyframe, check_path, evaluate_path, orbit_path, sample_path
 from nerf.data.cameras import look_at
 
 
