@@ -5,7 +5,7 @@ between chunks; with a ShardPool the pool's threads render a round of chunks sid
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -24,6 +24,7 @@ class EvalResult:
     ssim: float  # mean over the views
     views: int
     per_view_psnr: list[float]
+    per_view_ssim: list[float] = field(default_factory=list)  # same order; empty from fakes that skip it
     images: list[torch.Tensor] | None = None  # the predictions [H, W, 3], when asked to keep them
 
 
@@ -92,4 +93,4 @@ def evaluate_views(render_view: Callable[[int], RenderOutput | None], target_vie
         if keep_images:
             images.append(out.rgb)
     return EvalResult(psnr=sum(psnrs) / max(n, 1), ssim=sum(ssims) / max(n, 1), views=n,
-                      per_view_psnr=psnrs, images=images if keep_images else None)
+                      per_view_psnr=psnrs, per_view_ssim=ssims, images=images if keep_images else None)

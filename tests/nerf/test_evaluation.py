@@ -44,6 +44,7 @@ def test_evaluate_views_averages_per_view_metrics():
     assert isinstance(result, EvalResult) and result.views == 2
     assert result.per_view_psnr == pytest.approx([20.0, 40.0])
     assert result.psnr == pytest.approx(30.0) and 0.0 < result.ssim <= 1.0
+    assert len(result.per_view_ssim) == 2 and result.ssim == pytest.approx(sum(result.per_view_ssim) / 2)
     assert len(result.images) == 2 and torch.equal(result.images[1], _flat(0.51).rgb)
     assert evaluate_views(lambda i: _flat(0.6), lambda i: target, 2, torch.device("cpu")).images is None
     assert evaluate_views(lambda i: None, lambda i: target, 2, torch.device("cpu")) is None  # aborted
