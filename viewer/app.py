@@ -22,11 +22,11 @@ from viewer.debug_state import DebugState
 from viewer.keys import BINDINGS, KeyMap
 from viewer.notices import Notes, NoticeTable
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
-from viewer.orbit import camera_from_views
+from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings
-from viewer.panels.status import RateMeter, StatusLine
+from viewer.panels.status import RateMeter, StatusLine, snap_hint
 from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
@@ -60,7 +60,8 @@ class ViewerApp:
                                      shards=session.shards)
         self.views = views = DatasetViews(scene)
         fov = views.fov_y_deg("train")
-        camera = camera_from_views(views.c2ws("train"), 640, 640, fov)
+        self._first_view = central_view(views.c2ws("train"))  # instant-ngp starts at a training camera
+        camera = camera_from_views(views.c2ws("train"), 640, 640, fov, self._first_view)
         # CPU: full quality is the training resolution (more pixels cost seconds, add little); GPU: the view's.
         cpu_scale = min(1.0, max(0.05, scene.split("train").cameras.height / 720.0))
         settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if device.type == "cuda" else cpu_scale)
@@ -71,7 +72,8 @@ class ViewerApp:
         self.view = LiveView(camera, settings, worker=self.worker, views=views,
                              depth_range=(scene.near, scene.far),
                              on_screenshot=lambda rgb, req: self.record.save_screenshot(rgb, req),
-                             on_snapped_frame=lambda rgb: self.render_panel.show_prediction(rgb))
+                             on_snapped_frame=lambda rgb: self.render_panel.show_prediction(rgb),
+                             on_snap=lambda split, i: self.render_panel.show_view(split, i))
         self.actions = SessionActions(self.worker, session, self.notes,
                                       running=lambda: self.stats.running if self.stats else True)
         self.render_panel = RenderPanel(settings, views_in=views.count,
@@ -142,6 +144,7 @@ class ViewerApp:
             "help": lambda: None, "train": self.actions.toggle_training, "screenshot": self.record.screenshot,
             "record": self.record.toggle_recording, "keyframe": self.path_panel.add_view,
             "evaluate": self.actions.evaluate, "reset_camera": self.view.reset_camera, "quit": dpg.stop_dearpygui,
+            "prev_camera": lambda: self.view.jump(-1), "next_camera": lambda: self.view.jump(+1),
         }, code_of=lambda name: getattr(dpg, f"mvKey_{name}"))
         with dpg.handler_registry():
             dpg.add_mouse_click_handler(callback=lambda _s, a: self.view.on_press(a))
@@ -162,6 +165,7 @@ class ViewerApp:
             dpg.set_viewport_height(height)
             self.status.note_renderer(self.gl_renderer)
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
+        self.view.snap_to("train", self._first_view, moved=False)
         overlay = PathOverlay(self.view.overlay)
         self._per_frame = [
             self.path_panel.update,
@@ -171,7 +175,8 @@ class ViewerApp:
             self.record.update,
             lambda now: self.autosave.poll(self.stats, self.worker),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
-                                           "| recording" if self.record.recorder else ""),
+                                           ("| recording " if self.record.recorder else "")
+                                           + snap_hint(self.view.snapped())),
             lambda now: self.toy.update(),
         ]
 

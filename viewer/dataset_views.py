@@ -39,3 +39,14 @@ class DatasetViews:
         """Vertical field of view of the split's first camera."""
         c = self.scene.split(split).cameras
         return float(np.degrees(2 * np.arctan(0.5 * c.height / float(c.fy[0]))))
+
+    def nearest(self, split: str, eye: np.ndarray) -> int:
+        """The view of `split` whose camera is nearest the point eye [3]."""
+        return int(np.argmin(np.linalg.norm(self.c2ws(split)[:, :3, 3] - np.asarray(eye), axis=1)))
+
+    def jump(self, split: str, snapped: int | None, eye: np.ndarray, delta: int) -> int:
+        """The view `[` / `]` go to: from a snapped view the one `delta` on (wrapping round), from
+        anywhere else the nearest camera first (instant-ngp's keys)."""
+        if snapped is None:
+            return self.nearest(split, eye)
+        return (snapped + delta) % self.count(split)

@@ -29,6 +29,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding(("K",), "keyframe", "add the view to the camera path"),
     Binding(("T",), "evaluate", "evaluate the test views (PSNR)"),
     Binding(("R",), "reset_camera", "back to the first view (leaves a snapped view)"),
+    Binding(("Open_Brace",), "prev_camera", "previous training camera (snaps to it)", shown="["),
+    Binding(("Close_Brace",), "next_camera", "next training camera (snaps to it)", shown="]"),
     Binding(("Escape",), "quit", "quit (the training is saved)", shown="Esc / Ctrl+Q", ctrl=None,
             everywhere=True),
     Binding(("Q",), "quit", "", ctrl=True, everywhere=True),

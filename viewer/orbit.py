@@ -45,8 +45,11 @@ class OrbitCamera:
 
     def __init__(self, width: int, height: int, *, target=(0.0, 0.0, 0.0), radius: float = 4.0,
                  rotation=None, up=(0.0, 0.0, 1.0), fov_y_deg: float = 40.0,
-                 min_radius: float = 1e-2, max_radius: float = 1e3):
+                 min_radius: float = 1e-2, max_radius: float = 1e3, pivot=(0.0, 0.0, 0.0)):
+        """pivot: the point a newly adopted pose (set_c2w) turns about, e.g. look_point of the
+        capture's cameras."""
         self.width, self.height = int(width), int(height)
+        self.pivot = np.asarray(pivot, dtype=np.float64).copy()  # [3]
         self.up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
         self.target = np.asarray(target, dtype=np.float64).copy()  # [3]
         self.radius = float(radius)
@@ -83,13 +86,13 @@ class OrbitCamera:
     def set_c2w(self, c2w, keep_radius: bool = False) -> None:
         """Adopt a camera-to-world pose [4, 4] (e.g. a dataset view).
 
-        The new target is the point on the viewing axis closest to the world origin, which for
-        the usual inward-facing captures is the scene centre.
+        The new target is the point on the viewing axis closest to `pivot` (the point the capture's
+        cameras look at), so that orbiting turns about what was photographed.
         """
         c2w = np.asarray(c2w, dtype=np.float64)
         rot, eye = nearest_rotation(c2w[:3, :3]), c2w[:3, 3]
         if not keep_radius:
-            along = float(eye @ rot[:, 2])  # distance from the eye to the origin's foot point
+            along = float((eye - self.pivot) @ rot[:, 2])  # distance from the eye to the pivot's foot point
             self.radius = float(np.clip(along, self.min_radius, self.max_radius)) if along > 0 else 1.0
         self.rotation = rot
         self.target = eye - self.radius * rot[:, 2]
@@ -143,14 +146,42 @@ class OrbitCamera:
                 "width": self.width, "height": self.height}
 
 
+def look_point(c2ws: np.ndarray) -> np.ndarray:
+    """The point [3] the cameras c2ws [N, 4, 4] look at: nearest, in least squares, to all their
+    viewing axes (as nerfstudio's and LLFF's focus point).
+
+    Sum over cameras of the squared distance |(I - d d^T)(p - o)|^2 is minimised where
+    sum(I - d d^T) p = sum(I - d d^T) o. When the axes are near parallel (one camera, a frontal
+    capture shot straight on) depth along them is undetermined: a small pull towards the point of
+    the mean axis nearest the origin (the normalised scene's centre) settles it there.
+    """
+    c2ws = np.asarray(c2ws, dtype=np.float64)
+    o, d = c2ws[:, :3, 3], -c2ws[:, :3, 2]  # eyes [N, 3], viewing directions [N, 3]
+    d = d / np.linalg.norm(d, axis=1, keepdims=True)
+    proj = np.eye(3)[None] - d[:, :, None] * d[:, None, :]  # [N, 3, 3] onto each axis' normal plane
+    a, b = proj.sum(axis=0), np.einsum("nij,nj->i", proj, o)
+    mean_o, mean_d = o.mean(axis=0), d.mean(axis=0)
+    mean_d = mean_d / max(np.linalg.norm(mean_d), 1e-12)
+    fallback = mean_o + max(float(-mean_o @ mean_d), 0.0) * mean_d
+    eps = 1e-4 * len(c2ws)  # against a sum of N projections with eigenvalues up to N: a pull only where the axes agree
+    return np.linalg.solve(a + eps * np.eye(3), b + eps * fallback)
+
+
+def central_view(c2ws: np.ndarray) -> int:
+    """Index of the camera nearest the mean camera position: the capture's most typical view."""
+    eyes = np.asarray(c2ws, dtype=np.float64)[:, :3, 3]
+    return int(np.argmin(np.linalg.norm(eyes - eyes.mean(axis=0), axis=1)))
+
+
 def camera_from_views(c2ws: np.ndarray, width: int, height: int, fov_y_deg: float,
-                      index: int = 0) -> OrbitCamera:
-    """An OrbitCamera at dataset view `index` of c2ws [N, 4, 4], `up` the mean camera y axis."""
+                      index: int | None = None) -> OrbitCamera:
+    """An OrbitCamera at dataset view `index` of c2ws [N, 4, 4] (None: the central view),
+    turning about the point the views look at, `up` the mean camera y axis."""
     c2ws = np.asarray(c2ws, dtype=np.float64)
     up = c2ws[:, :3, 1].mean(axis=0)
     if np.linalg.norm(up) < 1e-6:
         up = np.array([0.0, 0.0, 1.0])
-    cam = OrbitCamera(width, height, up=up, fov_y_deg=fov_y_deg)
-    cam.set_c2w(c2ws[index])
+    cam = OrbitCamera(width, height, up=up, fov_y_deg=fov_y_deg, pivot=look_point(c2ws))
+    cam.set_c2w(c2ws[central_view(c2ws) if index is None else index])
     cam.set_home()
     return cam

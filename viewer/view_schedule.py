@@ -107,6 +107,8 @@ class ViewTag:
     snapped: tuple | None = None  # (split, index) when rendering a dataset camera
     scale: float = 1.0  # resolution relative to full quality
     interactive: bool = False  # served before training, at the moving scale and sample cap
+    prompt: bool = False  # a view (or level) not yet on screen: served after the step in progress,
+    #                       whatever the render share (only refreshes of a shown view wait their turn)
 
 
 class OnScreen(NamedTuple):
@@ -126,6 +128,8 @@ class ViewSchedule:
         self.screenshot_due = False
         self.moving_scale = LEVELS[0]  # resolution of frames while moving, adapted to their render time
         self.latencies_ms: list[float] = []  # first move -> first frame showing it, the last 200
+        self.rest_to_full_s: list[float] = []  # the camera comes to rest -> its full-quality frame, the last 200
+        self._rested_at: float | None = None  # when the camera came to rest on a view not yet shown at FULL
         self._shown: OnScreen | None = None
         self._inflight: ViewTag | None = None
         self._rest_from = 0.0  # time from which the camera counts as resting
@@ -159,9 +163,9 @@ class ViewSchedule:
         if keep_snap and self.snapped is not None:
             self.snapped = (*self.snapped[:2], self.version)
 
-    def snap_to(self, split: str, index: int, now: float) -> None:
-        """The camera was put on dataset view `index` of `split`."""
-        self.changed(now)
+    def snap_to(self, split: str, index: int, now: float, moved: bool = True) -> None:
+        """The camera was put on dataset view `index` of `split` (moved: as for `changed`)."""
+        self.changed(now, moved=moved)
         self.snapped = (split, index, self.version)
 
     def released(self, now: float) -> None:
@@ -191,6 +195,9 @@ class ViewSchedule:
             self.latencies_ms.append((now - self._pending_move[1]) * 1000.0)
             self.latencies_ms = self.latencies_ms[-200:]
             self._pending_move = None
+        if self._rested_at is not None and tag.level == FULL and tag.version == self.version:
+            self.rest_to_full_s = [*self.rest_to_full_s[-199:], now - self._rested_at]
+            self._rested_at = None
         self._fire_shown()
         return True
 
@@ -199,6 +206,7 @@ class ViewSchedule:
     def next_request(self, now: float, step: int, training: bool) -> ViewTag | None:
         """The next frame to ask for (it is then in flight), or None: nothing is due yet."""
         if self.state is State.LOW_MOVE and now >= self._rest_from:
+            self._rested_at = now
             self._fire(Event.REST)
             self._fire_shown()
         if self._inflight is not None:  # a moving frame always finishes: the next one could be late too
@@ -225,7 +233,9 @@ class ViewSchedule:
         scale = self.moving_scale if interactive else LEVELS[level]
         if interactive:
             level = moving_level(scale)
-        self._inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive)
+        shown = self._shown
+        prompt = shown is None or shown.version != self.version or level > shown.level or purpose != "view"
+        self._inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive, prompt)
         return self._inflight
 
     def refine_seconds(self) -> float:

@@ -109,6 +109,7 @@ class RenderRequest:
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     max_samples: int | None = None
     interactive: bool = False  # the camera is moving: serve before training
+    prompt: bool = False  # a new view at rest, still below full quality: serve after the step, whatever the share
     tag: Any = None
     crop: Any = None  # nerf.data.crop.CropBox: show only what lies inside (None: everything)
 

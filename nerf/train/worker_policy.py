@@ -1,8 +1,9 @@
 """When the training worker steps, renders, yields or sleeps: its scheduling policy, apart from the thread.
 
-A pending render request is served at once when it is interactive (the user is moving the camera),
-while the user interacts, or while training is paused; otherwise once the worker has trained for long
-enough since the last render that renders take `share` of its time. A step in progress gives way
+A pending render request is served at once when it is interactive (the user is moving the camera)
+or prompt (the camera came to rest on a view not yet shown at full quality: it refines at once, as
+nerfview's does), while the user interacts, or while training is paused; otherwise once the worker
+has trained for long enough since the last render that renders take `share` of its time. A step in progress gives way
 (yields) to an interactive request once its forward pass is done. A time budget pauses training when
 spent. The caller passes the clock, so every rule can be checked without a thread.
 """
@@ -39,7 +40,7 @@ class WorkerPolicy:
         return self.running and not self.interacting
 
     def may_render(self, request: RenderRequest, now: float) -> bool:
-        if request.interactive or not self.should_train():
+        if request.interactive or request.prompt or not self.should_train():
             return True
         wait = self.last_render_s * (1.0 - self.share) / self.share
         return now - self.last_render_end >= wait

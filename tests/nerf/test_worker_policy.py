@@ -5,6 +5,7 @@ from nerf.train.worker_messages import RenderRequest
 from nerf.train.worker_policy import CPU_RENDER_CHUNK, MIN_SHARE, WorkerPolicy, render_chunk
 
 STILL, MOVING = RenderRequest(cameras=None), RenderRequest(cameras=None, interactive=True)
+REFINING = RenderRequest(cameras=None, prompt=True)
 
 
 def test_renders_take_their_share_of_the_time_while_training():
@@ -14,6 +15,7 @@ def test_renders_take_their_share_of_the_time_while_training():
     assert not policy.may_render(STILL, now=10.59)
     assert policy.may_render(STILL, now=10.61)
     assert policy.may_render(MOVING, now=10.0)  # a camera move never waits
+    assert policy.may_render(REFINING, now=10.0)  # nor a view that just came to rest
 
 
 def test_paused_or_held_training_renders_at_once():
@@ -36,6 +38,7 @@ def test_an_aborted_render_does_not_count_as_a_duration():
 def test_only_a_camera_move_makes_a_step_yield():
     policy = WorkerPolicy()
     assert policy.yields_to(MOVING) and not policy.yields_to(STILL) and not policy.yields_to(None)
+    assert not policy.yields_to(REFINING)  # it waits for the step in progress
 
 
 def test_budget_progress_and_pause_point():

@@ -22,3 +22,20 @@ def test_ground_truth_is_the_image_on_the_background():
     gt = views.ground_truth("test", 0, (0.0, 0.0, 0.0))
     assert gt.shape == (16, 16, 3)
     np.testing.assert_allclose(gt, views.scene.split("test").images[0, ..., :3].numpy(), atol=1e-6)
+
+
+def test_brackets_step_through_the_cameras_from_a_snapped_view_or_start_at_the_nearest():
+    views = DatasetViews(make_fake_scene(8))  # 4 train cameras on a circle
+    eyes = views.c2ws("train")[:, :3, 3]
+    assert views.nearest("train", eyes[2] * 1.1) == 2
+    assert views.jump("train", None, eyes[2] * 1.1, +1) == 2  # from elsewhere: the nearest first
+    assert views.jump("train", 2, eyes[2], +1) == 3
+    assert views.jump("train", 3, eyes[3], +1) == 0  # wraps round
+    assert views.jump("train", 0, eyes[0], -1) == 3
+
+
+def test_the_status_line_says_how_to_leave_a_snapped_view():
+    from viewer.panels.status import snap_hint
+    assert snap_hint(None) == ""
+    hint = snap_hint(("train", 7))
+    assert "train view 7" in hint and "drag" in hint and "R" in hint

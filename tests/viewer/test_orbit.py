@@ -144,3 +144,34 @@ def test_unbounded_capture_orbits_the_scene_centre_and_zooms_out_past_the_camera
     assert np.linalg.norm(cam.target) < 0.15 * distance  # the region's centre, not a point on the ground
     cam.zoom(-30)
     assert np.linalg.norm(cam.eye) > 5 * distance
+
+
+def test_look_point_is_where_the_viewing_axes_meet():
+    from viewer.orbit import look_point
+    target = np.array([1.0, 2.0, 3.0])
+    c2ws = np.stack([look_at(tuple(target + off), tuple(target)).numpy()
+                     for off in ([4, 0, 1], [0, -3, 2], [-2, 2, 0.5])])
+    np.testing.assert_allclose(look_point(c2ws), target, atol=1e-3)
+
+
+def test_look_point_of_parallel_cameras_lies_on_their_axis_level_with_the_origin():
+    # A frontal capture shot straight on: three cameras side by side at z = 3, all looking down -z.
+    from viewer.orbit import look_point
+    c2ws = np.stack([look_at((x, 0.0, 3.0), (x, 0.0, 0.0), up=(0, 1, 0)).numpy() for x in (-0.5, 0.0, 0.5)])
+    np.testing.assert_allclose(look_point(c2ws), [0.0, 0.0, 0.0], atol=1e-6)
+
+
+def test_a_snapped_pose_turns_about_the_pivot_not_the_origin():
+    # A frontal capture whose content sits 2 units in front of the cameras, far from the origin.
+    from viewer.orbit import central_view
+    c2ws = np.stack([look_at((x, 5.0, 0.0), (x, 5.0, -2.0), up=(0, 1, 0)).numpy() for x in (-0.6, 0.1, 0.2, 0.7)])
+    c2ws[:, :3, :3] = c2ws[1, :3, :3]  # shot straight on
+    cam = camera_from_views(c2ws, 64, 64, 40.0)
+    assert central_view(c2ws) == 1
+    np.testing.assert_allclose(cam.c2w, c2ws[1], atol=1e-9)  # the first view is a training camera's
+    cam.pivot = np.array([0.1, 5.0, -2.0])
+    cam.set_c2w(c2ws[1])
+    np.testing.assert_allclose(cam.target, [0.1, 5.0, -2.0], atol=1e-9)
+    assert cam.radius == pytest.approx(2.0)
+    cam.orbit(80, 0)
+    assert np.linalg.norm(cam.eye - cam.pivot) == pytest.approx(2.0)

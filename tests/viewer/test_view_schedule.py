@@ -268,7 +268,9 @@ class Reference:
     def ask(self, level, purpose="view", interactive=False):
         scale = self.moving_scale if interactive else LEVELS[level]
         level = moving_level(scale) if interactive else level
-        self.inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive)
+        # prompt: anything but a refresh of the view and level already on screen
+        prompt = purpose != "view" or self.shown is None or self.shown[0] != self.version or level > self.shown[1]
+        self.inflight = ViewTag(self.version, level, purpose, self.snap(), scale, interactive, prompt)
         return self.inflight
 
 
@@ -311,3 +313,33 @@ def test_the_state_machine_asks_what_the_plain_conditions_ask(seed):
             training = not training
         assert machine.snap() == ref.snap() and machine.refine_seconds() == ref.refine_seconds()
         assert machine.latencies_ms == ref.latencies[-200:] and machine.moving_scale == ref.moving_scale
+
+
+def test_a_view_at_rest_refines_promptly_but_refreshes_of_it_wait_their_turn(loop):
+    s = loop.schedule
+    s.changed(0.0, moved=False)
+    loop.tick(0.0, step=0)
+    assert loop.requests[-1].prompt  # nothing on screen yet
+    loop.serve(0.1, 0.05, step=1)  # level 0 shown: level 1 is asked for at once
+    assert loop.requests[-1].level == 1 and loop.requests[-1].prompt
+    loop.serve(0.3, 0.1, step=2)
+    assert loop.requests[-1].level == FULL and loop.requests[-1].prompt
+    loop.serve(0.8, 0.4, step=3)
+    assert s.state is State.HIGH and s.rest_to_full_s == []  # nobody moved: no rest to time
+    loop.tick(1.0, step=4)  # training moved on: a refresh of the full view, which waits for the share
+    assert loop.requests[-1].level == FULL and not loop.requests[-1].prompt
+    s.finished(loop.requests[-1], None)
+    # A drag, then rest: the moving frames are interactive, the refinements after them prompt.
+    s.changed(2.0)
+    loop.tick(2.0, step=4)
+    assert loop.requests[-1].interactive
+    loop.serve(2.05, 0.05, step=4)
+    s.released(2.1)
+    loop.tick(2.1, step=4)
+    refine = loop.requests[-1]
+    assert refine.prompt and not refine.interactive and refine.level > loop.requests[-2].level
+    while loop.requests[-1].level != FULL:
+        loop.serve(2.3, 0.1, step=5)
+    loop.serve(2.9, 0.4, step=5)
+    assert s.state is State.HIGH
+    assert s.rest_to_full_s == [pytest.approx(0.8)]  # 2.1 (rest) -> 2.9 (the full frame shown)

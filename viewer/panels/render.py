@@ -59,7 +59,8 @@ class RenderPanel:
 
     `views_in(split)`: the number of dataset views in a split; `ground_truth(split, index)`: one of
     their images [H, W, 3]; `on_change(settings, rerender)`: new settings (rerender=False: only the
-    display mode changed); `on_snap(split, index)`: put the camera on a dataset view."""
+    display mode changed); `on_snap(split, index)`: put the camera on a dataset view (and call
+    show_view)."""
 
     def __init__(self, settings: RenderSettings, *, views_in: Callable[[str], int],
                  ground_truth: Callable[[str, int], np.ndarray],
@@ -89,8 +90,8 @@ class RenderPanel:
                                callback=lambda _s, v: self._set(max_samples=int(v)))
             dpg.add_separator()
             dpg.add_text("Dataset view (snaps the camera):")
-            dpg.add_radio_button(("train", "test"), default_value="train", horizontal=True,
-                                 callback=lambda _s, v: self._set_split(v))
+            self.split_radio = dpg.add_radio_button(("train", "test"), default_value="train", horizontal=True,
+                                                    callback=lambda _s, v: self._set_split(v))
             n = self._views_in("train")
             self.view_slider = dpg.add_slider_int(label="view", min_value=0, max_value=max(n - 1, 0),
                                                   width=150, callback=lambda _s, v: self._snap(int(v)))
@@ -117,8 +118,17 @@ class RenderPanel:
         self._snap(dpg.get_value(self.view_slider))
 
     def _snap(self, index: int) -> None:
-        self._on_snap(self._split, index)
-        self._gt_texture.set(fit_into(self._ground_truth(self._split, index), GT_SIZE, GT_SIZE))
+        self._on_snap(self._split, index)  # which calls show_view back
+
+    def show_view(self, split: str, index: int) -> None:
+        """The camera went to dataset view `index` of `split` from elsewhere ([ / ], a click on a
+        camera, the first view): show it on the slider and its ground truth."""
+        if split != self._split:
+            self._split = split
+            dpg.set_value(self.split_radio, split)
+            dpg.configure_item(self.view_slider, max_value=max(self._views_in(split) - 1, 0))
+        dpg.set_value(self.view_slider, index)
+        self._gt_texture.set(fit_into(self._ground_truth(split, index), GT_SIZE, GT_SIZE))
 
     def show_prediction(self, image: np.ndarray) -> None:
         """The model's render of the snapped view, beside the ground truth."""

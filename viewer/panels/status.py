@@ -42,6 +42,13 @@ class RateMeter:
         return len(self._times) / self.window
 
 
+def snap_hint(snap: tuple[str, int] | None) -> str:
+    """The status line's word on a snapped view: which one, and how to leave it."""
+    if snap is None:
+        return ""
+    return f"| {snap[0]} view {snap[1]} (drag or R leaves it, [ ] other cameras)"
+
+
 class StatusLine:
     def __init__(self, device: torch.device):
         self.device = device

@@ -44,12 +44,12 @@ class LiveView:
 
     def __init__(self, camera: OrbitCamera, settings: RenderSettings, *, worker: RenderWorker,
                  views: DatasetViews, depth_range: tuple[float, float], on_screenshot: Callable,
-                 on_snapped_frame: Callable):
+                 on_snapped_frame: Callable, on_snap: Callable[[str, int], None] = lambda _split, _i: None):
         self.camera, self.settings = camera, settings
         self._worker = worker
         self.views = views
         self._depth_range = depth_range
-        self._on_screenshot, self._on_snapped_frame = on_screenshot, on_snapped_frame
+        self._on_screenshot, self._on_snapped_frame, self._on_snap = on_screenshot, on_snapped_frame, on_snap
         self.schedule = ViewSchedule()
         self.render_meter = RateMeter()  # frames shown per second
         self.size = (camera.width, camera.height)
@@ -87,7 +87,7 @@ class LiveView:
         dpg.configure_item(self.canvas, width=width, height=height)
         if self.last_image is not None:
             self._upload(self.last_image)
-        self.changed(moved=False)
+        self.changed(keep_snap=True, moved=False)  # a dataset camera's frame does not depend on the view's size
 
     def hovered(self) -> bool:
         return self.canvas is not None and dpg.is_item_hovered(self.canvas)
@@ -101,7 +101,8 @@ class LiveView:
         """For NERF_VIEWER_DEBUG_STATE: where the camera is and what the screen shows."""
         return {"render_fps": self.render_meter.rate(now), "c2w": self.camera.c2w.tolist(),
                 "frame_hash": self.frame_hash, "frames_shown": self.frames_shown, "view_rect": self.rect(),
-                "latencies_ms": self.schedule.latencies_ms[-50:]}
+                "latencies_ms": self.schedule.latencies_ms[-50:],
+                "rest_to_full_s": self.schedule.rest_to_full_s[-50:], "snapped": self.snapped()}
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -146,10 +147,22 @@ class LiveView:
         """The camera or a render setting changed (see ViewSchedule.changed)."""
         self.schedule.changed(time.perf_counter(), keep_snap=keep_snap, moved=moved)
 
-    def snap_to(self, split: str, index: int) -> None:
-        """Put the camera on dataset view `index` of `split` and render that camera exactly."""
+    def snap_to(self, split: str, index: int, *, moved: bool = True) -> None:
+        """Put the camera on dataset view `index` of `split` and render that camera exactly
+        (moved=False: nobody moved it, e.g. the first view; training is not held for it)."""
         self.camera.set_c2w(self.views.c2ws(split)[index])
-        self.schedule.snap_to(split, index, time.perf_counter())
+        self.schedule.snap_to(split, index, time.perf_counter(), moved=moved)
+        self._on_snap(split, index)
+
+    def snapped(self) -> tuple[str, int] | None:
+        """(split, index) while the camera sits on the dataset view it was snapped to."""
+        return self.schedule.snap()
+
+    def jump(self, delta: int) -> None:
+        """`[` / `]`: to the previous / next training camera (from elsewhere: the nearest one)."""
+        snap = self.snapped()
+        index = snap[1] if snap and snap[0] == "train" else None
+        self.snap_to("train", self.views.jump("train", index, self.camera.eye, delta))
 
     def reset_camera(self) -> None:
         """Back to the first view (this also leaves a snapped view)."""
@@ -246,4 +259,5 @@ class LiveView:
                                 fov_y_deg=self.camera.fov_y_deg)
         self._worker.request_render(RenderRequest(cams, 0, background=s.background,
                                                   max_samples=sample_cap(s.max_samples, tag.interactive),
-                                                  interactive=tag.interactive, tag=tag, crop=self.crop))
+                                                  interactive=tag.interactive, prompt=tag.prompt, tag=tag,
+                                                  crop=self.crop))
