@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from nerf.commands.cli import command_parser
 from nerf.device import pick_device
 from nerf.errors import InputError
 from toy import presets, run
@@ -35,7 +36,7 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Fit one image with a coordinate MLP (x, y) -> RGB.")
+    p = command_parser(prog=PROG, description="Fit one image with a coordinate MLP (x, y) -> RGB.")
     p.add_argument("image", nargs="?", help="PNG/JPG to fit (default: the project's toy image)")
     p.add_argument("--out", type=Path, default=Path("toy_out"), help="output folder (default toy_out)")
     p.add_argument("--preset", choices=("study", "ffn"), help="run a named experiment instead of one fit")

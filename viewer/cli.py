@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nerf.commands.cli import command_parser
 from nerf.runtime.signals import StopSignals, Stopped, exit_soon
 from nerf.errors import InputError
 from nerf.runtime.allocator import tune_malloc
@@ -20,7 +21,7 @@ from viewer.session import open_session
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
+    p = command_parser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
     p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
                    help="scene folder, checkpoint (.pt), video or folder of photos (processed "
                         "first, see nerf-process); default: the embedded scene")

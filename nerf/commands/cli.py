@@ -9,6 +9,7 @@ way everywhere, by argparse, before anything heavy happens.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import math
 import os
 import sys
@@ -19,6 +20,21 @@ from pathlib import Path
 from typing import Callable
 
 from nerf.errors import InputError
+
+
+def package_version() -> str:
+    """The installed nerf-viewer's version (pyproject.toml's), or a note that it runs uninstalled."""
+    try:
+        return importlib.metadata.version("nerf-viewer")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def command_parser(prog: str, description: str, **kwargs) -> argparse.ArgumentParser:
+    """The parser of one entry point, with the --version every command shares."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    return parser
 
 
 def fail(prog: str, message: str) -> int:

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import torch
 
+from nerf.commands.cli import command_parser
 from nerf.commands.trained_model import fail, load_trained
 from nerf.device import pick_device
 from nerf.data.crop import CropBox
@@ -24,7 +25,7 @@ PROG = "nerf-export"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Export a mesh or a point cloud from a trained NeRF.")
+    p = command_parser(prog=PROG, description="Export a mesh or a point cloud from a trained NeRF.")
     p.add_argument("kind", choices=("mesh", "pointcloud"))
     p.add_argument("checkpoint", help="checkpoint.pt written by nerf-train or the viewer")
     p.add_argument("--out", required=True, help="mesh: .ply, .obj or .glb; point cloud: .ply")

@@ -5,13 +5,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from nerf.commands.cli import command_parser
 from nerf.errors import InputError
 
 PROG = "nerf-process"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = command_parser(
         prog=PROG,
         description="Turn a video (mp4, mov, mkv, webm) or a folder of photos (JPG, PNG) into a scene "
                     "with camera poses: images, transforms.json (nerfstudio layout), sparse_pc.ply "

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from nerf.commands.cli import command_parser
 from nerf.runtime.progress import Progress
 from nerf.commands.trained_model import fail, load_trained
 from nerf.device import pick_device
@@ -27,7 +28,7 @@ PROG = "nerf-render"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Render a trained NeRF along a camera path, an orbit "
+    p = command_parser(prog=PROG, description="Render a trained NeRF along a camera path, an orbit "
                                                        "or the views of a dataset split.")
     p.add_argument("checkpoint", help="checkpoint.pt written by nerf-train or the viewer")
     what = p.add_mutually_exclusive_group(required=True)

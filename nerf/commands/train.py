@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nerf.commands.cli import command_parser
 from nerf.runtime.signals import exit_soon
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = command_parser(
         prog="nerf-train",
         description="Train a NeRF headless, evaluate it and render videos; or --inspect a scene.",
     )
