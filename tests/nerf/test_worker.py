@@ -12,16 +12,10 @@ from nerf.train.worker_messages import EvalScore
 from tests.support.fakes import FakeTrainer
 
 
-def _wait_for(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
+HANG = 30.0  # seconds: every wait below is bounded by this to catch a hang; it is never a speed target
 
 
-def _stats(worker, predicate, timeout=3.0):
+def _stats(worker, predicate, timeout=HANG):
     """Wait for a stats message satisfying predicate; return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -29,6 +23,22 @@ def _stats(worker, predicate, timeout=3.0):
         if s is not None and predicate(s):
             return s
     raise AssertionError("no matching stats in time")
+
+
+class _Watched(FakeTrainer):
+    """Tells the test when a render has begun (`rendering`) and how each ended (`finished`: False
+    when it gave up, True when it returned an image), so no test has to guess from the clock."""
+
+    def __init__(self, **knobs):
+        super().__init__(**knobs)
+        self.rendering = threading.Event()
+        self.finished: list[bool] = []
+
+    def render(self, *args, **kwargs):
+        self.rendering.set()
+        out = super().render(*args, **kwargs)
+        self.finished.append(out is not None)
+        return out
 
 
 @pytest.fixture
@@ -41,7 +51,7 @@ def trainer():
 def worker(trainer, tmp_path):
     w = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", stats_interval=0.02).start()
     yield w
-    assert w.stop(1.0)
+    assert w.stop(HANG)
 
 
 def _camera(size=8):
@@ -59,8 +69,9 @@ def test_trains_pauses_resumes_and_logs(worker, trainer, tmp_path):
     _stats(worker, lambda s: s.step >= 5)
     worker.pause()
     paused = _stats(worker, lambda s: not s.running)
-    time.sleep(0.1)
-    assert trainer.step_count == paused.step  # no steps while paused
+    worker.request_render(RenderRequest(_camera(), tag="probe"))
+    assert worker.frames.wait(HANG).request.tag == "probe"  # the worker went round its loop, paused
+    assert trainer.step_count == paused.step  # and took no step
     worker.resume()
     _stats(worker, lambda s: s.running and s.step > paused.step + 3)
     lines = _log(tmp_path / "log.jsonl")
@@ -84,71 +95,66 @@ def test_reset_returns_to_step_zero_and_clears_history(worker, trainer):
     assert trainer.resets == 1
 
 
-def test_stop_joins_within_a_second_even_mid_render(tmp_path):
-    trainer = FakeTrainer(render_row_seconds=0.05)  # a 64-row render would take 3 s
+def test_stop_aborts_a_render_in_progress(tmp_path):
+    trainer = _Watched(render_row_seconds=0.25)  # 256 rows: a minute, longer than stop() waits
     w = TrainingWorker(trainer).start()
-    w.request_render(RenderRequest(_camera(64), interactive=True))
-    assert _wait_for(lambda: trainer.thread_ids)
-    start = time.perf_counter()
-    assert w.stop(1.0)
-    assert time.perf_counter() - start < 1.0
-    assert not w.alive
+    w.request_render(RenderRequest(_camera(256), interactive=True))
+    assert trainer.rendering.wait(HANG)
+    assert w.stop(HANG)
+    assert not w.alive and trainer.finished == [False]  # the render gave up, it did not run out
 
 
 def test_step_exception_is_published_and_worker_keeps_serving(worker, trainer):
     _stats(worker, lambda s: s.step >= 2)
     trainer.fail_next_step = True  # set from the test thread; read by the worker
-    err = worker.errors.wait(2.0)
+    err = worker.errors.wait(HANG)
     assert err is not None and "fake step failure" in err
     _stats(worker, lambda s: not s.running)  # a failed step pauses training
     worker.request_render(RenderRequest(_camera(), tag="after-error"))
-    result = worker.frames.wait(2.0)
+    result = worker.frames.wait(HANG)
     assert result is not None and result.request.tag == "after-error" and result.outputs is not None
     worker.resume()
     s0 = trainer.step_count
-    assert _wait_for(lambda: trainer.step_count > s0 + 2)
+    _stats(worker, lambda s: s.step > s0 + 2)
 
 
 def test_render_exception_surfaces_and_next_render_works(worker, trainer):
     trainer.fail_next_render = True
     worker.request_render(RenderRequest(_camera(), tag=1, interactive=True))
-    first = worker.frames.wait(2.0)
+    first = worker.frames.wait(HANG)
     assert first.outputs is None and first.request.tag == 1
-    assert "fake render failure" in worker.errors.wait(1.0)
+    assert "fake render failure" in worker.errors.wait(HANG)
     worker.request_render(RenderRequest(_camera(), tag=2, interactive=True))
-    second = worker.frames.wait(2.0)
+    second = worker.frames.wait(HANG)
     assert second.outputs.rgb.shape == (8, 8, 3)
 
 
 def test_newer_request_aborts_a_slow_render():
-    trainer = FakeTrainer(render_row_seconds=0.02)
+    trainer = _Watched(render_row_seconds=0.25)
     w = TrainingWorker(trainer, start_paused=True).start()
     try:
-        w.request_render(RenderRequest(_camera(100), tag="slow"))  # ~2 s
-        assert _wait_for(lambda: trainer.thread_ids)
-        time.sleep(0.05)
+        w.request_render(RenderRequest(_camera(256), tag="slow"))  # a minute, unless cut short
+        assert trainer.rendering.wait(HANG)
         w.request_render(RenderRequest(_camera(4), tag="fast"))
-        start = time.perf_counter()
         got = []
-        while time.perf_counter() - start < 1.5 and not any(r.request.tag == "fast" for r in got):
-            r = w.frames.wait(0.1)
-            if r is not None:
-                got.append(r)
-        assert any(r.request.tag == "fast" and r.outputs is not None for r in got)
+        while not any(r.request.tag == "fast" for r in got):
+            got.append(w.frames.wait(HANG))
+            assert got[-1] is not None, f"no frame for the newer request; frames so far: {got[:-1]}"
+        assert got[-1].outputs is not None
         assert all(r.outputs is None for r in got if r.request.tag == "slow")
-        assert time.perf_counter() - start < 1.0
+        assert trainer.finished == [False, True]  # the slow render gave up for the fast one
     finally:
-        assert w.stop(1.0)
+        assert w.stop(HANG)
 
 
 def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_path):
     worker.set_lr(0.5)
     worker.set_batch_rays(77)
     worker.submit("save", lambda t, abort: (t.save(tmp_path / "ck.pt"), "saved")[1])
-    saved = worker.notices.get(timeout=2.0)
+    saved = worker.notices.get(timeout=HANG)
     assert saved.name == "save" and saved.result == "saved" and (tmp_path / "ck.pt").is_file()
     worker.evaluate("test")
-    notice = worker.notices.get(timeout=2.0)
+    notice = worker.notices.get(timeout=HANG)
     assert notice.name == "evaluate" and isinstance(notice.result, EvalScore)
     assert notice.result.psnr >= 20.0 and notice.result.views == 2
     s = _stats(worker, lambda s: s.test is not None)
@@ -158,7 +164,7 @@ def test_settings_jobs_and_budget_run_on_the_worker_thread(worker, trainer, tmp_
     assert trainer.lr == 0.5 and trainer.batch_rays == 77
     worker.set_budget(0.05)
     _stats(worker, lambda s: not s.running and s.train_seconds >= 0.05)
-    assert worker.notices.get(timeout=1.0).name == "budget"
+    assert worker.notices.get(timeout=HANG).name == "budget"
     assert None in trainer.progress_seen  # before the budget: no progress, the step schedule
     budgeted = [p for p in trainer.progress_seen if p is not None]
     assert budgeted and budgeted == sorted(budgeted) and budgeted[-1] < 1.0  # then the fraction used
@@ -169,37 +175,49 @@ def test_swap_trainer_replaces_the_model(worker):
     _stats(worker, lambda s: s.step >= 3)
     fresh = FakeTrainer(step_seconds=0.001)
     worker.swap_trainer("model", lambda: fresh)
-    assert worker.notices.get(timeout=2.0).name == "model"
+    assert worker.notices.get(timeout=HANG).name == "model"
     s = _stats(worker, lambda s: s.step < 3)
     assert s.history[0] == () or s.history[0][0] == 1
-    assert _wait_for(lambda: fresh.step_count > 0)  # the new trainer is the one that trains
+    _stats(worker, lambda s: s.step >= 1)
+    assert fresh.step_count > 0  # the new trainer is the one that trains
+
+
+class _HeldStep(FakeTrainer):
+    """Each step begins (`stepping` is set) and then waits for `go` before its forward pass."""
+
+    def __init__(self):
+        super().__init__(step_seconds=0.0)
+        self.stepping, self.go = threading.Event(), threading.Event()
+
+    def step(self, should_yield=None):
+        self.stepping.set()
+        self.go.wait(HANG)
+        return super().step(should_yield)
 
 
 def test_a_camera_move_drops_the_step_in_progress(tmp_path):
-    trainer = FakeTrainer(step_seconds=0.6)
+    trainer = _HeldStep()
     w = TrainingWorker(trainer, stats_interval=0.02).start()
     try:
-        assert _wait_for(lambda: trainer.progress_seen)  # a step is under way
-        time.sleep(0.05)
-        sent = time.perf_counter()
+        assert trainer.stepping.wait(HANG)  # a step is under way
         w.request_render(RenderRequest(_camera(), interactive=True))
-        frame = w.frames.wait(timeout=2.0)
-        waited = time.perf_counter() - sent
+        trainer.go.set()  # the forward pass ends with the camera move waiting
+        frame = w.frames.wait(HANG)
         assert frame is not None and frame.outputs is not None
-        assert trainer.yielded >= 1 and waited < 0.5, waited  # half a step at most, not a whole one
+        assert trainer.yielded >= 1  # the step gave way to the frame instead of finishing first
     finally:
-        assert w.stop(1.0)
+        assert w.stop(HANG)
 
 
 def test_interacting_holds_training(worker, trainer):
     worker.set_interacting(True)
     s = _stats(worker, lambda s: s.interacting)
-    time.sleep(0.05)
     held = trainer.step_count
-    time.sleep(0.1)
-    assert trainer.step_count == held
+    worker.request_render(RenderRequest(_camera(), tag="probe", interactive=True))
+    assert worker.frames.wait(HANG).request.tag == "probe"  # the worker went round its loop, held
+    assert trainer.step_count == held  # and took no step
     worker.set_interacting(False)
-    assert _wait_for(lambda: trainer.step_count > held)
+    _stats(worker, lambda s: s.step > held)
     assert s.step <= held
 
 
@@ -212,18 +230,17 @@ def test_shards_give_every_trainer_the_pool_and_stop_ends_its_threads():
     first = trainer.pool
     assert first is not None and first.size == 2 and len(shard_threads()) == 1
     w.swap_trainer("fresh", lambda: fresh)
-    assert _wait_for(lambda: fresh.pool is first)
-    assert w.stop(1.0)
+    assert w.notices.get(timeout=HANG).name == "fresh"
+    assert fresh.pool is first
+    assert w.stop(HANG)
     assert shard_threads() == []
 
 
-def _notices(worker, names, timeout=3.0):
-    deadline, seen = time.monotonic() + timeout, []
-    while time.monotonic() < deadline and not any(n.name in names for n in seen):
-        try:
-            seen.append(worker.notices.get(timeout=0.05))
-        except Exception:  # noqa: BLE001 - queue.Empty
-            pass
+def _notices(worker, names):
+    """The notices up to the first named one; queue.Empty if none comes within HANG seconds."""
+    seen = []
+    while not any(n.name in names for n in seen):
+        seen.append(worker.notices.get(timeout=HANG))
     return seen
 
 
@@ -257,9 +274,9 @@ def test_a_render_requests_crop_box_reaches_the_trainer(tmp_path):
     with_box = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", start_paused=True).start()
     try:
         with_box.request_render(RenderRequest(_camera(), crop=box))
-        assert with_box.frames.wait(2.0).outputs is not None
+        assert with_box.frames.wait(HANG).outputs is not None
         with_box.request_render(RenderRequest(_camera()))
-        assert with_box.frames.wait(2.0).outputs is not None
+        assert with_box.frames.wait(HANG).outputs is not None
     finally:
-        assert with_box.stop(1.0)
+        assert with_box.stop(HANG)
     assert trainer.crops == [box, None]
