@@ -88,4 +88,6 @@ class RecordActions:
             self.recorder.add(fit_into(view.last_image, max(w, 16), max(h, 16)))
 
     def debug(self, _now: float) -> dict:
-        return {"recording": self.recorder is not None}
+        """`recorded_frames`: what the recording in progress has written so far (the GUI test waits on it)."""
+        return {"recording": self.recorder is not None,
+                "recorded_frames": self.recorder.frames_written if self.recorder is not None else 0}
