@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 import torch
 
 if TYPE_CHECKING:
+    from nerf.models.base import RenderOutput
+    from nerf.train.evaluation import EvalResult
     from nerf.train.shards import ShardPool
 
 
@@ -40,9 +42,10 @@ class TrainerLike(Protocol):
     def set_batch_rays(self, n: int) -> None: ...
 
     def render(self, cameras, index: int = 0, *, background=(1.0, 1.0, 1.0), max_samples: int | None = None,
-               should_abort: Callable[[], bool] | None = None, chunk: int | None = None) -> dict | None:
-        """{"rgb" [H, W, 3], "depth" [H, W], "opacity" [H, W]} on the CPU, or None when aborted."""
+               should_abort: Callable[[], bool] | None = None, chunk: int | None = None) -> RenderOutput | None:
+        """The view of cameras[index] (rgb [H, W, 3], depth [H, W], opacity [H, W]) on the CPU, or None
+        when should_abort() stopped it."""
 
     def evaluate(self, split: str = "test", max_views: int | None = None,
-                 should_abort: Callable[[], bool] | None = None) -> dict | None:
-        """{"psnr", "ssim", "views", ...} over the split, or None when aborted."""
+                 should_abort: Callable[[], bool] | None = None) -> EvalResult | None:
+        """PSNR and SSIM over the split's views (at most max_views), or None when should_abort() stopped it."""
