@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.data.paths import turntable
 from nerf.data.cameras import make_cameras
+from nerf.export.render_path import render_video
 from nerf.media import VideoFile, to_uint8, write_png
 from nerf.files import read_json, write_json
 
@@ -140,5 +140,5 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
             progress.put((i + 1, len(cams)))
         return out.rgb
 
-    written = turntable.render_turntable(frame, cameras, path, fps)
+    written = render_video(frame, cameras, path, fps)
     return path if written == len(cameras) else None

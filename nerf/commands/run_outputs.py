@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from nerf.data.paths.turntable import render_turntable, turntable_cameras
+from nerf.data.paths.turntable import turntable_cameras
+from nerf.export.render_path import render_video
 from nerf.media import write_png
 from nerf.files import write_json
 from nerf.train.run_log import RunLog
@@ -48,8 +49,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     if video_frames > 0:
         bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
         cams = turntable_cameras(trainer.scene, video_frames)
-        render_turntable(lambda c, i: trainer.render(c, i, background=bg).rgb, cams,
-                         out / "turntable.mp4")
+        render_video(lambda c, i: trainer.render(c, i, background=bg).rgb, cams, out / "turntable.mp4")
     metrics = {
         "test_psnr": result.psnr, "test_ssim": result.ssim, "test_split": split,
         "test_views": result.views, "eval_seconds": eval_seconds,

@@ -11,18 +11,18 @@ Convention (after loading, for every format):
   full detail, space beyond it is contracted (nerf.volume.contraction) and `far` is infinite.
   nerf.data.formats.scene_type chooses between the three and says why.
 
-Loaders live in nerf/loaders.py; this module holds the types and the one error type.
+The formats are read by nerf.data.formats (registry.load_scene); this module holds the types, and
+`pose_to_file`, the way back from the normalised world to the file's (p_file = p * scale + offset).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from nerf.errors import InputError
-
-
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Scene:
     """Everything a trainer needs from a dataset folder."""
 
     name: str
-    format: str  # "blender" | "transforms" | "llff"
+    format: str  # a nerf.data.formats.registry.FORMATS name: "blender" | "transforms" | "llff" | "colmap"
     root: Path
     splits: dict[str, Split]
     bound: float  # content lies in [-bound, bound]^3 (unbounded: full detail there), normalised units
@@ -99,3 +99,12 @@ class Scene:
         if name not in self.splits:
             raise InputError(self.root, f"no '{name}' split (has: {', '.join(self.splits) or 'none'})")
         return self.splits[name]
+
+
+def pose_to_file(scene: Scene, c2w: np.ndarray) -> np.ndarray:
+    """Normalised camera-to-world [4, 4] -> the file's world units (for writing transforms.json)."""
+    if scene.ndc:
+        raise ValueError("poses of forward-facing (LLFF) scenes cannot be written back")
+    out = np.array(c2w, dtype=np.float64)
+    out[:3, 3] = out[:3, 3] * scene.scale + np.asarray(scene.offset)
+    return out

@@ -1,10 +1,12 @@
-"""Render a set of cameras (a camera path, an orbit, a dataset split) into a FrameSink.
+"""Render a set of cameras (a camera path, an orbit, a dataset split) into a FrameSink, or with a
+render callable straight into a video file (render_video: nerf-train's and the viewer's turntables).
 
 Shared by nerf-render and the viewer's render button: the viewer passes should_abort and a
 progress callback and runs this on its training worker; nerf-render stops it with Ctrl-C.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -12,7 +14,7 @@ import torch
 
 from nerf.data.paths.keyframes import CameraPath, sample_path
 from nerf.data.cameras import make_cameras
-from nerf.media import to_uint8
+from nerf.media import to_uint8, write_video
 from nerf.data.scene import Cameras
 from nerf.export.frames import FrameSink, depth_range, to_image
 
@@ -60,3 +62,16 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
         if progress is not None:
             progress(i + 1, len(cameras))
     return True
+
+
+def render_video(render: Callable[[Cameras, int], torch.Tensor | None], cameras: Cameras,
+                 path: str | Path, fps: float = 24.0) -> int:
+    """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into a video file
+    (MP4 or GIF by the suffix). Returns the frames written: fewer than len(cameras) if aborted."""
+    def frames():
+        for i in range(len(cameras)):
+            img = render(cameras, i)
+            if img is None:
+                return
+            yield img
+    return write_video(path, frames(), fps)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nerf.data.formats.colmap import write_points_ply, write_transforms
+from nerf.process.transforms_writer import write_points_ply, write_transforms
 from nerf.process.ingest import (VIDEO_SUFFIXES, copy_photos, extract_video_frames, is_video,
                               list_photos, write_downscaled)
 from nerf.errors import InputError

@@ -1,26 +1,22 @@
-"""COLMAP sparse models: read as a scene of their own, and written out as nerfstudio's transforms.json.
+"""COLMAP sparse models, read as a scene of their own (nerf.process.transforms_writer writes them out
+as nerfstudio's transforms.json).
 
 A COLMAP scene folder holds `images/` and `sparse/0/` (`cameras`, `images`, `points3D`, as .bin or
 .txt); pycolmap reads either form. COLMAP stores world-to-camera poses in the OpenCV convention
 (x right, y down, looking down +z); we flip the camera's y and z axes to get OpenGL camera-to-world.
 
-transforms.json follows nerfstudio's `ns-process-data` output: the same world rotation
-(`applied_transform`: swap y and z, negate the new z, so COLMAP's usual y-down world ends up
-z-up), `OPENCV` intrinsics, `colmap_im_id` per frame and `ply_file_path` for the sparse points.
+Every 8th image is held out for testing (nerf.data.formats.frames.holdout_split), and the sparse
+points size an unbounded scene's region of full detail.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from nerf.data.formats.registry import Frame, holdout_split
+from nerf.data.formats.frames import Frame, holdout_split
 from nerf.errors import InputError
 
-# nerfstudio's world rotation for COLMAP models (colmap_utils.colmap_to_json): rows [x, z, -y]
-APPLIED_TRANSFORM = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0]])
-APPLIED_TRANSFORM_4 = np.concatenate([APPLIED_TRANSFORM, [[0.0, 0.0, 0.0, 1.0]]])
 # COLMAP camera model -> names of its parameters in nerfstudio's vocabulary, in COLMAP's order
 _PARAMS = {
     "SIMPLE_PINHOLE": ("f", "cx", "cy"),
@@ -37,6 +33,10 @@ def model_folder(root: Path) -> Path | None:
         if any((folder / f"cameras.{ext}").is_file() for ext in ("bin", "txt")):
             return folder
     return None
+
+
+def is_colmap(root: Path) -> bool:
+    return model_folder(root) is not None
 
 
 def read_model(folder: Path):
@@ -81,7 +81,8 @@ def posed_images(rec) -> list:
 
 
 def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
-    """loaders._split_frames for a COLMAP folder: frames per split (every 8th image is test)."""
+    """Frames per split of a COLMAP folder (every 8th image is test), the sparse points as metadata, and
+    the model folder as the file of each split."""
     folder = model_folder(root)
     if folder is None:
         raise InputError(root, "no COLMAP model (sparse/0/cameras.bin or .txt)")
@@ -97,53 +98,3 @@ def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[
     # the sparse points size an unbounded scene's region of full detail (nerf.data.formats.scene_type)
     points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)
     return split, {"sparse_points": points}, {name: folder for name in split}
-
-
-def transforms_json(rec, image_dir: str = "images", ply_name: str | None = "sparse_pc.ply") -> dict:
-    """nerfstudio's transforms.json for a reconstruction (posed images only).
-
-    Intrinsics are global when every image shares one camera (a video), per frame otherwise.
-    """
-    images = posed_images(rec)
-    cams = {im.camera_id: intrinsics(rec.cameras[im.camera_id], Path(im.name)) for im in images}
-    shared = len(cams) == 1
-    meta: dict = {"camera_model": "OPENCV"}
-    if shared:
-        meta.update(next(iter(cams.values())))
-    frames = []
-    for im in images:
-        c2w = APPLIED_TRANSFORM_4 @ camera_to_world(im)
-        frame = {"file_path": f"{image_dir}/{im.name}", "transform_matrix": c2w.tolist(),
-                 "colmap_im_id": int(im.image_id)}
-        if not shared:
-            frame.update(cams[im.camera_id])
-        frames.append(frame)
-    meta["frames"] = frames
-    meta["applied_transform"] = APPLIED_TRANSFORM.tolist()
-    if ply_name:
-        meta["ply_file_path"] = ply_name
-    return meta
-
-
-def write_points_ply(rec, path: Path) -> int:
-    """The sparse points with their colours, in the transforms.json world, as a binary PLY."""
-    points = list(rec.points3D.values())
-    xyz = np.array([p.xyz for p in points], dtype=np.float64).reshape(-1, 3)
-    xyz = xyz @ APPLIED_TRANSFORM[:, :3].T
-    rows = np.empty(len(points), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
-                                        ("red", "u1"), ("green", "u1"), ("blue", "u1")])
-    rows["x"], rows["y"], rows["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    rgb = np.array([p.color for p in points], dtype=np.uint8).reshape(-1, 3)
-    rows["red"], rows["green"], rows["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    header = ("ply\nformat binary_little_endian 1.0\n"
-              f"element vertex {len(points)}\n"
-              "property float x\nproperty float y\nproperty float z\n"
-              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
-    with open(path, "wb") as f:
-        f.write(header.encode("ascii"))
-        f.write(rows.tobytes())
-    return len(points)
-
-
-def write_transforms(rec, path: Path) -> None:
-    path.write_text(json.dumps(transforms_json(rec), indent=2) + "\n")

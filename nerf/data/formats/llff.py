@@ -24,12 +24,16 @@ import numpy as np
 import torch
 
 from nerf.data.formats.images import image_header, read_images
-from nerf.data.formats.registry import check_enough_views, check_pose, holdout_split
+from nerf.data.formats.frames import check_enough_views, check_pose, holdout_split
 from nerf.data.scene import Cameras, Scene, Split
 from nerf.errors import InputError
 
 BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def is_llff(root: Path) -> bool:
+    return (root / "poses_bounds.npy").is_file()
 
 
 def llff_image_files(root: Path, factor: int) -> tuple[list[Path], int]:

@@ -8,7 +8,7 @@ camera-to-world row by row, OpenGL convention), `fov` (vertical, degrees), `aspe
 ("perspective"), and `crop` (nerf.data.crop). The legacy three.js editor wrote `matrix` as a string
 of 16 numbers column by column; that loads too.
 
-Positions map like the screenshots' transforms.json (nerf.data.formats.registry.pose_to_file): a point p of
+Positions map like the screenshots' transforms.json (nerf.data.scene.pose_to_file): a point p of
 the normalised world is p * scale + offset in the file. Keys this code does not use are kept.
 """
 from __future__ import annotations

@@ -1,19 +1,16 @@
-"""Camera paths: a turntable around a scene's training views or around the current view, and
-rendering a path into a video.
+"""Turntable poses: a circle around a scene's training views, or around the current view.
 
-Used by nerf-train (headless) and by the viewer's turntable button.
+Used by nerf-train (headless) and by the viewer's turntable button; both render the poses with
+nerf.export.render_path.render_video.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from nerf.data.cameras import axis_rotation, look_at, make_cameras
-from nerf.media import write_video
 from nerf.data.scene import Cameras, Scene
 
 
@@ -79,16 +76,3 @@ def turntable_c2ws(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, n_frames
         t_inv[:3, 3] = -np.asarray(target)
         poses.append(t @ r @ t_inv @ c2w)
     return np.stack(poses)
-
-
-def render_turntable(render: Callable[[Cameras, int], torch.Tensor | None], cameras: Cameras,
-                     path: str | Path, fps: float = 24.0) -> int:
-    """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into a video file
-    (MP4 or GIF by the suffix). Returns the frames written: fewer than len(cameras) if aborted."""
-    def frames():
-        for i in range(len(cameras)):
-            img = render(cameras, i)
-            if img is None:
-                return
-            yield img
-    return write_video(path, frames(), fps)

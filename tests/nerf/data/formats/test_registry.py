@@ -8,7 +8,9 @@ import torch
 from PIL import Image
 
 from nerf.data.formats.images import MAX_PIXELS_ENV, image_header, read_image
-from nerf.data.formats.registry import estimate_scene_memory, load_scene, pose_to_file, scene_centre
+from nerf.data.formats.frames import scene_centre
+from nerf.data.formats.registry import estimate_scene_memory, load_scene
+from nerf.data.scene import pose_to_file
 from nerf.errors import InputError
 from tests.support.scenes import H, W, blender_scene, huge_png_header, llff_scene, png, transforms_scene
 

@@ -1,0 +1,142 @@
+"""Blender / NeRF-synthetic (transforms_{train,val,test}.json) and instant-ngp / nerfstudio
+(transforms.json) scenes: their frames, with intrinsics resolved, per split.
+
+nerfstudio files: `train_filenames`/`test_filenames` choose the splits when present; poses already
+include `applied_transform` (nerfstudio records it only to align exports), so it is not applied again.
+A transforms.json without splits holds out every 8th frame (nerf.data.formats.frames.holdout_split).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nerf.data.formats.frames import MIN_FOCAL, VALUE_LIMIT, Frame, check_pose, holdout_split
+from nerf.data.formats.images import image_header
+from nerf.errors import InputError
+from nerf.files import read_json
+
+BLENDER_SPLITS = ("train", "val", "test")
+
+
+def is_blender(root: Path) -> bool:
+    return any((root / f"transforms_{s}.json").is_file() for s in BLENDER_SPLITS)
+
+
+def is_transforms(root: Path) -> bool:
+    return (root / "transforms.json").is_file()
+
+
+def read_transforms(path: Path) -> dict:
+    """A transforms JSON file's top-level object; InputError unless it holds a 'frames' list."""
+    meta = read_json(path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("frames"), list):
+        raise InputError(path, "no 'frames' list")
+    return meta
+
+
+def _number(meta: dict, frame: dict, key: str, file: Path, index: int):
+    """A per-frame value overriding the global one; None when neither gives it."""
+    value = frame.get(key, meta.get(key))
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(file, f"frame {index}: '{key}' is not a number") from None
+    if not np.isfinite(value):
+        raise InputError(file, f"frame {index}: '{key}' is not finite")
+    if abs(value) > VALUE_LIMIT:
+        raise InputError(file, f"frame {index}: '{key}' is {value:g}, beyond +-{VALUE_LIMIT:g}")
+    return value
+
+
+def parse_frames(meta: dict, file: Path) -> list[Frame]:
+    """Frames of one JSON file, with intrinsics resolved (per frame, else global, else angles)."""
+    root = file.parent
+    model = str(meta.get("camera_model", "OPENCV")).upper()
+    if model not in ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL"):
+        raise InputError(file, f"camera_model {model} is not supported (pinhole/OpenCV only)")
+    frames = []
+    for i, fr in enumerate(meta["frames"]):
+        if not isinstance(fr, dict) or "file_path" not in fr or "transform_matrix" not in fr:
+            raise InputError(file, f"frame {i}: needs 'file_path' and 'transform_matrix'")
+        image = root / str(fr["file_path"])
+        if image.suffix == "" and not image.exists():
+            image = image.with_name(image.name + ".png")  # NeRF-synthetic omits the extension
+        try:
+            c2w = np.asarray(fr["transform_matrix"], dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(file, f"frame {i}: transform_matrix is not a matrix of numbers") from None
+        if c2w.shape == (3, 4):
+            c2w = np.concatenate([c2w, [[0.0, 0.0, 0.0, 1.0]]])
+        if c2w.shape != (4, 4):
+            raise InputError(file, f"frame {i}: transform_matrix has shape {c2w.shape}, expected 4x4")
+        check_pose(c2w, file, f"frame {i} ({fr['file_path']})")
+        num = {k: _number(meta, fr, k, file, i) for k in
+               ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
+                "k1", "k2", "p1", "p2")}
+        if num["w"] is None or num["h"] is None:
+            if not image.is_file():
+                raise InputError(image, "image file is missing")
+            w, h, _ = image_header(image)
+        else:
+            w, h = int(round(num["w"])), int(round(num["h"]))
+        for angle in ("camera_angle_x", "camera_angle_y"):
+            if num[angle] is not None and not 0.0 < num[angle] < np.pi:
+                raise InputError(file, f"frame {i}: '{angle}' is {num[angle]:g}; a field of view in radians "
+                                       "lies between 0 and pi")
+        fx = num["fl_x"]
+        if fx is None and num["camera_angle_x"] is not None:
+            fx = 0.5 * w / np.tan(0.5 * num["camera_angle_x"])
+        fy = num["fl_y"]
+        if fy is None and num["camera_angle_y"] is not None and num["fl_x"] is None:
+            fy = 0.5 * h / np.tan(0.5 * num["camera_angle_y"])
+        if fx is None and fy is None:
+            raise InputError(file, f"frame {i}: no focal length (fl_x or camera_angle_x)")
+        fx, fy = (fy if fx is None else fx), (fx if fy is None else fy)
+        if not (MIN_FOCAL <= fx < np.inf and MIN_FOCAL <= fy < np.inf):
+            raise InputError(file, f"frame {i}: focal length {fx:.4g} x {fy:.4g} pixels; it must be positive "
+                                   "(camera_angle_x between 0 and pi)")
+        dist = np.array([num[k] or 0.0 for k in ("k1", "k2", "p1", "p2")])
+        frames.append(Frame(image=image, c2w=c2w, fx=fx, fy=fy,
+                            cx=w / 2.0 if num["cx"] is None else num["cx"],
+                            cy=h / 2.0 if num["cy"] is None else num["cy"],
+                            width=w, height=h, distortion=dist if dist.any() else None))
+    return frames
+
+
+
+def blender_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
+    """Frames per split (all splits the folder has), the metadata and the file of each split."""
+    frames, files, meta0 = {}, {}, None
+    for name in BLENDER_SPLITS:
+        file = root / f"transforms_{name}.json"
+        if not file.is_file():
+            continue  # a missing split is fine (the shared lego copy has no val split)
+        meta = read_transforms(file)
+        frames[name], files[name] = parse_frames(meta, file), file
+        meta0 = meta0 or meta
+    return frames, meta0, files
+
+
+def transforms_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
+    """Frames per split of a transforms.json, its metadata and the file (the same for every split)."""
+    file = root / "transforms.json"
+    meta = read_transforms(file)
+    all_frames = parse_frames(meta, file)
+    names = {s: meta.get(f"{s}_filenames") for s in BLENDER_SPLITS}
+    if names["train"]:  # nerfstudio may list the split's files explicitly
+        by_name = {}
+        for fr, raw in zip(all_frames, meta["frames"], strict=True):
+            by_name[str(raw["file_path"])] = fr
+        frames = {}
+        for s, listed in names.items():
+            if listed:
+                missing = [n for n in listed if n not in by_name]
+                if missing:
+                    raise InputError(file, f"{s}_filenames names {missing[0]}, which no frame has")
+                frames[s] = [by_name[n] for n in listed]
+    else:
+        frames = holdout_split(all_frames)
+    return frames, meta, {s: file for s in frames}
