@@ -24,6 +24,7 @@ from viewer.notices import Notes, NoticeTable
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
 from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
+from viewer.panels.help import HelpOverlay, seen_marker
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings
 from viewer.panels.status import RateMeter, StatusLine, snap_hint
@@ -141,13 +142,14 @@ class ViewerApp:
         dpg.set_viewport_clear_color(WINDOW_BG)
         dpg.bind_theme(_cheap_theme())
         keys = KeyMap(BINDINGS, {
-            "help": lambda: None, "train": self.actions.toggle_training, "screenshot": self.record.screenshot,
-            "record": self.record.toggle_recording, "keyframe": self.path_panel.add_view,
+            "help": lambda: self.help.toggle(), "train": self.actions.toggle_training,
+            "screenshot": self.record.screenshot, "record": self.record.toggle_recording,
+            "keyframe": self.path_panel.add_view,
             "evaluate": self.actions.evaluate, "reset_camera": self.view.reset_camera, "quit": dpg.stop_dearpygui,
             "prev_camera": lambda: self.view.jump(-1), "next_camera": lambda: self.view.jump(+1),
         }, code_of=lambda name: getattr(dpg, f"mvKey_{name}"))
         with dpg.handler_registry():
-            dpg.add_mouse_click_handler(callback=lambda _s, a: self.view.on_press(a))
+            dpg.add_mouse_click_handler(callback=lambda _s, a: self._press(a))
             dpg.add_mouse_drag_handler(threshold=0.0, callback=lambda _s, a: self.view.on_drag(a[0], a[1], a[2]))
             dpg.add_mouse_release_handler(callback=lambda _s, a: self.view.on_release(a))
             dpg.add_mouse_wheel_handler(callback=lambda _s, a: self.view.on_wheel(a))
@@ -167,6 +169,8 @@ class ViewerApp:
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
         self.view.snap_to("train", self._first_view, moved=False)
         overlay = PathOverlay(self.view.overlay)
+        self.help = HelpOverlay(self.view.add_layer(), seen_marker())
+        self.debug.sections.append(self.help.debug)
         self._per_frame = [
             self.path_panel.update,
             lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
@@ -178,6 +182,7 @@ class ViewerApp:
                                            ("| recording " if self.record.recorder else "")
                                            + snap_hint(self.view.snapped())),
             lambda now: self.toy.update(),
+            lambda now: self.help.update(self.view.size),
         ]
 
     def _fit_view(self) -> None:
@@ -188,6 +193,11 @@ class ViewerApp:
         w, h = dpg.get_item_rect_size(self.view_holder)
         if w > 0 and h > 0:
             self.view.resize(w, h)
+
+    def _press(self, button: int) -> None:
+        if self.view.hovered():
+            self.help.dismiss()
+        self.view.on_press(button)
 
     def _on_nerf_tab(self) -> bool:
         return dpg.get_value(self.tab_bar) == self.nerf_tab

@@ -41,7 +41,7 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("left drag", "orbit about the point the cameras look at"),
     ("right / middle drag", "pan"),
     ("wheel", "zoom"),
-    ("W A S D / Q E", "move forward, left, back, right / down, up (view hovered)"),
+    ("W A S D / Q E", "move ahead, left, back, right / down, up"),
 )
 
 

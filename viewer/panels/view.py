@@ -89,6 +89,10 @@ class LiveView:
             self._upload(self.last_image)
         self.changed(keep_snap=True, moved=False)  # a dataset camera's frame does not depend on the view's size
 
+    def add_layer(self):
+        """A new draw layer over the frame and the layers before it (view pixels; takes no mouse input)."""
+        return dpg.add_draw_layer(parent=self.canvas)
+
     def hovered(self) -> bool:
         return self.canvas is not None and dpg.is_item_hovered(self.canvas)
 
