@@ -1,16 +1,16 @@
-"""What `nerf-train` leaves in its run folder after training: the test evaluation, the side-by-side
-test images, the turntable video and metrics.json (the checkpoint and log.jsonl are written by
-nerf.commands.train_run while training)."""
+"""What `nerf-train` leaves in its run folder after training: the test evaluation (eval.json), the
+named side-by-side test images, the turntable video and metrics.json (the checkpoint and
+log.jsonl are written by nerf.commands.train_run while training)."""
 from __future__ import annotations
 
 import platform
 import time
+from pathlib import Path
 
 try:
     import resource
 except ImportError:  # Windows has no resource module; importing it stopped nerf-train there
     resource = None
-from pathlib import Path
 
 import torch
 
@@ -18,6 +18,9 @@ from nerf.data.paths.turntable import turntable_cameras
 from nerf.export.render_path import render_video
 from nerf.media import write_png
 from nerf.files import write_json
+from nerf.report.lpips import open_lpips
+from nerf.report.views import EVAL_FILE, ViewScore, eval_split, image_name, score_views
+from nerf.train.batching import BACKGROUNDS
 from nerf.train.run_log import RunLog
 from nerf.train.trainer import Trainer
 
@@ -35,24 +38,31 @@ def peak_memory_bytes(device: torch.device) -> int | None:
 
 def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
                   video_frames: int, log: RunLog | None = None) -> dict:
-    """Evaluate the test split, write side-by-side PNGs, the turntable MP4 and metrics.json."""
-    split = "test" if "test" in trainer.scene.splits else "train"
-    t0 = time.perf_counter()
-    result = trainer.evaluate(split, max_views=eval_views, keep_images=True)
-    eval_seconds = time.perf_counter() - t0
-    if log is not None:
-        log.evaluation(trainer.step_count, figures["train_seconds"], result.psnr, result.ssim)
+    """Evaluate the test split (eval.json: each view's scores), write each view's prediction beside
+    its ground truth (test/003-r_12-31.42dB.png), the turntable MP4 and metrics.json. LPIPS is
+    scored when its weights are on disk (nerf.report.lpips), as nerf-eval would."""
+    split = eval_split(trainer)
     (out / "test").mkdir(parents=True, exist_ok=True)
-    for i, pred in enumerate(result.images):
-        gt = trainer.target_image(split, i)
-        write_png(out / "test" / f"{i:03d}.png", torch.cat([pred, gt.to(pred.dtype)], dim=1))
+
+    def write_image(score: ViewScore, pred: torch.Tensor, target: torch.Tensor) -> None:
+        write_png(out / "test" / image_name(score.index, score.name, score.psnr),
+                  torch.cat([pred, target.to(pred.dtype)], dim=1))
+
+    t0 = time.perf_counter()
+    lpips, note = open_lpips(None, None, trainer.device)
+    scores = score_views(trainer, split, eval_views, lpips, note, on_image=write_image)
+    eval_seconds = time.perf_counter() - t0
+    scores.write(out / EVAL_FILE)
+    test_psnr, test_ssim = scores.mean("psnr"), scores.mean("ssim")
+    if log is not None:
+        log.evaluation(trainer.step_count, figures["train_seconds"], test_psnr, test_ssim)
     if video_frames > 0:
-        bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
+        bg = BACKGROUNDS[trainer.config.eval_background]
         cams = turntable_cameras(trainer.scene, video_frames)
         render_video(lambda c, i: trainer.render(c, i, background=bg).rgb, cams, out / "turntable.mp4")
     metrics = {
-        "test_psnr": result.psnr, "test_ssim": result.ssim, "test_split": split,
-        "test_views": result.views, "eval_seconds": eval_seconds,
+        "test_psnr": test_psnr, "test_ssim": test_ssim, "test_lpips": scores.mean("lpips"), "test_split": split,
+        "test_views": len(scores.views), "eval_seconds": eval_seconds,
         "steps": trainer.step_count, "train_seconds": figures["train_seconds"],
         "rays_per_second": figures["rays_per_second"], "samples_per_ray": figures["samples_per_ray"],
         "nan_recovered": figures["nan_recovered"], "device": str(trainer.device),

@@ -79,9 +79,13 @@ def target_image(scene: Scene, split: str, index: int, background) -> torch.Tens
 
 @torch.no_grad()
 def evaluate_views(render_view: Callable[[int], RenderOutput | None], target_view: Callable[[int], torch.Tensor],
-                   n: int, device: torch.device, keep_images: bool = False) -> EvalResult | None:
+                   n: int, device: torch.device, keep_images: bool = False,
+                   on_view: Callable[[int, torch.Tensor, torch.Tensor, float, float], None] | None = None
+                   ) -> EvalResult | None:
     """Mean PSNR and SSIM of render_view(i) against target_view(i) for i < n, or None as soon as a
-    render is aborted. SSIM runs on `device` (fast on a GPU)."""
+    render is aborted. SSIM runs on `device` (fast on a GPU). on_view(i, pred, target, psnr, ssim)
+    sees each view as it is scored (nerf-eval's LPIPS and the named test images), so no caller
+    has to hold every image."""
     psnrs, ssims, images = [], [], []
     for i in range(n):
         out = render_view(i)
@@ -92,5 +96,7 @@ def evaluate_views(render_view: Callable[[int], RenderOutput | None], target_vie
         ssims.append(ssim(out.rgb.to(device), target.to(device)))
         if keep_images:
             images.append(out.rgb)
+        if on_view is not None:
+            on_view(i, out.rgb, target, psnrs[-1], ssims[-1])
     return EvalResult(psnr=sum(psnrs) / max(n, 1), ssim=sum(ssims) / max(n, 1), views=n,
                       per_view_psnr=psnrs, per_view_ssim=ssims, images=images if keep_images else None)

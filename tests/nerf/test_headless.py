@@ -29,7 +29,9 @@ def test_train_writes_everything_and_resumes(scene_dir, tmp_path, capsys):
         assert key in metrics, key
     assert metrics["steps"] == 3 and metrics["model"] == "ngp" and metrics["device"] == "cpu"
     assert metrics["peak_memory_bytes"] > 0 and metrics["samples_per_ray"] > 0
-    assert (out / "test" / "000.png").stat().st_size > 0
+    [image] = (out / "test").iterdir()  # --eval-views 1: one view, named by its file and score
+    assert image.name.startswith("000-r_0-") and image.name.endswith("dB.png") and image.stat().st_size > 0
+    assert json.loads((out / "eval.json").read_text())["views"][0]["name"] == "r_0"
     assert (out / "turntable.mp4").stat().st_size > 0
     assert (out / "checkpoint.pt").is_file()
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
