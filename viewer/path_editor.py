@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path, sample_path
+from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path
 from nerf.data.crop import CropBox
 from nerf.data.paths.path_files import read_camera_path, write_camera_path
 
@@ -80,8 +80,9 @@ class PathEditor:
         self._set(keys, self.selected)
 
     def set_options(self, **options) -> None:
-        """loop, smoothness, fps, width, height or crop (a CropBox or None)."""
-        self.path = replace(self.path, **options)
+        """loop, smoothness (the spline tension), fps, width, height or crop (a CropBox or None). A loaded
+        file's own frames are dropped: they no longer match the path."""
+        self.path = replace(self.path, frames=None, **options)
 
     def set_crop(self, crop: CropBox | None) -> None:
         self.path = replace(self.path, crop=crop)
@@ -104,7 +105,8 @@ class PathEditor:
         return poses[:, :3, 3]
 
     def frame_count(self) -> int:
-        return len(sample_path(self.path)[0]) if self.keyframes else 0
+        """Counted, not sampled: an absurd fps or duration costs nothing until check_path refuses it."""
+        return self.path.frame_count()
 
     def save(self, file: str | Path) -> Path:
         return write_camera_path(file, self.path, self.scale, self.offset)

@@ -21,6 +21,7 @@ from nerf.runtime.progress import Progress
 from nerf.commands.trained_model import fail, load_trained
 from nerf.device import pick_device
 from nerf.data.crop import CropBox
+from nerf.data.paths.keyframes import MAX_SIDE
 from nerf.errors import InputError
 from nerf.export.render_path import OUTPUTS, path_cameras, render_frames, scaled_cameras
 
@@ -32,10 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "or the views of a dataset split.")
     p.add_argument("checkpoint", help="checkpoint.pt written by nerf-train or the viewer")
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--camera-path", metavar="FILE", help="nerfstudio camera_path.json")
+    what.add_argument("--camera-path", metavar="FILE", help="nerfstudio camera_path.json (its camera_path[] frames "
+                                                         "as given, else its keyframes splined as nerfstudio does)")
     what.add_argument("--orbit", metavar="R,H,S", help="a circle of radius R, height H above the scene centre "
                                                       "(scene file units, along the cameras' mean up), S seconds")
     what.add_argument("--dataset", choices=("train", "test"), help="every view of this split")
+    p.add_argument("--dataparser-transforms", metavar="FILE",
+                   help="with --camera-path: a path made in nerfstudio's viewer on a nerfstudio-trained run; "
+                        "FILE is that run's dataparser_transforms.json, which takes the path back to the scene's frame")
     p.add_argument("--with-gt", action="store_true", help="with --dataset: each frame beside its ground truth")
     p.add_argument("--out", required=True, help="video.mp4 / video.gif, or a folder for numbered PNGs")
     p.add_argument("--resolution", metavar="WxH", help="frame size (default: the path's, or the training views')")
@@ -64,8 +69,8 @@ def _resolution(text: str | None) -> tuple[int, int] | None:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         w = h = 0
-    if w < 1 or h < 1:
-        raise InputError("--resolution", f"expected WxH with positive integers, got '{text}'")
+    if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
+        raise InputError("--resolution", f"expected WxH with integers in 1..{MAX_SIDE}, got '{text}'")
     return w, h
 
 
@@ -86,7 +91,7 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
 
 def plan(args, trainer):
     """(cameras, fps, crop, ground_truth or None) for the parsed arguments."""
-    from nerf.data.paths.path_files import read_camera_path
+    from nerf.data.paths.path_files import read_camera_path, read_dataparser_transforms
     scene = trainer.scene
     size = _resolution(args.resolution)
     crop = CropBox.parse(args.crop) if args.crop else None
@@ -101,7 +106,9 @@ def plan(args, trainer):
             return torch.nn.functional.avg_pool2d(img, args.downscale)[0].permute(1, 2, 0)
         return cams, args.fps or 10.0, crop, truth if args.with_gt else None
     if args.camera_path:
-        path = read_camera_path(args.camera_path, scene.scale, scene.offset)
+        dataparser = None if args.dataparser_transforms is None else \
+            read_dataparser_transforms(args.dataparser_transforms, scene.root)
+        path = read_camera_path(args.camera_path, scene.scale, scene.offset, dataparser)
         if args.fps:
             from dataclasses import replace
             path = replace(path, fps=args.fps)
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.downscale < 1:
             raise InputError("--downscale", "must be a positive integer")
+        if args.dataparser_transforms and not args.camera_path:
+            raise InputError("--dataparser-transforms", "only with --camera-path")
         if args.with_gt and not args.dataset:
             raise InputError("--with-gt", "only with --dataset")
         if args.resolution and args.dataset:

@@ -44,6 +44,7 @@ def scene_summary(scene: Scene) -> dict:
             "fx": round(float(cams.fx[0]), 4), "fy": round(float(cams.fy[0]), 4),
             "cx": round(float(cams.cx[0]), 4), "cy": round(float(cams.cy[0]), 4),
             "distortion": None if cams.distortion is None else [round(float(v), 8) for v in cams.distortion[0]],
+            "camera_type": cams.camera_type,
         }
     return {
         "scene": str(scene.root), "name": scene.name, "format": scene.format, "splits": splits,
@@ -60,7 +61,8 @@ def _print_text(info: dict) -> None:
     print(f"format:   {info['format']}")
     print(f"{'split':<8}{'images':>7}  {'resolution':>11}  {'fx':>9}  {'fy':>9}  {'channels':>8}  distortion")
     for name, s in info["splits"].items():
-        dist = "no" if s["distortion"] is None else "k1,k2,p1,p2 = " + ", ".join(f"{v:.4g}" for v in s["distortion"])
+        dist = "no" if s["distortion"] is None else "k1,k2,k3,k4,p1,p2 = " + ", ".join(f"{v:.4g}" for v in s["distortion"])
+        dist = dist if s["camera_type"] == "perspective" else f"{s['camera_type']}, {dist}"
         print(f"{name:<8}{s['count']:>7}  {str(s['width']) + 'x' + str(s['height']):>11}  {s['fx']:>9.2f}"
               f"  {s['fy']:>9.2f}  {'RGBA' if s['channels'] == 4 else 'RGB':>8}  {dist}")
     far = "inf" if info["far"] is None else f"{info['far']:.3g}"

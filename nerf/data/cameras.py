@@ -2,8 +2,11 @@
 
 Conventions (see nerf/scene.py): c2w is OpenGL-style (camera x right, y up, looking down -z);
 pixel coordinates run right (x) and down (y) from the image's top-left corner, and the centre of
-pixel (i, j) is (i + 0.5, j + 0.5). Lens distortion follows OpenCV's radial-tangential model
-(k1, k2, p1, p2), applied to normalised coordinates in OpenCV's frame (x right, y down).
+pixel (i, j) is (i + 0.5, j + 0.5). Three projections, as nerfstudio has them: perspective (lens
+distortion by OpenCV's radial-tangential model, k1, k2, k3, p1, p2, plus nerfstudio's k4 r^8 term,
+on normalised coordinates in OpenCV's frame: x right, y down), fisheye (OpenCV's fisheye model:
+the distance from the principal point is the angle from the axis, bent by k1..k4) and
+equirectangular (a 360-degree panorama).
 
 Everything is vectorised and runs on whatever device the tensors are on; nothing here is CPU-only.
 """
@@ -17,16 +20,18 @@ import torch
 from nerf.data.scene import Cameras
 
 UNDISTORT_ITERATIONS = 10  # Newton steps; converges to ~1e-7 for real lenses (|k1| < 0.5) in 3-4
+CAMERA_TYPES = ("perspective", "fisheye", "equirectangular")
 
 
 def distort(x: torch.Tensor, y: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """OpenCV radial-tangential model on normalised coordinates (y down).
+    """Radial-tangential model on normalised coordinates (y down), as nerfstudio applies it: OpenCV's
+    k1, k2, k3 and p1, p2, with a fourth radial term k4 r^8.
 
-    x, y: [n]; dist: [n, 4] (k1, k2, p1, p2). Returns the distorted (x_d, y_d), each [n].
+    x, y: [n]; dist: [n, 6] (k1, k2, k3, k4, p1, p2). Returns the distorted (x_d, y_d), each [n].
     """
-    k1, k2, p1, p2 = dist.unbind(-1)
+    k1, k2, k3, k4, p1, p2 = dist.unbind(-1)
     r2 = x * x + y * y
-    radial = 1.0 + r2 * (k1 + r2 * k2)
+    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * (k3 + r2 * k4)))
     xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x)
     yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y
     return xd, yd
@@ -35,14 +40,14 @@ def distort(x: torch.Tensor, y: torch.Tensor, dist: torch.Tensor) -> tuple[torch
 def undistort(xd: torch.Tensor, yd: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Invert `distort` by Newton's method on the 2x2 system distort(x, y) = (xd, yd).
 
-    xd, yd: [n]; dist: [n, 4]. Fixed iteration count, so no data-dependent control flow (no host sync).
+    xd, yd: [n]; dist: [n, 6]. Fixed iteration count, so no data-dependent control flow (no host sync).
     """
-    k1, k2, p1, p2 = dist.unbind(-1)
+    k1, k2, k3, k4, p1, p2 = dist.unbind(-1)
     x, y = xd.clone(), yd.clone()
     for _ in range(UNDISTORT_ITERATIONS):
         r2 = x * x + y * y
-        radial = 1.0 + r2 * (k1 + r2 * k2)
-        d_radial = k1 + 2.0 * k2 * r2  # d(radial)/d(r2)
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * (k3 + r2 * k4)))
+        d_radial = k1 + r2 * (2.0 * k2 + r2 * (3.0 * k3 + r2 * 4.0 * k4))  # d(radial)/d(r2)
         fx_ = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x) - xd
         fy_ = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y - yd
         # Jacobian of the residual; d(r2)/dx = 2x, d(r2)/dy = 2y
@@ -57,6 +62,51 @@ def undistort(xd: torch.Tensor, yd: torch.Tensor, dist: torch.Tensor) -> tuple[t
     return x, y
 
 
+def fisheye_theta(theta_d: torch.Tensor, dist: torch.Tensor | None) -> torch.Tensor:
+    """The angle from the optical axis of a fisheye pixel at distorted radius `theta_d` [n] (OpenCV's
+    fisheye model: theta_d = theta (1 + k1 theta^2 + k2 theta^4 + k3 theta^6 + k4 theta^8), dist [n, 6],
+    p1 and p2 unused), by Newton's method; the equidistant fisheye (theta = theta_d) without distortion."""
+    if dist is None:
+        return theta_d
+    k1, k2, k3, k4 = dist[:, :4].unbind(-1)
+    theta = theta_d.clone()
+    for _ in range(UNDISTORT_ITERATIONS):
+        t2 = theta * theta
+        poly = 1.0 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4)))
+        slope = 1.0 + t2 * (3.0 * k1 + t2 * (5.0 * k2 + t2 * (7.0 * k3 + t2 * 9.0 * k4)))
+        slope = torch.where(slope.abs() < 1e-12, torch.full_like(slope, 1e-12), slope)
+        theta = theta - (theta * poly - theta_d) / slope
+    return theta
+
+
+def camera_directions(x: torch.Tensor, y: torch.Tensor, camera_type: str,
+                      dist: torch.Tensor | None) -> torch.Tensor:
+    """Unit directions [n, 3] in the OpenGL camera frame (x right, y up, looking down -z) of normalised
+    pixel coordinates x = (px - cx) / fx, y = (py - cy) / fy [n] (y down).
+
+    perspective: through (x, y) on the image plane z = 1 after undistortion; fisheye: |(x, y)| is the
+    angle from the axis (after `fisheye_theta`); equirectangular (fx = W / 2, fy = H, as nerfstudio
+    sets them): x in [-1, 1] spans the longitude, y in [-1/2, 1/2] the latitude from up to down.
+    """
+    if camera_type == "perspective":
+        if dist is not None:
+            x, y = undistort(x, y, dist)
+        d = torch.stack([x, -y, -torch.ones_like(x)], dim=-1)
+        return d / d.norm(dim=-1, keepdim=True)
+    if camera_type == "fisheye":
+        r = torch.sqrt(x * x + y * y)
+        theta = fisheye_theta(r, dist).clamp(0.0, math.pi)
+        # sin(theta) / r -> 1 at the centre, where r and theta both vanish
+        scale = torch.where(r > 1e-9, torch.sin(theta) / r.clamp_min(1e-9), torch.ones_like(r))
+        return torch.stack([x * scale, -y * scale, -torch.cos(theta)], dim=-1)
+    if camera_type == "equirectangular":
+        lon = -math.pi * x
+        polar = math.pi * (0.5 + y)  # 0 straight up, pi straight down
+        return torch.stack([-torch.sin(lon) * torch.sin(polar), torch.cos(polar),
+                            -torch.cos(lon) * torch.sin(polar)], dim=-1)
+    raise ValueError(f"unknown camera type {camera_type!r}")
+
+
 def pixel_rays(cameras: Cameras, cam_idx: torch.Tensor, px: torch.Tensor,
                py: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """World-space rays through pixel coordinates.
@@ -69,11 +119,8 @@ def pixel_rays(cameras: Cameras, cam_idx: torch.Tensor, px: torch.Tensor,
     c2w = cameras.c2w[idx].to(device)  # [n, 4, 4]
     fx, fy = cameras.fx[idx].to(device), cameras.fy[idx].to(device)
     cx, cy = cameras.cx[idx].to(device), cameras.cy[idx].to(device)
-    x = (px - cx) / fx  # [n] normalised, OpenCV frame (y down)
-    y = (py - cy) / fy
-    if cameras.distortion is not None:
-        x, y = undistort(x, y, cameras.distortion[idx].to(device))
-    dirs_cam = torch.stack([x, -y, -torch.ones_like(x)], dim=-1)  # [n, 3] OpenGL camera frame
+    dist = None if cameras.distortion is None else cameras.distortion[idx].to(device)
+    dirs_cam = camera_directions((px - cx) / fx, (py - cy) / fy, cameras.camera_type, dist)  # [n, 3]
     rays_d = torch.einsum("nij,nj->ni", c2w[:, :3, :3], dirs_cam)
     rays_d = rays_d / rays_d.norm(dim=-1, keepdim=True)
     rays_o = c2w[:, :3, 3].expand_as(rays_d).contiguous()
@@ -102,7 +149,8 @@ def project(cameras: Cameras, cam_idx: torch.Tensor,
     """World points -> pixel coordinates (with distortion), the inverse of `pixel_rays`.
 
     cam_idx: long [n]; points: [n, 3]. Returns px [n], py [n] and depth [n] (distance along the
-    viewing axis; <= 0 means the point is behind the camera and px/py are meaningless).
+    viewing axis; for perspective cameras <= 0 means the point is behind the camera and px/py are
+    meaningless; fisheye and equirectangular cameras see behind them too).
     """
     device = points.device
     idx = cam_idx.to(cameras.c2w.device)
@@ -110,10 +158,26 @@ def project(cameras: Cameras, cam_idx: torch.Tensor,
     rot, t = c2w[:, :3, :3], c2w[:, :3, 3]
     p_cam = torch.einsum("nji,nj->ni", rot, points - t)  # R^T (p - t): [n, 3]
     depth = -p_cam[:, 2]
-    safe = torch.where(depth.abs() < 1e-12, torch.full_like(depth, 1e-12), depth)
-    x, y = p_cam[:, 0] / safe, -p_cam[:, 1] / safe  # OpenCV frame (y down)
-    if cameras.distortion is not None:
-        x, y = distort(x, y, cameras.distortion[idx].to(device))
+    dist = None if cameras.distortion is None else cameras.distortion[idx].to(device)
+    if cameras.camera_type == "perspective":
+        safe = torch.where(depth.abs() < 1e-12, torch.full_like(depth, 1e-12), depth)
+        x, y = p_cam[:, 0] / safe, -p_cam[:, 1] / safe  # OpenCV frame (y down)
+        if dist is not None:
+            x, y = distort(x, y, dist)
+    elif cameras.camera_type == "fisheye":
+        r = torch.sqrt(p_cam[:, 0] ** 2 + p_cam[:, 1] ** 2)
+        theta = torch.atan2(r, depth)  # from the optical axis, beyond 90 degrees too
+        theta_d = theta
+        if dist is not None:
+            k1, k2, k3, k4 = dist[:, :4].unbind(-1)
+            t2 = theta * theta
+            theta_d = theta * (1.0 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4))))
+        scale = torch.where(r > 1e-12, theta_d / r.clamp_min(1e-12), torch.zeros_like(r))
+        x, y = p_cam[:, 0] * scale, -p_cam[:, 1] * scale
+    else:  # equirectangular: the inverse of camera_directions
+        d = p_cam / p_cam.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        x = torch.atan2(d[:, 0], -d[:, 2]) / math.pi
+        y = torch.acos(d[:, 1].clamp(-1.0, 1.0)) / math.pi - 0.5
     px = x * cameras.fx[idx].to(device) + cameras.cx[idx].to(device)
     py = y * cameras.fy[idx].to(device) + cameras.cy[idx].to(device)
     return px, py, depth
@@ -185,12 +249,17 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
 
 
 def make_cameras(c2w: torch.Tensor, width: int, height: int, fov_y_deg: float | None = None,
-                 fx=None, fy=None, cx=None, cy=None) -> Cameras:
+                 fx=None, fy=None, cx=None, cy=None, camera_type: str = "perspective") -> Cameras:
     """Cameras for arbitrary viewpoints: c2w [4, 4] or [N, 4, 4].
 
     Give either fov_y_deg (vertical field of view; square pixels) or fx (and optionally fy).
     cx, cy default to the image centre. Scalars or [N] tensors are accepted for the intrinsics.
+    An equirectangular camera takes no fov: it sees everything (fx = W / 2, fy = H, as nerfstudio).
     """
+    if camera_type not in CAMERA_TYPES:
+        raise ValueError(f"unknown camera type {camera_type!r}")
+    if camera_type == "equirectangular":
+        fov_y_deg, fx, fy = None, width / 2.0, float(height)
     c2w = torch.as_tensor(c2w, dtype=torch.float32)
     if c2w.ndim == 2:
         c2w = c2w[None]
@@ -208,4 +277,4 @@ def make_cameras(c2w: torch.Tensor, width: int, height: int, fov_y_deg: float | 
         return torch.as_tensor(v, dtype=torch.float32, device=device).expand(n).clone()
 
     return Cameras(c2w=c2w, fx=per_camera(fx), fy=per_camera(fy), cx=per_camera(cx),
-                   cy=per_camera(cy), width=int(width), height=int(height))
+                   cy=per_camera(cy), width=int(width), height=int(height), camera_type=camera_type)

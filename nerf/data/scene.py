@@ -27,7 +27,7 @@ from nerf.errors import InputError
 
 @dataclass
 class Cameras:
-    """A set of pinhole cameras sharing one image size."""
+    """A set of cameras sharing one image size and one projection (nerf.data.cameras makes their rays)."""
 
     c2w: torch.Tensor  # [N, 4, 4] float32 camera-to-world, OpenGL convention, normalised world
     fx: torch.Tensor  # [N] focal length in pixels (x)
@@ -36,7 +36,8 @@ class Cameras:
     cy: torch.Tensor  # [N] principal point in pixels, from the top edge of the image
     width: int
     height: int
-    distortion: torch.Tensor | None = None  # [N, 4] OpenCV k1, k2, p1, p2; None when undistorted
+    distortion: torch.Tensor | None = None  # [N, 6] k1, k2, k3, k4, p1, p2 (nerfstudio's order); None: none
+    camera_type: str = "perspective"  # "perspective" | "fisheye" (k1..k4 bend the angle) | "equirectangular"
 
     def __len__(self) -> int:
         return self.c2w.shape[0]
@@ -45,7 +46,7 @@ class Cameras:
         """Camera `index` alone, as a set of one."""
         sl = slice(index, index + 1)
         return Cameras(self.c2w[sl], self.fx[sl], self.fy[sl], self.cx[sl], self.cy[sl], self.width, self.height,
-                       None if self.distortion is None else self.distortion[sl])
+                       None if self.distortion is None else self.distortion[sl], self.camera_type)
 
 
 @dataclass

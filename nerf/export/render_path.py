@@ -6,6 +6,7 @@ progress callback and runs this on its training worker; nerf-render stops it wit
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,12 +23,14 @@ OUTPUTS = ("rgb", "depth", "opacity")
 
 
 def path_cameras(path: CameraPath, width: int | None = None, height: int | None = None) -> Cameras:
-    """One camera per frame of `path` at path.fps, at the path's size unless width/height are given."""
+    """One camera per frame of `path` (its own frames when a file gave them), of the path's camera type,
+    at the path's size unless width/height are given. A fisheye's focal comes from the fov as a
+    perspective camera's does (nerfstudio's get_path_from_json)."""
     w, h = width or path.width, height or path.height
     poses, fovs = sample_path(path)
-    focal = 0.5 * h / np.tan(np.radians(fovs) / 2.0)  # [n] pixels, square pixels
-    return make_cameras(torch.as_tensor(poses, dtype=torch.float32), w, h, fx=torch.as_tensor(focal),
-                        fy=torch.as_tensor(focal))
+    focal = torch.as_tensor(0.5 * h / np.tan(np.radians(fovs) / 2.0))  # [n] pixels, square pixels
+    return make_cameras(torch.as_tensor(poses, dtype=torch.float32), w, h, fx=focal, fy=focal,
+                        camera_type=path.camera_type)
 
 
 def scaled_cameras(cameras: Cameras, downscale: int) -> Cameras:
@@ -35,9 +38,8 @@ def scaled_cameras(cameras: Cameras, downscale: int) -> Cameras:
     if downscale == 1:
         return cameras
     s = 1.0 / downscale
-    return Cameras(c2w=cameras.c2w, fx=cameras.fx * s, fy=cameras.fy * s, cx=cameras.cx * s, cy=cameras.cy * s,
-                   width=max(1, cameras.width // downscale), height=max(1, cameras.height // downscale),
-                   distortion=cameras.distortion)
+    return replace(cameras, fx=cameras.fx * s, fy=cameras.fy * s, cx=cameras.cx * s, cy=cameras.cy * s,
+                   width=max(1, cameras.width // downscale), height=max(1, cameras.height // downscale))
 
 
 def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "rgb", background=(1.0, 1.0, 1.0),

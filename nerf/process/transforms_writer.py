@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nerf.data.formats.colmap import camera_to_world, intrinsics, posed_images
+from nerf.errors import InputError
 
 # nerfstudio's world rotation for COLMAP models (colmap_utils.colmap_to_json): rows [x, z, -y]
 APPLIED_TRANSFORM = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, -1.0, 0.0, 0.0]])
@@ -28,7 +29,11 @@ def transforms_json(rec, image_dir: str = "images", ply_name: str | None = "spar
     images = posed_images(rec)
     cams = {im.camera_id: intrinsics(rec.cameras[im.camera_id], Path(im.name)) for im in images}
     shared = len(cams) == 1
-    meta: dict = {"camera_model": "OPENCV"}
+    models = {k.pop("camera_model") for k in cams.values()}  # nerfstudio reads one model for all frames
+    if len(models) > 1:
+        raise InputError(Path(image_dir), "the COLMAP model mixes fisheye and pinhole cameras; "
+                                          "transforms.json has one camera_model")
+    meta: dict = {"camera_model": models.pop() if models else "OPENCV"}
     if shared:
         meta.update(next(iter(cams.values())))
     frames = []

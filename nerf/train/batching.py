@@ -8,6 +8,7 @@ gradients in shard order, so a run does not depend on which thread finished firs
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, TypeVar
 
 import torch
@@ -23,9 +24,9 @@ SHARD_SEED_STRIDE = 7919  # shard i is seeded seed + 7919 (i + 1): apart from th
 
 
 def cameras_on(cameras: Cameras, device: torch.device) -> Cameras:
-    return Cameras(c2w=cameras.c2w.to(device), fx=cameras.fx.to(device), fy=cameras.fy.to(device),
-                   cx=cameras.cx.to(device), cy=cameras.cy.to(device), width=cameras.width,
-                   height=cameras.height,
+    """The same cameras on `device` (every other field, the camera type included, kept)."""
+    return replace(cameras, c2w=cameras.c2w.to(device), fx=cameras.fx.to(device), fy=cameras.fy.to(device),
+                   cx=cameras.cx.to(device), cy=cameras.cy.to(device),
                    distortion=None if cameras.distortion is None else cameras.distortion.to(device))
 
 

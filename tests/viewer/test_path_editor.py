@@ -81,7 +81,7 @@ def test_render_job_writes_every_frame_and_aborts(tmp_path):
     trainer = FakeTrainer()
     out = render_path_job(ed.path, tmp_path / "v.mp4", progress=progress)(trainer, lambda: False)
     assert out == tmp_path / "v.mp4" and out.stat().st_size > 0
-    assert progress.take() == (9, 9)  # 2 s at 4 fps, ending on the last keyframe
+    assert progress.take() == (8, 8)  # 2 s at 4 fps: int(seconds x fps) frames, as nerfstudio exports
     asked = []
 
     def abort_in_the_fourth_frame():  # the fake asks once per row, 12 rows a frame
@@ -90,3 +90,22 @@ def test_render_job_writes_every_frame_and_aborts(tmp_path):
     frames = tmp_path / "frames"
     assert render_path_job(ed.path, frames)(trainer, abort_in_the_fourth_frame) is None
     assert len(list(frames.glob("*.png"))) == 3  # the frames before the abort stay
+
+
+def test_loaded_nerfstudio_frames_render_until_an_edit_and_huge_paths_cost_nothing(tmp_path):
+    """A loaded nerfstudio file renders its own camera_path[] frames; an edit returns to the splines; an
+    absurd fps is counted (not sampled) and refused by check_path before the render job exists."""
+    import shutil
+    from pathlib import Path
+    from nerf.data.paths.keyframes import check_path
+    from nerf.export.render_path import path_cameras
+    fixture = Path(__file__).parents[1] / "support" / "nerfstudio_paths" / "fisheye_two_keys.json"
+    shutil.copy(fixture, tmp_path / "camera_path.json")
+    ed = PathEditor()
+    ed.load(tmp_path / "camera_path.json")
+    assert ed.path.frames is not None and ed.frame_count() == 10
+    assert path_cameras(ed.path).camera_type == "fisheye"
+    ed.set_options(fps=20)
+    assert ed.path.frames is None and ed.frame_count() == 20 and ed.path.camera_type == "fisheye"
+    ed.set_options(fps=10 ** 12)
+    assert ed.frame_count() == 10 ** 12 and "at most" in check_path(ed.path)

@@ -101,7 +101,7 @@ class CameraPathPanel:
             with dpg.group(horizontal=True):
                 self.loop = dpg.add_checkbox(label="loop", default_value=p.loop,
                                              callback=lambda _s, v: self._option(loop=bool(v)))
-                self.smoothness = dpg.add_slider_float(label="smoothness", default_value=p.smoothness,
+                self.smoothness = dpg.add_slider_float(label="tension", default_value=p.smoothness,
                                                        min_value=0.0, max_value=1.0, width=120,
                                                        callback=lambda _s, v: self._option(smoothness=float(v)))
             with dpg.group(horizontal=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.formats.frames import Frame, holdout_split
+from nerf.data.formats.frames import DISTORTION_KEYS, Frame, holdout_split
 from nerf.errors import InputError
 
 # COLMAP camera model -> names of its parameters in nerfstudio's vocabulary, in COLMAP's order
@@ -24,6 +24,7 @@ _PARAMS = {
     "SIMPLE_RADIAL": ("f", "cx", "cy", "k1"),
     "RADIAL": ("f", "cx", "cy", "k1", "k2"),
     "OPENCV": ("fl_x", "fl_y", "cx", "cy", "k1", "k2", "p1", "p2"),
+    "OPENCV_FISHEYE": ("fl_x", "fl_y", "cx", "cy", "k1", "k2", "k3", "k4"),
 }
 
 
@@ -52,7 +53,8 @@ def read_model(folder: Path):
 
 
 def intrinsics(camera, where: Path) -> dict:
-    """fl_x fl_y cx cy w h k1 k2 p1 p2 of a pycolmap.Camera (missing distortion terms are 0)."""
+    """fl_x fl_y cx cy w h k1 k2 k3 k4 p1 p2 of a pycolmap.Camera (missing distortion terms are 0), and
+    camera_model (OPENCV, or OPENCV_FISHEYE whose k1..k4 bend the angle from the axis)."""
     model = camera.model.name
     if model not in _PARAMS:
         raise InputError(where, f"camera model {model} is not supported "
@@ -62,7 +64,8 @@ def intrinsics(camera, where: Path) -> dict:
         values["fl_x"] = values["fl_y"] = values.pop("f")
     out = {"fl_x": values["fl_x"], "fl_y": values["fl_y"], "cx": values["cx"], "cy": values["cy"],
            "w": int(camera.width), "h": int(camera.height)}
-    out.update({k: values.get(k, 0.0) for k in ("k1", "k2", "p1", "p2")})
+    out.update({k: values.get(k, 0.0) for k in DISTORTION_KEYS})
+    out["camera_model"] = "OPENCV_FISHEYE" if model == "OPENCV_FISHEYE" else "OPENCV"
     return out
 
 
@@ -90,10 +93,11 @@ def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[
     frames = []
     for image in posed_images(rec):
         k = intrinsics(rec.cameras[image.camera_id], folder)
-        dist = np.array([k["k1"], k["k2"], k["p1"], k["p2"]])
+        dist = np.array([k[name] for name in DISTORTION_KEYS])
         frames.append(Frame(image=root / "images" / image.name, c2w=camera_to_world(image),
                             fx=k["fl_x"], fy=k["fl_y"], cx=k["cx"], cy=k["cy"], width=k["w"],
-                            height=k["h"], distortion=dist if dist.any() else None))
+                            height=k["h"], distortion=dist if dist.any() else None,
+                            camera_type="fisheye" if k["camera_model"] == "OPENCV_FISHEYE" else "perspective"))
     split = holdout_split(frames)
     # the sparse points size an unbounded scene's region of full detail (nerf.data.formats.scene_type)
     points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)

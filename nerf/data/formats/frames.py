@@ -22,6 +22,7 @@ from nerf.data.formats.images import image_header, read_images
 from nerf.data.scene import Cameras, Split
 from nerf.errors import InputError
 
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")  # nerfstudio's order (nerf.data.cameras.distort)
 VALUE_LIMIT = 1e9  # of any number in a file; far beyond any capture (geo-referenced metres reach ~1e7), safe to square
 MIN_FOCAL = 1e-3  # pixels; anything smaller is a field of view of 180 degrees, or a typo
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
@@ -48,7 +49,8 @@ class Frame:
     cy: float
     width: int  # as declared by the file (or the image header), full resolution
     height: int
-    distortion: np.ndarray | None  # [4] k1, k2, p1, p2
+    distortion: np.ndarray | None  # [6] k1, k2, k3, k4, p1, p2 (nerfstudio's order)
+    camera_type: str = "perspective"  # or "fisheye" (nerf.data.cameras)
 
 
 def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
@@ -132,15 +134,18 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
     c2w[:, :3, 3] = (c2w[:, :3, 3] - centre) * scale
     dist = None
     if any(f.distortion is not None for f in frames):
-        dist = torch.tensor(np.stack([np.zeros(4) if f.distortion is None else f.distortion
+        dist = torch.tensor(np.stack([np.zeros(len(DISTORTION_KEYS)) if f.distortion is None else f.distortion
                                       for f in frames]), dtype=torch.float32)
+    types = {f.camera_type for f in frames}
+    if len(types) > 1:
+        raise InputError(frames[0].image.parent, f"split '{name}' mixes {' and '.join(sorted(types))} cameras")
 
     def column(key: str) -> torch.Tensor:
         return torch.tensor([getattr(f, key) / downscale for f in frames], dtype=torch.float32)
 
     cameras = Cameras(c2w=torch.tensor(c2w, dtype=torch.float32), fx=column("fx"), fy=column("fy"),
                       cx=column("cx"), cy=column("cy"), width=images.shape[2], height=images.shape[1],
-                      distortion=dist)
+                      distortion=dist, camera_type=frames[0].camera_type)
     return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames])
 
 

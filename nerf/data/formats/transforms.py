@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.formats.frames import MIN_FOCAL, VALUE_LIMIT, Frame, check_pose, holdout_split
+from nerf.data.formats.frames import DISTORTION_KEYS, MIN_FOCAL, VALUE_LIMIT, Frame, check_pose, holdout_split
 from nerf.data.formats.images import image_header
 from nerf.errors import InputError
 from nerf.files import read_json
 
 BLENDER_SPLITS = ("train", "val", "test")
+PERSPECTIVE_MODELS = ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL")
 
 
 def is_blender(root: Path) -> bool:
@@ -54,9 +55,7 @@ def _number(meta: dict, frame: dict, key: str, file: Path, index: int):
 def parse_frames(meta: dict, file: Path) -> list[Frame]:
     """Frames of one JSON file, with intrinsics resolved (per frame, else global, else angles)."""
     root = file.parent
-    model = str(meta.get("camera_model", "OPENCV")).upper()
-    if model not in ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL"):
-        raise InputError(file, f"camera_model {model} is not supported (pinhole/OpenCV only)")
+    camera_type = camera_type_of(meta, file)
     frames = []
     for i, fr in enumerate(meta["frames"]):
         if not isinstance(fr, dict) or "file_path" not in fr or "transform_matrix" not in fr:
@@ -75,7 +74,7 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
         check_pose(c2w, file, f"frame {i} ({fr['file_path']})")
         num = {k: _number(meta, fr, k, file, i) for k in
                ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
-                "k1", "k2", "p1", "p2")}
+                *DISTORTION_KEYS)}
         if num["w"] is None or num["h"] is None:
             if not image.is_file():
                 raise InputError(image, "image file is missing")
@@ -98,12 +97,25 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
         if not (MIN_FOCAL <= fx < np.inf and MIN_FOCAL <= fy < np.inf):
             raise InputError(file, f"frame {i}: focal length {fx:.4g} x {fy:.4g} pixels; it must be positive "
                                    "(camera_angle_x between 0 and pi)")
-        dist = np.array([num[k] or 0.0 for k in ("k1", "k2", "p1", "p2")])
+        dist = np.array([num[k] or 0.0 for k in DISTORTION_KEYS])
         frames.append(Frame(image=image, c2w=c2w, fx=fx, fy=fy,
                             cx=w / 2.0 if num["cx"] is None else num["cx"],
                             cy=h / 2.0 if num["cy"] is None else num["cy"],
-                            width=w, height=h, distortion=dist if dist.any() else None))
+                            width=w, height=h, distortion=dist if dist.any() else None, camera_type=camera_type))
     return frames
+
+
+def camera_type_of(meta: dict, file: Path) -> str:
+    """"perspective" or "fisheye" from nerfstudio's camera_model or instant-ngp's is_fisheye; any
+    other model is refused, never trained as a pinhole."""
+    model = str(meta.get("camera_model", "OPENCV")).upper()
+    if model not in PERSPECTIVE_MODELS + ("OPENCV_FISHEYE",):
+        raise InputError(file, f"camera_model {model} is not supported (supported: "
+                               f"{', '.join(PERSPECTIVE_MODELS)}, OPENCV_FISHEYE)")
+    fisheye = meta.get("is_fisheye", False)
+    if not isinstance(fisheye, bool):
+        raise InputError(file, f"'is_fisheye' must be true or false, got {str(fisheye)[:40]!r}")
+    return "fisheye" if model == "OPENCV_FISHEYE" or fisheye else "perspective"
 
 
 

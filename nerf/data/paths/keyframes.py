@@ -1,10 +1,19 @@
-"""Camera paths: keyframes joined by a spline, sampled at a frame rate.
+"""Camera paths: keyframes joined by splines as nerfstudio's viewer joins them, sampled at a frame rate.
 
-Positions follow a centripetal Catmull-Rom spline (alpha = 1/2, Yuksel et al. 2011: no cusps or
-self-intersections within a segment, unlike the uniform variant when keyframes are unevenly spaced);
-rotations follow Shoemake's squad, the spherical counterpart of a cubic spline. `smoothness` in [0, 1]
-blends from straight lines and plain slerp (0) to the full splines (1); the path passes through every
-keyframe for any smoothness, since every blended term does. The field of view is interpolated linearly.
+The interpolation is nerfstudio's (viewer/render_panel.py), through the same `splines` package, so a
+path gives the frames nerfstudio's viewer would export for it:
+- positions follow a Kochanek-Bartels spline (splines.KochanekBartels) with tension `smoothness`
+  and zero continuity and bias: tension 0 (nerfstudio's default) is the full Catmull-Rom curve,
+  tension 1 stops at every keyframe; rotations follow the quaternion Kochanek-Bartels spline of the
+  same package, the vertical fov a scalar one. A loop uses closed end conditions, an open path natural ones;
+- keyframe i sits at spline parameter i; seconds map to that parameter through a monotone PCHIP
+  interpolant of the keyframes' times (padded by one segment each side on a loop), so uneven
+  transitions speed the camera up or slow it down without reordering anything;
+- an exported path has int(seconds x fps) frames at i / n of the duration: an open path stops one
+  frame short of its last keyframe, a loop one frame short of its start (nerfstudio does the same).
+
+A path read from a file may also carry its own frames (`Frames`, nerfstudio's `camera_path[]`):
+they are what nerfstudio renders, so they are rendered as given while the keyframes are unchanged.
 
 Poses are camera-to-world [4, 4] in the OpenGL convention, in whatever world the caller uses (the
 viewer and nerf-render keep the scene's normalised world; nerf.data.paths.path_files maps to the file's).
@@ -12,17 +21,22 @@ viewer and nerf-render keep the scene's normalised world; nerf.data.paths.path_f
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import splines
+import splines.quaternion
+from scipy.interpolate import PchipInterpolator
 from scipy.spatial.transform import Rotation
 
-from nerf.data.cameras import look_at, nearest_rotation
+from nerf.data.cameras import CAMERA_TYPES, look_at, nearest_rotation
 from nerf.data.crop import CropBox
 
-CENTRIPETAL = 0.5  # Catmull-Rom knot exponent
-DEFAULT_FOV = 50.0  # degrees, vertical; nerfstudio's default
-DEFAULT_DURATION = 2.0  # seconds from a new keyframe to the next
+DEFAULT_FOV = 75.0  # degrees, vertical; nerfstudio's viewer default ("Default FOV")
+DEFAULT_DURATION = 2.0  # seconds from a new keyframe to the next; nerfstudio's "Transition (sec)"
+MAX_SIDE = 16384  # pixels; a 16K frame is larger than any video encoder takes
+MAX_FRAMES = 30 * 3600 * 4  # four hours at 30 fps; more is a typo, and poses alone would fill memory
 
 
 @dataclass(frozen=True)
@@ -33,14 +47,24 @@ class Keyframe:
 
 
 @dataclass(frozen=True)
+class Frames:
+    """Frames given by a file (nerfstudio's camera_path[]): rendered as they are."""
+
+    poses: np.ndarray  # [n, 4, 4] float64 camera-to-world, OpenGL convention
+    fovs: np.ndarray  # [n] vertical fov in degrees
+
+
+@dataclass(frozen=True)
 class CameraPath:
     keyframes: tuple[Keyframe, ...] = ()
     loop: bool = False  # the last keyframe leads back to the first
-    smoothness: float = 0.5  # 0: straight lines and slerp, 1: full Catmull-Rom / squad
+    smoothness: float = 0.0  # Kochanek-Bartels tension in [0, 1]: 0 the full curve, 1 a stop at every keyframe
     fps: float = 30.0
     width: int = 640  # render size; aspect = width / height
     height: int = 480
+    camera_type: str = "perspective"  # one of CAMERA_TYPES
     crop: CropBox | None = None  # saved with the path; renders show only what lies inside
+    frames: Frames | None = None  # a file's own frames; dropped by any edit of keyframes or timing
     extra: dict = field(default_factory=dict)  # keys of a loaded file this code does not use, kept on save
 
     @property
@@ -55,124 +79,98 @@ class CameraPath:
         return float(sum(self.segment_durations))
 
     def frame_count(self) -> int:
-        """Frames at `fps` over the path: an open path ends on its last keyframe (one frame more than
-        seconds x fps), a loop stops one frame short of its start; one still frame for one keyframe."""
+        """The file's frames when it gave them; else int(seconds x fps) as nerfstudio exports (at least
+        one); one still frame for a single keyframe."""
+        if self.frames is not None:
+            return len(self.frames.poses)
         if len(self.keyframes) <= 1:
             return len(self.keyframes)
-        return max(int(round(self.seconds * self.fps)), 1) + (0 if self.loop else 1)
+        total = self.seconds * self.fps
+        return max(int(total), 1) if math.isfinite(total) and total < 2 ** 62 else 2 ** 62
 
     def with_keyframes(self, keyframes) -> "CameraPath":
-        return replace(self, keyframes=tuple(keyframes))
+        return replace(self, keyframes=tuple(keyframes), frames=None)
 
 
 def check_path(path: CameraPath) -> str | None:
     """The problem with `path` in words, or None when it can be rendered."""
-    if not path.keyframes:
+    if not path.keyframes and path.frames is None:
         return "the camera path has no keyframes"
     for i, k in enumerate(path.keyframes):
         c2w = np.asarray(k.c2w, dtype=np.float64)
         if c2w.shape != (4, 4) or not np.all(np.isfinite(c2w)):
             return f"keyframe {i}: pose is not a finite 4x4 matrix"
+        if abs(np.linalg.det(c2w[:3, :3])) < 1e-9:
+            return f"keyframe {i}: the pose's rotation is singular"
         if not (math.isfinite(k.fov) and 0.0 < k.fov < 180.0):
             return f"keyframe {i}: field of view {k.fov} is not in (0, 180) degrees"
-        if not (math.isfinite(k.duration) and k.duration >= 0.0):
-            return f"keyframe {i}: duration {k.duration} is not a non-negative number"
-    if len(path.keyframes) > 1 and path.seconds <= 0.0:
-        return "the camera path lasts 0 seconds"
-    if path.width < 1 or path.height < 1 or not path.fps > 0:
-        return "render size and fps must be positive"
+    for i, d in enumerate(path.segment_durations):
+        if not (math.isfinite(d) and d > 0.0):
+            return f"keyframe {i}: the transition to the next lasts {d} seconds; it must be a positive number"
+    if not (math.isfinite(path.fps) and path.fps > 0):
+        return f"fps is {path.fps:g}; it must be a positive number"
+    if not (1 <= path.width <= MAX_SIDE and 1 <= path.height <= MAX_SIDE):
+        return f"render size {path.width}x{path.height} is not within 1..{MAX_SIDE} pixels a side"
+    if path.camera_type not in CAMERA_TYPES:
+        return f"camera_type '{path.camera_type}' is not one of {', '.join(CAMERA_TYPES)}"
+    if not 0.0 <= path.smoothness <= 1.0:
+        return f"smoothness_value {path.smoothness:g} is not a tension in [0, 1]"
+    if path.frame_count() > MAX_FRAMES:
+        return (f"the path has {path.frame_count():.3g} frames ({path.seconds:.3g} s at {path.fps:g} fps); "
+                f"at most {MAX_FRAMES} are rendered")
     return None
 
 
-def _catmull_rom(p0, p1, p2, p3, u: np.ndarray) -> np.ndarray:
-    """Centripetal Catmull-Rom between p1 and p2 at u in [0, 1] (Barry-Goldman pyramid): [len(u), 3]."""
-    def knot(a, b):  # a minimum step keeps coincident keyframes from dividing by zero
-        return max(float(np.linalg.norm(b - a)) ** CENTRIPETAL, 1e-6)
-
-    t0, t1 = 0.0, knot(p0, p1)
-    t2 = t1 + knot(p1, p2)
-    t3 = t2 + knot(p2, p3)
-    t = (t1 + (t2 - t1) * u)[:, None]  # [m, 1]
-    a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
-    a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
-    a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
-    b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
-    b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
-    return (t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2
-
-
-def _slerp(q0: Rotation, q1: Rotation, u: np.ndarray) -> Rotation:
-    """Rotations from q0 (u = 0) to q1 (u = 1) along the shorter arc, one per u."""
-    step = (q0.inv() * q1).as_rotvec()  # [3]; as_rotvec takes the shorter arc
-    return q0 * Rotation.from_rotvec(u[:, None] * step[None])
-
-
-def _squad_control(q_prev: Rotation, q: Rotation, q_next: Rotation, smoothness: float) -> Rotation:
-    """Shoemake's inner control rotation at q; smoothness 0 makes it q itself (plain slerp)."""
-    log_next = (q.inv() * q_next).as_rotvec()
-    log_prev = (q.inv() * q_prev).as_rotvec()
-    return q * Rotation.from_rotvec(-smoothness * (log_next + log_prev) / 4.0)
-
-
-def _neighbours(points: np.ndarray, i: int, loop: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The four points around segment i; open ends are extended by reflection (a straight start/end)."""
-    n = len(points)
-    if loop:
-        return points[(i - 1) % n], points[i], points[(i + 1) % n], points[(i + 2) % n]
-    p1, p2 = points[i], points[i + 1]
-    p0 = points[i - 1] if i > 0 else 2.0 * p1 - p2
-    p3 = points[i + 2] if i + 2 < n else 2.0 * p2 - p1
-    return p0, p1, p2, p3
-
-
-def _rotation_neighbours(rots: list[Rotation], i: int, loop: bool) -> tuple[Rotation, Rotation, Rotation, Rotation]:
-    n = len(rots)
-    if loop:
-        return rots[(i - 1) % n], rots[i], rots[(i + 1) % n], rots[(i + 2) % n]
-    r1, r2 = rots[i], rots[i + 1]
-    r0 = rots[i - 1] if i > 0 else r1 * (r2.inv() * r1)  # reflected: the same turn before r1 as after it
-    r3 = rots[i + 2] if i + 2 < n else r2 * (r1.inv() * r2)
-    return r0, r1, r2, r3
+def _spline_parameter(path: CameraPath, times: np.ndarray) -> np.ndarray:
+    """Seconds -> spline parameter (keyframe i at i), monotone (nerfstudio's spline_t_from_t_sec)."""
+    starts = np.concatenate([[0.0], np.cumsum(path.segment_durations)])  # [segments + 1]
+    index = np.arange(len(starts), dtype=np.float64)
+    if path.loop:  # one more segment each side, so the slopes at the seam match
+        x = np.concatenate([[starts[-2] - starts[-1]], starts, [starts[-1] + starts[1]]])
+        y = np.concatenate([[-1.0], index, [index[-1] + 1.0]])
+    else:
+        x, y = starts, index
+    return np.clip(PchipInterpolator(x, y)(times), 0.0, index[-1])
 
 
 def evaluate_path(path: CameraPath, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Poses [m, 4, 4] and vertical fovs [m] (degrees) at `times` [m] seconds from the first keyframe.
+    """Poses [m, 4, 4] and vertical fovs [m] (degrees) at `times` [m] seconds from the first keyframe,
+    interpolated from the keyframes (a file's own frames are not used here).
 
     Times are clamped to the path; with a single keyframe every time gives it.
     """
     keys = path.keyframes
     times = np.atleast_1d(np.asarray(times, dtype=np.float64))
     poses = np.tile(np.eye(4), (len(times), 1, 1))
-    fovs = np.full(len(times), float(keys[0].fov))
     if len(keys) == 1:
         poses[:] = keys[0].c2w
-        return poses, fovs
-    positions = np.stack([np.asarray(k.c2w, np.float64)[:3, 3] for k in keys])  # [n, 3]
-    rots = [Rotation.from_matrix(nearest_rotation(np.asarray(k.c2w, np.float64)[:3, :3])) for k in keys]
-    starts = np.concatenate([[0.0], np.cumsum(path.segment_durations)])  # [segments + 1]
-    seg = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(starts) - 2)
-    s = float(np.clip(path.smoothness, 0.0, 1.0))
-    for i in np.unique(seg):
-        sel = np.flatnonzero(seg == i)
-        dur = starts[i + 1] - starts[i]
-        u = np.clip((times[sel] - starts[i]) / dur, 0.0, 1.0) if dur > 0 else np.ones(len(sel))
-        p0, p1, p2, p3 = _neighbours(positions, i, path.loop)
-        straight = p1 + u[:, None] * (p2 - p1)
-        poses[sel, :3, 3] = (1.0 - s) * straight + s * _catmull_rom(p0, p1, p2, p3, u)
-        r0, r1, r2, r3 = _rotation_neighbours(rots, i, path.loop)
-        a1, a2 = _squad_control(r0, r1, r2, s), _squad_control(r1, r2, r3, s)
-        outer, inner = _slerp(r1, r2, u), _slerp(a1, a2, u)  # squad: between these by 2u(1 - u)
-        bend = (outer.inv() * inner).as_rotvec()  # [m, 3]
-        poses[sel, :3, :3] = (outer * Rotation.from_rotvec((2.0 * u * (1.0 - u))[:, None] * bend)).as_matrix()
-        f1, f2 = keys[i].fov, keys[(i + 1) % len(keys)].fov
-        fovs[sel] = f1 + u * (f2 - f1)
-    return poses, fovs
+        return poses, np.full(len(times), float(keys[0].fov))
+    ends = "closed" if path.loop else "natural"
+    tcb = (float(path.smoothness), 0.0, 0.0)
+    u = _spline_parameter(path, times)  # [m]
+    xyzw = [Rotation.from_matrix(nearest_rotation(np.asarray(k.c2w, np.float64)[:3, :3])).as_quat() for k in keys]
+    with warnings.catch_warnings():  # splines 0.3 calls numpy's deprecated row_stack for closed curves
+        warnings.simplefilter("ignore", DeprecationWarning)
+        position = splines.KochanekBartels([np.asarray(k.c2w, np.float64)[:3, 3] for k in keys], tcb=tcb,
+                                           endconditions=ends)
+        fov = splines.KochanekBartels([float(k.fov) for k in keys], tcb=tcb, endconditions=ends)
+        rotation = splines.quaternion.KochanekBartels(
+            [splines.quaternion.UnitQuaternion.from_unit_xyzw(q) for q in xyzw], tcb=tcb, endconditions=ends)
+    quats = [rotation.evaluate(float(t)) for t in u]
+    poses[:, :3, :3] = Rotation.from_quat([[*q.vector, q.scalar] for q in quats]).as_matrix()
+    poses[:, :3, 3] = position.evaluate(u)
+    return poses, np.asarray(fov.evaluate(u), dtype=np.float64).reshape(len(times))
 
 
 def sample_path(path: CameraPath) -> tuple[np.ndarray, np.ndarray]:
-    """The path's frames at path.fps: poses [n, 4, 4], fovs [n]. A loop leaves out the closing frame
-    (it equals the first), so a looped video repeats seamlessly."""
-    return evaluate_path(path, np.arange(path.frame_count()) / path.fps)
+    """The path's frames: poses [n, 4, 4], fovs [n]. The file's own frames when it gave them; else
+    int(seconds x fps) frames at i / n of the duration (nerfstudio's export)."""
+    if path.frames is not None:
+        return path.frames.poses, path.frames.fovs
+    n = path.frame_count()
+    if len(path.keyframes) <= 1:
+        return evaluate_path(path, np.zeros(n))
+    return evaluate_path(path, path.seconds * np.arange(n) / n)
 
 
 def orbit_path(centre, up, radius: float, height: float, seconds: float, fov: float, fps: float,
@@ -184,12 +182,12 @@ def orbit_path(centre, up, radius: float, height: float, seconds: float, fov: fl
     a0 = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
     a0 /= np.linalg.norm(a0)
     a1 = np.cross(up, a0)
-    n = 16  # a centripetal spline through 16 points of a circle stays within 0.06 % of its radius
+    n = 16  # a Catmull-Rom spline through 16 evenly spaced points of a circle stays within 0.1 % of its radius
     keys = []
     for k in range(n):
         a = 2.0 * math.pi * k / n
         eye = centre + up * height + radius * (math.cos(a) * a0 + math.sin(a) * a1)
         c2w = look_at(eye.tolist(), centre.tolist(), up.tolist()).double().numpy()
         keys.append(Keyframe(c2w=c2w, fov=fov, duration=seconds / n))
-    return CameraPath(keyframes=tuple(keys), loop=True, smoothness=1.0, fps=fps, width=width,
+    return CameraPath(keyframes=tuple(keys), loop=True, smoothness=0.0, fps=fps, width=width,
                       height=height_px)

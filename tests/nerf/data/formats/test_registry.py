@@ -55,7 +55,7 @@ def test_transforms_global_intrinsics_distortion_aabb_and_holdout(tmp_path):
     cams = train.cameras
     assert (cams.fx == 7.0).all() and (cams.fy == 6.5).all()
     assert cams.cx[0].item() == pytest.approx(4.1) and cams.cy[0].item() == pytest.approx(2.9)
-    assert torch.allclose(cams.distortion[3], torch.tensor([-0.1, 0.02, 0.001, -0.002]))
+    assert torch.allclose(cams.distortion[3], torch.tensor([-0.1, 0.02, 0.0, 0.0, 0.001, -0.002]))  # k1 k2 k3 k4 p1 p2
     assert train.images.shape == (8, H, W, 3)
 
 
@@ -95,9 +95,22 @@ def test_nerfstudio_split_filenames_and_applied_transform(tmp_path):
     assert len(scene.split("train")) == 6
     assert [f.rsplit("/", 1)[1] for f in scene.split("test").files] == ["0007.png", "0009.png"]
     assert np.allclose(scene.offset, (1.0, 2.0, 3.0), atol=1e-6)  # poses already hold the transform
-    meta["camera_model"] = "OPENCV_FISHEYE"
+    meta.update(camera_model="OPENCV_FISHEYE", k3=0.01, k4=-0.002)
     (tmp_path / "transforms.json").write_text(json.dumps(meta))
-    _raises(tmp_path, tmp_path / "transforms.json", "not supported")
+    cams = load_scene(tmp_path).split("train").cameras
+    assert cams.camera_type == "fisheye" and cams.distortion[0, 2:4].tolist() == pytest.approx([0.01, -0.002])
+    meta["camera_model"] = "FISHEYE624"  # never trained as a pinhole
+    (tmp_path / "transforms.json").write_text(json.dumps(meta))
+    _raises(tmp_path, tmp_path / "transforms.json", "camera_model FISHEYE624 is not supported")
+
+
+def test_instant_ngp_is_fisheye(tmp_path):
+    transforms_scene(tmp_path)
+    meta = json.loads((tmp_path / "transforms.json").read_text())
+    (tmp_path / "transforms.json").write_text(json.dumps({**meta, "is_fisheye": True}))
+    assert load_scene(tmp_path).split("train").cameras.camera_type == "fisheye"
+    (tmp_path / "transforms.json").write_text(json.dumps({**meta, "is_fisheye": "yes"}))
+    _raises(tmp_path, tmp_path / "transforms.json", "'is_fisheye' must be true or false")
 
 
 def test_instant_ngp_scale_offset(tmp_path):

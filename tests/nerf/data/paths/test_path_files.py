@@ -29,6 +29,8 @@ def test_round_trip_in_file_coordinates(tmp_path):
     data = json.loads(file.read_text())
     assert data["camera_type"] == "perspective" and data["is_cycle"] is True
     assert data["seconds"] == pytest.approx(6.0) and len(data["camera_path"]) == 72
+    # nerfstudio's meaning: each keyframe's override is the transition arriving at it (keyframe 0's closes the loop)
+    assert [k["override_transition_sec"] for k in data["keyframes"]] == [3.0, 1.0, 2.0]
     assert data["render_width"] == 64 and data["camera_path"][0]["aspect"] == pytest.approx(64 / 48)
     # positions are in the file's coordinates: p * scale + offset, row by row
     m = np.asarray(data["keyframes"][1]["matrix"]).reshape(4, 4)
@@ -36,7 +38,8 @@ def test_round_trip_in_file_coordinates(tmp_path):
     np.testing.assert_allclose(data["crop"]["crop_center"], [1.0, 2.2, 2.9])
     back = read_camera_path(file, scale=2.0, offset=(1.0, 2.0, 3.0))
     assert (back.loop, back.smoothness, back.fps, back.width, back.height) == (True, 0.3, 12, 64, 48)
-    for a, b in zip(back.keyframes, path.keyframes, strict=True):
+    assert back.frames is not None and len(back.frames.poses) == 72  # its own frames, rendered as given
+    for a, b in zip(back.keyframes, path.keyframes):
         np.testing.assert_allclose(a.c2w, b.c2w, atol=1e-12)
         assert (a.fov, a.duration) == (b.fov, b.duration)
     np.testing.assert_allclose(back.crop.lo, path.crop.lo)
@@ -68,11 +71,13 @@ def test_nerfstudio_file_loads(tmp_path):
     file.write_text(json.dumps(NERFSTUDIO_FILE))
     path = read_camera_path(file)
     assert [k.fov for k in path.keyframes] == [75.0, 60.0, 75.0]
-    assert [k.duration for k in path.keyframes] == [2.0, 3.0, 2.0]  # default, override, default
+    # keyframe 1's override is the transition arriving at it: ours counts from keyframe 0 to the next
+    assert [k.duration for k in path.keyframes] == [3.0, 2.0, 2.0]
     np.testing.assert_allclose(path.keyframes[1].c2w[:3, 3], [3, 0, 0])
-    assert (path.width, path.height, path.fps, path.loop) == (1920, 1080, 24, False)
+    assert (path.width, path.height, path.loop) == (1920, 1080, False)
     assert path.crop == CropBox((-1.0, -1.0, -1.0), (1.0, 1.0, 1.0))
-    assert path.frame_count() == 5 * 24 + 1
+    # its one camera_path frame is what ns-render renders, over `seconds` (fps = frames / seconds)
+    assert path.frame_count() == 1 and path.fps == pytest.approx(1 / 5.0)
 
 
 def test_legacy_column_major_string_matrix(tmp_path):
