@@ -74,6 +74,28 @@ class Split:
         return rgb * alpha + bg * (1.0 - alpha)
 
 
+def shard_views(count: int, rank: int, world: int) -> list[int]:
+    """The training views rank `rank` of `world` keeps: every world-th from `rank`, so each rank's
+    share spans the whole capture and the shares differ by one view at most."""
+    return list(range(rank, count, world))
+
+
+@dataclass(frozen=True)
+class TrainShard:
+    """A distributed rank's share of the training images (nerf.distributed): split "train" holds
+    views `views` of the capture's training views, `cameras` are all of them, for what must not
+    depend on the share (the scene's space, a checkpoint's fingerprint)."""
+
+    rank: int
+    world: int
+    views: list[int]  # indices into the capture's training views, ascending
+    cameras: Cameras  # every training view's camera, the unloaded ones included
+
+    @property
+    def count(self) -> int:
+        return len(self.cameras)
+
+
 @dataclass
 class Scene:
     """Everything a trainer needs from a dataset folder."""
@@ -90,6 +112,7 @@ class Scene:
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # file-space point mapped to the origin
     unbounded: bool = False  # RGB capture: nothing clipped, space beyond the cube contracted
     scene_type_reason: str = ""  # why the scene type was chosen, for --inspect
+    shard: TrainShard | None = None  # a distributed rank's scene: the train split is its share only
 
     @property
     def scene_type(self) -> str:
@@ -100,6 +123,12 @@ class Scene:
         if name not in self.splits:
             raise InputError(self.root, f"no '{name}' split (has: {', '.join(self.splits) or 'none'})")
         return self.splits[name]
+
+    def full_cameras(self, name: str) -> Cameras:
+        """The cameras of split `name`, with the views of other ranks on a sharded train split."""
+        if name == "train" and self.shard is not None:
+            return self.shard.cameras
+        return self.split(name).cameras
 
 
 def pose_to_file(scene: Scene, c2w: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from nerf.data.formats.images import image_header, read_images
-from nerf.data.scene import Cameras, Split
+from nerf.data.scene import Cameras, Split, shard_views
 from nerf.errors import InputError
 
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")  # nerfstudio's order (nerf.data.cameras.distort)
@@ -130,6 +130,13 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
         if (w, h) != (f.width, f.height):
             raise InputError(f.image, f"image is {w}x{h} but its transforms say {f.width}x{f.height}")
     images = read_images([f.image for f in frames], downscale, name)
+    cameras = frame_cameras(frames, centre, scale, downscale, images.shape[2], images.shape[1])
+    return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames])
+
+
+def frame_cameras(frames: list[Frame], centre: np.ndarray, scale: float, downscale: int, width: int,
+                  height: int) -> Cameras:
+    """The normalised cameras of `frames` at the decoded image size (width, height), no image read."""
     c2w = np.stack([f.c2w for f in frames])  # [N, 4, 4]
     c2w[:, :3, 3] = (c2w[:, :3, 3] - centre) * scale
     dist = None
@@ -138,16 +145,23 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
                                       for f in frames]), dtype=torch.float32)
     types = {f.camera_type for f in frames}
     if len(types) > 1:
-        raise InputError(frames[0].image.parent, f"split '{name}' mixes {' and '.join(sorted(types))} cameras")
+        raise InputError(frames[0].image.parent, f"the frames of a split mix {' and '.join(sorted(types))} cameras")
 
     def column(key: str) -> torch.Tensor:
         return torch.tensor([getattr(f, key) / downscale for f in frames], dtype=torch.float32)
 
-    cameras = Cameras(c2w=torch.tensor(c2w, dtype=torch.float32), fx=column("fx"), fy=column("fy"),
-                      cx=column("cx"), cy=column("cy"), width=images.shape[2], height=images.shape[1],
-                      distortion=dist, camera_type=frames[0].camera_type)
-    return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames])
+    return Cameras(c2w=torch.tensor(c2w, dtype=torch.float32), fx=column("fx"), fy=column("fy"),
+                   cx=column("cx"), cy=column("cy"), width=width, height=height, distortion=dist,
+                   camera_type=frames[0].camera_type)
 
+
+def share_of(count: int, train_share: tuple[int, int], file: Path) -> list[int]:
+    """The training views of rank `train_share`; InputError when a rank would get none."""
+    rank, world = train_share
+    if count < world:
+        raise InputError(file, f"has {count} training views, fewer than the {world} ranks; use --nproc {count} "
+                               "or fewer")
+    return shard_views(count, rank, world)
 
 
 def select_splits(available: dict, wanted: list[str] | None, root: Path) -> list[str]:

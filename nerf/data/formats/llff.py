@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from nerf.data.formats.images import image_header, read_images
-from nerf.data.formats.frames import check_enough_views, check_pose, holdout_split
-from nerf.data.scene import Cameras, Scene, Split
+from nerf.data.formats.frames import check_enough_views, check_pose, holdout_split, share_of
+from nerf.data.scene import Cameras, Scene, Split, TrainShard
 from nerf.errors import InputError
 
 BOUND_FACTOR = 0.75  # nerf-pytorch's bd_factor: nearest bound ends up at depth 1 / 0.75
@@ -68,7 +68,8 @@ def _average_pose(c2w: np.ndarray) -> np.ndarray:
 
 
 def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
-              splits: list[str] | None = None) -> Scene:
+              splits: list[str] | None = None, train_share: tuple[int, int] | None = None) -> Scene:
+    """An LLFF folder as a forward-facing Scene; train_share as in registry.load_scene."""
     file = root / "poses_bounds.npy"
     try:
         arr = np.load(file)
@@ -105,21 +106,29 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     ds = downscale * extra
     members = holdout_split(list(range(n)))
     wanted = list(members) if splits is None else splits
-    loaded = {}
+    loaded, shard = {}, None
+
+    def cameras_of(idx: list[int], width: int, height: int) -> Cameras:
+        f = torch.tensor(focal[idx] / ds, dtype=torch.float32)
+        return Cameras(c2w=torch.tensor(c2w4[idx], dtype=torch.float32), fx=f, fy=f.clone(),
+                       cx=torch.full((len(idx),), w_img / 2.0 / ds), cy=torch.full((len(idx),), h_img / 2.0 / ds),
+                       width=width, height=height)
+
     for name in wanted:
         if name not in members:
             raise InputError(root, f"no '{name}' split (has: {', '.join(members)})")
         idx = members[name]
+        views = None
+        if name == "train" and train_share is not None:
+            views = share_of(len(idx), train_share, file)
+            idx = [idx[i] for i in views]
         images = read_images([files[i] for i in idx], ds, name)
-        f = torch.tensor(focal[idx] / ds, dtype=torch.float32)
-        cameras = Cameras(c2w=torch.tensor(c2w4[idx], dtype=torch.float32), fx=f, fy=f.clone(),
-                          cx=torch.full((len(idx),), w_img / 2.0 / ds),
-                          cy=torch.full((len(idx),), h_img / 2.0 / ds),
-                          width=images.shape[2], height=images.shape[1])
-        loaded[name] = Split(name=name, images=images, cameras=cameras,
+        loaded[name] = Split(name=name, images=images, cameras=cameras_of(idx, images.shape[2], images.shape[1]),
                              files=[str(files[i]) for i in idx])
+        if views is not None:
+            shard = TrainShard(*train_share, views, cameras_of(members[name], images.shape[2], images.shape[1]))
     # scale/offset only record the scaling and the average camera position; the recentring
     # rotation is not representable there, so NDC scenes do not write poses back
     return Scene(name=root.name, format="llff", root=root, splits=loaded, bound=1.0, near=1.0,
                  far=float(bounds.max()), ndc=True, scale=float(1.0 / sc),
-                 offset=tuple(float(v) for v in avg[:3, 3] / sc))
+                 offset=tuple(float(v) for v in avg[:3, 3] / sc), shard=shard)

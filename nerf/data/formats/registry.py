@@ -16,12 +16,13 @@ from typing import Callable
 import numpy as np
 
 from nerf.data.formats.colmap import colmap_split_frames, is_colmap
-from nerf.data.formats.frames import NEAR, Frame, build_split, holdout_split, object_normalisation, select_splits
+from nerf.data.formats.frames import (NEAR, Frame, build_split, frame_cameras, holdout_split, object_normalisation,
+                                      select_splits, share_of)
 from nerf.data.formats.images import image_header
 from nerf.data.formats.llff import is_llff, llff_image_files, load_llff
 from nerf.data.formats.scene_type import settle_scene_type
 from nerf.data.formats.transforms import blender_split_frames, is_blender, is_transforms, transforms_split_frames
-from nerf.data.scene import Scene
+from nerf.data.scene import Scene, TrainShard
 from nerf.errors import InputError
 
 SplitFrames = Callable[[Path], tuple[dict[str, list[Frame]], dict, dict[str, Path]]]
@@ -99,32 +100,44 @@ def estimate_scene_memory(path: str | Path, downscale: int = 1, llff_factor: int
 
 
 def load_scene(path: str | Path, downscale: int = 1, llff_factor: int = 4,
-               splits: list[str] | None = None, scene_type: str | None = None) -> Scene:
+               splits: list[str] | None = None, scene_type: str | None = None,
+               train_share: tuple[int, int] | None = None) -> Scene:
     """Load a scene folder in any supported format; see nerf.data.scene for the convention.
 
     downscale: integer area-resampling factor applied at load time (intrinsics divided by it).
     llff_factor: LLFF only, read images_<factor>/. splits: names to load (default: all present).
     scene_type: "bounded" | "unbounded" | "forward", or None to choose (nerf.data.formats.scene_type).
+    train_share: (rank, world) of a distributed run: only that rank's share of the training images is
+    decoded (nerf.data.scene.shard_views); every camera is still read, so the scene's space is the
+    same on every rank.
     Raises InputError(file, problem) for any bad input.
     """
     if not (isinstance(downscale, int) and downscale >= 1):
         raise InputError(path, f"downscale must be a positive integer, got {downscale}")
     fmt, root = detect_format(path)
     if fmt == "llff":
-        return settle_scene_type(load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits),
-                                 None, scene_type)
+        return settle_scene_type(load_llff(root, downscale=downscale, llff_factor=llff_factor, splits=splits,
+                                           train_share=train_share), None, scene_type)
     frames, meta, files = _split_frames(fmt, root)
     all_frames = [f for v in frames.values() for f in v]
     if not all_frames:
         raise InputError(next(iter(files.values()), root), "no frames")
     centre, s, bound = object_normalisation(all_frames, meta, next(iter(files.values())))
-    loaded = {}
+    loaded, shard = {}, None
     for name in select_splits(frames, splits, root):
         if not frames[name]:
             raise InputError(files[name], f"split '{name}' has no frames")
-        loaded[name] = build_split(name, frames[name], centre, s, downscale)
+        if name == "train" and train_share is not None:
+            views = share_of(len(frames[name]), train_share, files[name])
+            loaded[name] = build_split(name, [frames[name][i] for i in views], centre, s, downscale)
+            size = loaded[name].cameras
+            shard = TrainShard(*train_share, views, frame_cameras(frames[name], centre, s, downscale, size.width,
+                                                                  size.height))
+        else:
+            loaded[name] = build_split(name, frames[name], centre, s, downscale)
     dists = [np.linalg.norm(f.c2w[:3, 3] - centre) * s for f in all_frames]
     scene = Scene(name=root.name, format=fmt, root=root, splits=loaded, bound=bound, near=NEAR,
                   far=float(max(dists) + bound * np.sqrt(3.0)), ndc=False, scale=float(1.0 / s),
-                  offset=tuple(float(v) for v in centre))
+                  offset=tuple(float(v) for v in centre), shard=shard)
     return settle_scene_type(scene, meta, scene_type)
+

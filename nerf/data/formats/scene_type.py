@@ -77,7 +77,7 @@ def settle_scene_type(scene: Scene, meta: dict | None, requested: str | None) ->
     scene.scene_type_reason = reason
     if kind != "unbounded":
         return scene
-    positions = torch.cat([s.cameras.c2w[:, :3, 3] for s in scene.splits.values()]).double().numpy()
+    positions = torch.cat([scene.full_cameras(name).c2w[:, :3, 3] for name in scene.splits]).double().numpy()
     points = None  # a COLMAP model's own points, else nerfstudio's ply_file_path
     file_points = None if meta is None else meta.get("sparse_points")
     if file_points is None and meta is not None and meta.get("ply_file_path"):
