@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nerf.data.cameras import make_cameras
+from nerf.data.cameras import fov_y_deg, resized_cameras
 
 
 class DatasetViews:
@@ -26,19 +26,16 @@ class DatasetViews:
         return self.scene.split(split).rgb(torch.tensor(background))[index].numpy()
 
     def camera(self, split: str, index: int, scale: float):
-        """Camera `index` of a split at `scale` x its resolution (full scale keeps distortion)."""
-        c = self.scene.split(split).cameras
+        """Camera `index` of a split at `scale` x its resolution (at most full), distortion kept."""
+        c = self.scene.split(split).cameras.one(index)
         if scale >= 1.0:
-            return c.one(index)
-        w, h = max(8, int(c.width * scale)), max(8, int(c.height * scale))
-        sx, sy = w / c.width, h / c.height
-        return make_cameras(c.c2w[index], w, h, fx=float(c.fx[index]) * sx, fy=float(c.fy[index]) * sy,
-                            cx=float(c.cx[index]) * sx, cy=float(c.cy[index]) * sy)
+            return c
+        return resized_cameras(c, max(8, int(c.width * scale)), max(8, int(c.height * scale)))
 
     def fov_y_deg(self, split: str = "train") -> float:
         """Vertical field of view of the split's first camera."""
         c = self.scene.split(split).cameras
-        return float(np.degrees(2 * np.arctan(0.5 * c.height / float(c.fy[0]))))
+        return fov_y_deg(float(c.fy[0]), c.height)
 
     def nearest(self, split: str, eye: np.ndarray) -> int:
         """The view of `split` whose camera is nearest the point eye [3]."""

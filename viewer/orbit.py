@@ -7,11 +7,9 @@ keeps the horizon level the way turntable viewers do.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from nerf.data.cameras import axis_rotation, nearest_rotation
+from nerf.data.cameras import axis_rotation, focal_length, nearest_rotation
 
 
 class DragDelta:
@@ -75,7 +73,7 @@ class OrbitCamera:
     @property
     def focal(self) -> float:
         """Focal length in pixels (square pixels)."""
-        return 0.5 * self.height / math.tan(math.radians(self.fov_y_deg) / 2.0)
+        return focal_length(self.fov_y_deg, self.height)
 
     @property
     def intrinsics(self) -> tuple[float, float, float, float]:

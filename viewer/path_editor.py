@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nerf.data.cameras import focal_length
 from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path
 from nerf.data.crop import CropBox
 from nerf.data.paths.path_files import read_camera_path, write_camera_path
@@ -123,7 +124,7 @@ def project_points(points: np.ndarray, c2w: np.ndarray, fov_y_deg: float, width:
     a mask [m] of the points in front of the camera (draw only segments whose ends are both in front)."""
     w2c = np.linalg.inv(np.asarray(c2w, np.float64))
     cam = points @ w2c[:3, :3].T + w2c[:3, 3]  # [m, 3] OpenGL camera frame: looking down -z
-    f = 0.5 * height / np.tan(np.radians(fov_y_deg) / 2.0)
+    f = focal_length(fov_y_deg, height)
     depth = -cam[:, 2]
     in_front = depth > 1e-3
     safe = np.where(in_front, depth, 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from nerf.data.paths.turntable import turntable_c2ws
+from nerf.data.paths.turntable import orbit_poses
 from nerf.runtime.mailbox import Mailbox
 from nerf.train.worker_messages import Notice
 from viewer.notices import Notes
@@ -65,7 +65,7 @@ class RecordActions:
         path = self.run_dir / f"turntable-step{self._step()}.mp4"
         w, h = (max(16, int(v * view.settings.scale) // 2 * 2) for v in view.size)
         cam = view.camera
-        c2ws = turntable_c2ws(cam.c2w, cam.target, cam.up, TURNTABLE_FRAMES)
+        c2ws = orbit_poses(cam.c2w, cam.target, cam.up, TURNTABLE_FRAMES)
         settings, progress = view.settings, self._progress
         self.worker.submit("turntable", lambda t, abort: render_turntable(
             t, abort, c2ws=c2ws, width=w, height=h, fov_y_deg=settings.fov_y_deg,

@@ -20,10 +20,11 @@ from nerf.commands.cli import command_parser
 from nerf.runtime.progress import Progress
 from nerf.commands.trained_model import fail, load_trained
 from nerf.device import pick_device
+from nerf.data.cameras import fov_y_deg, resized_cameras
 from nerf.data.crop import CropBox
 from nerf.data.paths.keyframes import MAX_SIDE
 from nerf.errors import InputError
-from nerf.export.render_path import OUTPUTS, path_cameras, render_frames, scaled_cameras
+from nerf.export.render_path import OUTPUTS, path_cameras, render_frames
 
 PROG = "nerf-render"
 
@@ -84,7 +85,7 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
         raise InputError("--orbit", "radius and seconds must be positive")
     cams = scene.split("train").cameras
     up = cams.c2w[:, :3, 1].double().mean(0).numpy()
-    fov = float(np.degrees(2.0 * np.arctan(0.5 * cams.height / float(cams.fy[0]))))
+    fov = fov_y_deg(float(cams.fy[0]), cams.height)
     return orbit_path((0.0, 0.0, 0.0), up, radius / scene.scale, height / scene.scale, seconds, fov, fps,
                       size[0], size[1])
 
@@ -99,7 +100,9 @@ def plan(args, trainer):
         raise InputError(scene.root, "forward-facing (LLFF) scenes render only with --dataset")
     if args.dataset:
         split = scene.split(args.dataset)
-        cams = scaled_cameras(split.cameras, args.downscale)
+        cams, d = split.cameras, args.downscale
+        if d > 1:  # intrinsics divided by d exactly, as the loaders' --downscale does
+            cams = resized_cameras(cams, max(1, cams.width // d), max(1, cams.height // d), 1.0 / d, 1.0 / d)
 
         def truth(i):
             img = trainer.target_image(args.dataset, i).permute(2, 0, 1)[None]

@@ -1,6 +1,6 @@
 """Camera geometry: pixels -> rays, points -> pixels, NDC, and cameras for arbitrary viewpoints.
 
-Conventions (see nerf/scene.py): c2w is OpenGL-style (camera x right, y up, looking down -z);
+Conventions (see nerf/data/scene.py): c2w is OpenGL-style (camera x right, y up, looking down -z);
 pixel coordinates run right (x) and down (y) from the image's top-left corner, and the centre of
 pixel (i, j) is (i + 0.5, j + 0.5). Three projections, as nerfstudio has them: perspective (lens
 distortion by OpenCV's radial-tangential model, k1, k2, k3, p1, p2, plus nerfstudio's k4 r^8 term,
@@ -13,9 +13,11 @@ Everything is vectorised and runs on whatever device the tensors are on; nothing
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
 from nerf.data.scene import Cameras
 
@@ -210,11 +212,9 @@ def to_ndc(rays_o: torch.Tensor, rays_d: torch.Tensor, fx, fy, width: int, heigh
 
 
 def axis_rotation(axis, angle: float) -> np.ndarray:
-    """Rotation matrix [3, 3] turning by `angle` radians about `axis` (Rodrigues' formula)."""
+    """Rotation matrix [3, 3] float64 turning by `angle` radians about `axis` (any length)."""
     k = np.asarray(axis, dtype=np.float64)
-    k = k / np.linalg.norm(k)
-    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + math.sin(angle) * kx + (1.0 - math.cos(angle)) * (kx @ kx)
+    return Rotation.from_rotvec(k / np.linalg.norm(k) * angle).as_matrix()
 
 
 def nearest_rotation(m: np.ndarray) -> np.ndarray:
@@ -228,24 +228,48 @@ def nearest_rotation(m: np.ndarray) -> np.ndarray:
     return r
 
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
-    """Camera-to-world [4, 4] (OpenGL convention) at `eye` looking at `target`, `up` roughly up."""
-    eye = torch.as_tensor(eye, dtype=torch.float32)
-    target = torch.as_tensor(target, dtype=torch.float32, device=eye.device)
-    up = torch.as_tensor(up, dtype=torch.float32, device=eye.device)
+def look_at(eye, target, up=(0.0, 0.0, 1.0), dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Camera-to-world [4, 4] (OpenGL convention) at `eye` looking at `target`, `up` roughly up.
+
+    Computed in `dtype`: float64 for poses written to files (the generated scenes round them to 8
+    decimals, beyond float32's precision)."""
+    eye = torch.as_tensor(eye, dtype=dtype)
+    target = torch.as_tensor(target, dtype=dtype, device=eye.device)
+    up = torch.as_tensor(up, dtype=dtype, device=eye.device)
     z = eye - target  # the camera looks down -z
     z = z / z.norm()
     x = torch.linalg.cross(up, z)
     if x.norm() < 1e-6:  # up parallel to the viewing direction: any perpendicular will do
-        alt = torch.tensor([1.0, 0.0, 0.0], device=eye.device)
+        alt = torch.tensor([1.0, 0.0, 0.0], dtype=dtype, device=eye.device)
         if torch.abs(torch.dot(alt, z)) > 0.9:
-            alt = torch.tensor([0.0, 1.0, 0.0], device=eye.device)
+            alt = torch.tensor([0.0, 1.0, 0.0], dtype=dtype, device=eye.device)
         x = torch.linalg.cross(alt, z)
     x = x / x.norm()
     y = torch.linalg.cross(z, x)
-    c2w = torch.eye(4, device=eye.device)
+    c2w = torch.eye(4, dtype=dtype, device=eye.device)
     c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = x, y, z, eye
     return c2w
+
+
+def focal_length(fov_deg: float, size: float) -> float:
+    """Focal length in pixels that gives `size` pixels a field of view of `fov_deg` degrees."""
+    return 0.5 * size / math.tan(math.radians(fov_deg) / 2.0)
+
+
+def fov_y_deg(fy: float, height: float) -> float:
+    """Vertical field of view in degrees of a camera with focal length `fy` pixels, `height` pixels tall."""
+    return math.degrees(2.0 * math.atan(0.5 * height / fy))
+
+
+def resized_cameras(cameras: Cameras, width: int, height: int, sx: float | None = None,
+                    sy: float | None = None) -> Cameras:
+    """The same cameras drawn at width x height pixels: focal lengths and principal points scaled by
+    sx, sy (default: the ratio of the sizes; a downscale by K passes 1 / K, as the loaders divide).
+    Distortion is in normalised coordinates and the camera type is unchanged by size: both carry over."""
+    sx = width / cameras.width if sx is None else sx
+    sy = height / cameras.height if sy is None else sy
+    return replace(cameras, fx=cameras.fx * sx, fy=cameras.fy * sy, cx=cameras.cx * sx, cy=cameras.cy * sy,
+                   width=int(width), height=int(height))
 
 
 def make_cameras(c2w: torch.Tensor, width: int, height: int, fov_y_deg: float | None = None,
@@ -265,7 +289,7 @@ def make_cameras(c2w: torch.Tensor, width: int, height: int, fov_y_deg: float | 
         c2w = c2w[None]
     n, device = c2w.shape[0], c2w.device
     if fov_y_deg is not None:
-        fy = 0.5 * height / math.tan(math.radians(fov_y_deg) / 2.0)
+        fy = focal_length(fov_y_deg, height)
         fx = fy if fx is None else fx
     if fx is None:
         raise ValueError("make_cameras needs fov_y_deg or fx")

@@ -6,7 +6,6 @@ progress callback and runs this on its training worker; nerf-render stops it wit
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 
 from nerf.data.paths.keyframes import CameraPath, sample_path
-from nerf.data.cameras import make_cameras
+from nerf.data.cameras import focal_length, make_cameras
 from nerf.media import to_uint8, write_video
 from nerf.data.scene import Cameras
 from nerf.export.frames import FrameSink, depth_range, to_image
@@ -28,18 +27,9 @@ def path_cameras(path: CameraPath, width: int | None = None, height: int | None 
     perspective camera's does (nerfstudio's get_path_from_json)."""
     w, h = width or path.width, height or path.height
     poses, fovs = sample_path(path)
-    focal = torch.as_tensor(0.5 * h / np.tan(np.radians(fovs) / 2.0))  # [n] pixels, square pixels
+    focal = torch.as_tensor([focal_length(fov, h) for fov in fovs])  # [n] pixels, square pixels
     return make_cameras(torch.as_tensor(poses, dtype=torch.float32), w, h, fx=focal, fy=focal,
                         camera_type=path.camera_type)
-
-
-def scaled_cameras(cameras: Cameras, downscale: int) -> Cameras:
-    """The same cameras with 1/downscale as many pixels on a side."""
-    if downscale == 1:
-        return cameras
-    s = 1.0 / downscale
-    return replace(cameras, fx=cameras.fx * s, fy=cameras.fy * s, cx=cameras.cx * s, cy=cameras.cy * s,
-                   width=max(1, cameras.width // downscale), height=max(1, cameras.height // downscale))
 
 
 def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "rgb", background=(1.0, 1.0, 1.0),

@@ -4,12 +4,12 @@ import numpy as np
 import torch
 
 from nerf.data.cameras import look_at, make_cameras
-from nerf.data.paths.turntable import turntable_c2ws
+from nerf.data.paths.turntable import orbit_poses
 from nerf.export.render_path import render_video
 
 
 def test_render_video_writes_every_frame_and_stops_on_none(tmp_path):
-    c2ws = turntable_c2ws(look_at((3.0, 0.0, 1.0), (0, 0, 0)).numpy(), np.zeros(3), np.array([0, 0, 1.0]), 4)
+    c2ws = orbit_poses(look_at((3.0, 0.0, 1.0), (0, 0, 0)).numpy(), np.zeros(3), np.array([0, 0, 1.0]), 4)
     cameras = make_cameras(torch.as_tensor(c2ws, dtype=torch.float32), 9, 7, fov_y_deg=40.0)  # odd sizes
 
     def grey(cams, i):

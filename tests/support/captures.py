@@ -43,7 +43,7 @@ def capture_poses(n: int) -> np.ndarray:
         a = math.radians(ARC_DEGREES) * i / n
         el = math.radians(30.0 + 10.0 * math.sin(2.0 * math.pi * i / n))
         eye = ORBIT_RADIUS * np.array([math.cos(el) * math.cos(a), math.cos(el) * math.sin(a), math.sin(el)])
-        poses.append(synthetic.look_at(eye, (0.0, 0.0, -0.3)))
+        poses.append(synthetic.pose_at(eye, (0.0, 0.0, -0.3)))
     return np.stack(poses)
 
 

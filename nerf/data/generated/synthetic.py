@@ -23,8 +23,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
+from nerf.data.cameras import look_at
 from nerf.data.generated.shapes import EPS, default_objects, sphere_span
 
 CAMERA_RADIUS = 4.0
@@ -124,15 +126,9 @@ def render_depth(c2w: np.ndarray, width: int, height: int, fov_x: float = CAMERA
 
 # --- cameras and files ---------------------------------------------------------------------------
 
-def look_at(position: np.ndarray, target=(0.0, 0.0, 0.0)) -> np.ndarray:
-    """Camera-to-world [4, 4] (OpenGL: x right, y up, looking down -z) at `position`, world z up."""
-    back = np.asarray(position, np.float64) - np.asarray(target, np.float64)
-    back /= np.linalg.norm(back)
-    right = np.cross([0.0, 0.0, 1.0], back)
-    right /= np.linalg.norm(right)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, np.cross(back, right), back, position
-    return c2w
+def pose_at(position: np.ndarray, target=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Camera-to-world [4, 4] float64 at `position` looking at `target`, world z up."""
+    return look_at(position, target, dtype=torch.float64).numpy()
 
 
 def train_poses(n: int, seed: int = 0, radius: float = CAMERA_RADIUS) -> np.ndarray:
@@ -155,7 +151,7 @@ def _poses_at(z: np.ndarray, phi: np.ndarray, radius: float) -> np.ndarray:
     rho = np.sqrt(1.0 - z * z)
     positions = radius * np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
     # rounded as written to the json, so the images are exact for the stored poses
-    return np.round(np.stack([look_at(p) for p in positions]), 8)  # [n, 4, 4]
+    return np.round(np.stack([pose_at(p) for p in positions]), 8)  # [n, 4, 4]
 
 
 def _save_png(path: Path, array: np.ndarray) -> None:
@@ -192,7 +188,7 @@ def toy_view(elevation_deg: float = 28.0, azimuth_deg: float = 10.0, distance: f
     el, az = math.radians(elevation_deg), math.radians(azimuth_deg)
     direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
     target = np.array([0.0, 0.0, -0.3])
-    return look_at(target + distance * direction, target)
+    return pose_at(target + distance * direction, target)
 
 
 def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,

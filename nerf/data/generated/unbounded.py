@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nerf.data.generated.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, camera_rays, look_at
+from nerf.data.generated.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, camera_rays, pose_at
 from nerf.data.generated.shapes import EPS, Box, Cylinder, Sphere, default_objects
 
 GROUND_Z = -0.65  # the default scene's disk rests on it
@@ -96,7 +96,7 @@ def capture_poses(n: int, seed: int = 0) -> np.ndarray:
     radius = 3.0 + 0.4 * np.sin(3 * a) + rng.uniform(-0.1, 0.1, n)
     z = 0.5 + 0.25 * np.cos(2 * a) + rng.uniform(-0.05, 0.05, n)
     targets = np.stack([0.2 * np.cos(a), 0.2 * np.sin(a), np.full(n, -0.15)], axis=1)
-    poses = [look_at(np.array([r * math.cos(t), r * math.sin(t), h]), tgt)
+    poses = [pose_at(np.array([r * math.cos(t), r * math.sin(t), h]), tgt)
              for r, t, h, tgt in zip(radius, a, z, targets, strict=True)]
     return np.round(np.stack(poses), 8)  # as written to the json, so images match the stored poses
 

@@ -27,11 +27,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import splines
 import splines.quaternion
+import torch
 from scipy.interpolate import PchipInterpolator
 from scipy.spatial.transform import Rotation
 
 from nerf.data.cameras import CAMERA_TYPES, look_at, nearest_rotation
 from nerf.data.crop import CropBox
+from nerf.data.paths.turntable import orbit_poses
 
 DEFAULT_FOV = 75.0  # degrees, vertical; nerfstudio's viewer default ("Default FOV")
 DEFAULT_DURATION = 2.0  # seconds from a new keyframe to the next; nerfstudio's "Transition (sec)"
@@ -181,13 +183,8 @@ def orbit_path(centre, up, radius: float, height: float, seconds: float, fov: fl
     up = np.asarray(up, np.float64) / np.linalg.norm(up)
     a0 = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
     a0 /= np.linalg.norm(a0)
-    a1 = np.cross(up, a0)
     n = 16  # a Catmull-Rom spline through 16 evenly spaced points of a circle stays within 0.1 % of its radius
-    keys = []
-    for k in range(n):
-        a = 2.0 * math.pi * k / n
-        eye = centre + up * height + radius * (math.cos(a) * a0 + math.sin(a) * a1)
-        c2w = look_at(eye.tolist(), centre.tolist(), up.tolist()).double().numpy()
-        keys.append(Keyframe(c2w=c2w, fov=fov, duration=seconds / n))
+    start = look_at(centre + up * height + radius * a0, centre, up, dtype=torch.float64).numpy()
+    keys = [Keyframe(c2w=c2w, fov=fov, duration=seconds / n) for c2w in orbit_poses(start, centre, up, n)]
     return CameraPath(keyframes=tuple(keys), loop=True, smoothness=0.0, fps=fps, width=width,
                       height=height_px)

@@ -1,6 +1,8 @@
-"""Turntable poses: a circle around a scene's training views, or around the current view.
+"""Orbits: one generator (`orbit_poses`: a pose turned about an axis), and the turntable of a scene
+that picks the axis, radius and height from its training views.
 
-Used by nerf-train (headless) and by the viewer's turntable button; both render the poses with
+Used by nerf-train (headless), by the viewer's turntable button (around the current view) and by
+nerf-render's --orbit (nerf.data.paths.keyframes.orbit_path); the videos are rendered by
 nerf.export.render_path.render_video.
 """
 from __future__ import annotations
@@ -9,8 +11,9 @@ import math
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
 
-from nerf.data.cameras import axis_rotation, look_at, make_cameras
+from nerf.data.cameras import fov_y_deg, look_at, make_cameras
 from nerf.data.scene import Cameras, Scene
 
 
@@ -26,8 +29,6 @@ def turntable_poses(scene: Scene, n_frames: int, split: str = "train") -> torch.
     pos = c2w[:, :3, 3]
     up = c2w[:, :3, 1].mean(0)
     up = up / up.norm()
-    angles = [2.0 * math.pi * i / n_frames for i in range(n_frames)]
-    poses = []
     if scene.ndc:
         centre = pos.mean(0)
         fwd = -c2w[:, :3, 2].mean(0)
@@ -36,20 +37,18 @@ def turntable_poses(scene: Scene, n_frames: int, split: str = "train") -> torch.
         right = right / right.norm()
         up2 = torch.linalg.cross(right, fwd)
         radius = float((pos - centre).norm(dim=-1).mean()) or 0.1
-        for a in angles:
+        poses = []
+        for a in (2.0 * math.pi * i / n_frames for i in range(n_frames)):
             eye = centre + radius * (math.cos(a) * right + math.sin(a) * up2)
             poses.append(look_at(eye.float(), (eye + fwd).float(), up.float()))
         return torch.stack(poses)
     height = float((pos @ up).mean())
     radius = float((pos - (pos @ up)[:, None] * up).norm(dim=-1).mean())
-    # two axes perpendicular to up, starting at the first training camera's azimuth
+    # the orbit starts at the first training camera's azimuth
     a0 = pos[0] - (pos[0] @ up) * up
     a0 = a0 / a0.norm() if a0.norm() > 1e-9 else torch.linalg.cross(up, torch.tensor([1.0, 0, 0]).double())
-    a1 = torch.linalg.cross(up, a0)
-    for a in angles:
-        eye = up * height + radius * (math.cos(a) * a0 + math.sin(a) * a1)
-        poses.append(look_at(eye.float(), (0.0, 0.0, 0.0), up.float()))
-    return torch.stack(poses)
+    start = look_at(up * height + radius * a0, (0.0, 0.0, 0.0), up, dtype=torch.float64).numpy()
+    return torch.as_tensor(orbit_poses(start, np.zeros(3), up.numpy(), n_frames), dtype=torch.float32)
 
 
 def turntable_cameras(scene: Scene, n_frames: int, max_size: int = 256) -> Cameras:
@@ -57,22 +56,20 @@ def turntable_cameras(scene: Scene, n_frames: int, max_size: int = 256) -> Camer
     cams = scene.split("train").cameras
     s = min(1.0, max_size / max(cams.width, cams.height))
     w, h = max(1, round(cams.width * s)), max(1, round(cams.height * s))
-    fy = float(cams.fy[0]) * h / cams.height
-    fov_y = math.degrees(2.0 * math.atan(0.5 * h / fy))
-    return make_cameras(turntable_poses(scene, n_frames), w, h, fov_y_deg=fov_y)
+    fov = fov_y_deg(float(cams.fy[0]), cams.height)  # the same at any size
+    return make_cameras(turntable_poses(scene, n_frames), w, h, fov_y_deg=fov)
 
 
-def turntable_c2ws(c2w: np.ndarray, target: np.ndarray, up: np.ndarray, n_frames: int) -> np.ndarray:
-    """[n, 4, 4] poses turning `c2w` [4, 4] once around the axis through `target` along `up`.
-
-    The viewer's turntable: it starts from the current view instead of the training cameras."""
-    poses = []
-    for k in range(n_frames):
-        r = np.eye(4)
-        r[:3, :3] = axis_rotation(up, 2.0 * math.pi * k / n_frames)
-        t = np.eye(4)
-        t[:3, 3] = target
-        t_inv = np.eye(4)
-        t_inv[:3, 3] = -np.asarray(target)
-        poses.append(t @ r @ t_inv @ c2w)
-    return np.stack(poses)
+def orbit_poses(c2w: np.ndarray, centre, axis, n_frames: int) -> np.ndarray:
+    """[n_frames, 4, 4] float64: the pose c2w [4, 4] turned once around the line through `centre`
+    along `axis`, in equal steps; the first is c2w itself. A camera looking at the centre keeps
+    looking at it, and one whose up is `axis` keeps the horizon level."""
+    axis = np.asarray(axis, np.float64)
+    centre = np.asarray(centre, np.float64)
+    c2w = np.asarray(c2w, np.float64)
+    angles = 2.0 * math.pi * np.arange(n_frames) / n_frames
+    turns = Rotation.from_rotvec(angles[:, None] * (axis / np.linalg.norm(axis))).as_matrix()  # [n, 3, 3]
+    poses = np.tile(np.eye(4), (n_frames, 1, 1))
+    poses[:, :3, :3] = turns @ c2w[:3, :3]
+    poses[:, :3, 3] = (turns @ (c2w[:3, 3] - centre)) + centre
+    return poses
