@@ -1,0 +1,90 @@
+"""The process group of a distributed run, read from torchrun's environment.
+
+torchrun (and `nerf-train --nproc N`, which starts it) gives each process RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR and MASTER_PORT. CPU runs talk over gloo, CUDA runs over NCCL with one GPU
+per local rank. Every collective carries a bounded timeout: a rank that hangs or dies ends the
+others' wait with an error instead of a job that never returns.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+import torch.distributed as dist
+
+from nerf.device import pick_device
+from nerf.errors import InputError
+
+ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+DEFAULT_TIMEOUT_S = 120.0  # longest wait in one collective: far past any step, eval view or occupancy refresh
+
+
+@dataclass(frozen=True)
+class Group:
+    """This process's place in the run."""
+
+    rank: int
+    world: int
+    local_rank: int  # rank on this machine: picks the GPU
+    device: torch.device
+    backend: str  # "gloo" | "nccl"
+    timeout_s: float
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one that writes files and prints progress."""
+        return self.rank == 0
+
+
+def launched(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether torchrun (or a test harness acting like it) started this process."""
+    return all(k in env for k in ENV_KEYS)
+
+
+def _env_int(env: Mapping[str, str], key: str, low: int) -> int:
+    try:
+        value = int(env[key])
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise InputError(key, f"environment variable is {env[key]!r}, expected an integer >= {low}")
+    return value
+
+
+def rank_device(device_name: str, local_rank: int) -> torch.device:
+    """The device of a rank: "auto" and "cuda" take GPU `local_rank`; an explicit cuda:N is kept
+    (one GPU per machine with several nodes on it); cpu stays cpu."""
+    device = pick_device(device_name)
+    if device.type != "cuda" or device.index is not None:
+        return device
+    if local_rank >= torch.cuda.device_count():
+        raise InputError("--nproc", f"local rank {local_rank} has no GPU ({torch.cuda.device_count()} on this "
+                                    "machine); start at most one process per GPU")
+    return torch.device("cuda", local_rank)
+
+
+def join(device_name: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Group:
+    """Join the run described by torchrun's environment (see `launched`); "env://" so that workers
+    of a torchrun agent use the agent's own store, as torchrun sets them up to."""
+    env = os.environ
+    rank, world = _env_int(env, "RANK", 0), _env_int(env, "WORLD_SIZE", 1)
+    local_rank = _env_int(env, "LOCAL_RANK", 0)
+    if rank >= world:
+        raise InputError("RANK", f"is {rank} but WORLD_SIZE is {world}")
+    device = rank_device(device_name, local_rank)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=timeout_s))
+    return Group(rank, world, local_rank, device, backend, timeout_s)
+
+
+def leave() -> None:
+    """End this process's part of the group (a no-op when it has none)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
