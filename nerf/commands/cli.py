@@ -12,6 +12,7 @@ import argparse
 import importlib.metadata
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -56,14 +57,15 @@ def crash_report(prog: str, exc: BaseException) -> Path | None:
 
 def guarded_main(prog: str, body: Callable[[], int]) -> int:
     """body()'s exit status; an InputError becomes one line and 2, Ctrl-C 130, anything else one line
-    naming the traceback file and 1. SystemExit (argparse's own errors, exit 2) passes through."""
+    naming the traceback file and 1 (a stop signal: 128 + its number). SystemExit (argparse's own
+    errors, exit 2) passes through."""
     try:
         return body()
     except InputError as exc:
         return fail(prog, str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into nerf.runtime.signals.Stopped
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     except MemoryError:
         print(f"{prog}: error: out of memory (try --downscale, fewer --batch-rays or a smaller resolution)",
               file=sys.stderr)

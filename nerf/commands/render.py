@@ -4,29 +4,34 @@
     nerf-render run/checkpoint.pt --orbit 4,1.5,6 --resolution 512x512 --out orbit.mp4
     nerf-render run/checkpoint.pt --dataset test --with-gt --out frames/
 
-Path files and --orbit are in the scene file's own coordinates (nerf.data.paths.path_files). Ctrl-C stops
-the render and keeps the frames written so far (a video is closed with them).
+Path files and --orbit are in the scene file's own coordinates (nerf.data.paths.path_files). Ctrl-C or
+SIGTERM stops the render and keeps the frames written so far (a video is closed with them, under
+its final name); an error drops the unfinished video. Either way no temporary file and no ffmpeg
+child is left.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
 import numpy as np
 import torch
 
-from nerf.commands.cli import command_parser
-from nerf.runtime.progress import Progress
-from nerf.commands.trained_model import fail, load_trained
+from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
+from nerf.commands.trained_model import load_trained
 from nerf.device import pick_device
 from nerf.data.cameras import fov_y_deg, resized_cameras
 from nerf.data.crop import CropBox
-from nerf.data.paths.keyframes import MAX_SIDE
+from nerf.data.paths.keyframes import MAX_FRAMES, MAX_SIDE
 from nerf.errors import InputError
 from nerf.export.render_path import OUTPUTS, path_cameras, render_frames
+from nerf.runtime.progress import Progress
+from nerf.runtime.signals import StopSignals, exit_soon
 
 PROG = "nerf-render"
+MAX_FPS = 1000.0  # beyond this no player shows the frames; a typo (1e9) would only make a broken file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,13 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-gt", action="store_true", help="with --dataset: each frame beside its ground truth")
     p.add_argument("--out", required=True, help="video.mp4 / video.gif, or a folder for numbered PNGs")
     p.add_argument("--resolution", metavar="WxH", help="frame size (default: the path's, or the training views')")
-    p.add_argument("--fps", type=float, default=None, help="frames per second (default: the path's, else 30)")
+    p.add_argument("--fps", type=number(float, low=0, low_open=True, high=MAX_FPS), default=None,
+                   help="frames per second (default: the path's, else 30)")
     p.add_argument("--output", choices=OUTPUTS, default="rgb", help="colour, depth (turbo colour map) or opacity")
-    p.add_argument("--downscale", type=int, default=1, metavar="K", help="render 1/K as many pixels on a side")
+    p.add_argument("--downscale", type=number(int, low=1, high=64), default=1, metavar="K",
+                   help="render 1/K as many pixels on a side")
     p.add_argument("--crop", metavar="X0,Y0,Z0,X1,Y1,Z1",
                    help="show only this box (normalised world, as the viewer's sliders); default: the path's")
     p.add_argument("--scene", default=None, help="scene folder, if it moved since training")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_device_argument(p)
     return p
 
 
@@ -81,8 +88,10 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
         radius, height, seconds = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError("--orbit", f"expected R,H,S (three numbers), got '{text}'") from None
-    if not (radius > 0 and seconds > 0 and np.isfinite(height)):
-        raise InputError("--orbit", "radius and seconds must be positive")
+    if not (0 < radius < 1e30 and 0 < seconds and np.isfinite(height)):
+        raise InputError("--orbit", "radius and seconds must be positive finite numbers")
+    if seconds * fps > MAX_FRAMES:
+        raise InputError("--orbit", f"{seconds:g} s at {fps:g} fps is over {MAX_FRAMES} frames")
     cams = scene.split("train").cameras
     up = cams.c2w[:, :3, 1].double().mean(0).numpy()
     fov = fov_y_deg(float(cams.fy[0]), cams.height)
@@ -112,7 +121,7 @@ def plan(args, trainer):
         dataparser = None if args.dataparser_transforms is None else \
             read_dataparser_transforms(args.dataparser_transforms, scene.root)
         path = read_camera_path(args.camera_path, scene.scale, scene.offset, dataparser)
-        if args.fps:
+        if args.fps is not None:
             from dataclasses import replace
             path = replace(path, fps=args.fps)
         crop = crop or path.crop
@@ -120,45 +129,55 @@ def plan(args, trainer):
         train = scene.split("train").cameras
         path = _orbit(args.orbit, scene, size or (train.width, train.height), args.fps or 30.0)
     w, h = size or (path.width, path.height)
+    if path.frame_count() > MAX_FRAMES:
+        raise InputError(args.camera_path or "--orbit", f"{path.frame_count()} frames; at most {MAX_FRAMES}")
     return path_cameras(path, max(1, w // args.downscale), max(1, h // args.downscale)), path.fps, crop, None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with StopSignals() as stop:
+        code = guarded_main(PROG, lambda: _render(args, stop))
+    exit_soon()
+    return code
+
+
+def _render(args, stop: StopSignals) -> int:
     from nerf.export.frames import FrameSink
     try:
-        if args.downscale < 1:
-            raise InputError("--downscale", "must be a positive integer")
-        if args.dataparser_transforms and not args.camera_path:
-            raise InputError("--dataparser-transforms", "only with --camera-path")
-        if args.with_gt and not args.dataset:
-            raise InputError("--with-gt", "only with --dataset")
-        if args.resolution and args.dataset:
-            raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
-        sink = FrameSink(args.out, fps=1.0)  # fails now if --out cannot be written
-        trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
-        cameras, fps, crop, truth = plan(args, trainer)
-        sink.fps = fps
+        with stop.immediate():  # nothing to keep yet: a signal ends the loading at once
+            if args.dataparser_transforms and not args.camera_path:
+                raise InputError("--dataparser-transforms", "only with --camera-path")
+            if args.with_gt and not args.dataset:
+                raise InputError("--with-gt", "only with --dataset")
+            if args.resolution and args.dataset:
+                raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
+            sink = FrameSink(args.out, fps=1.0)  # fails now if --out cannot be written
+            trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
+            cameras, fps, crop, truth = plan(args, trainer)
+            sink.fps = fps
     except InputError as e:
         return fail(PROG, str(e))
     bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
     progress = Progress()
     label, t0 = f"{PROG}: {cameras.width}x{cameras.height}", time.perf_counter()
     try:
-        render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop, ground_truth=truth,
-                      progress=lambda done, total: progress.show(progress_line(label, done, total,
-                                                                               time.perf_counter() - t0),
-                                                                 force=done == total))
+        with stop.immediate():  # SIGTERM as Ctrl-C: the video is closed with the frames so far
+            render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop, ground_truth=truth,
+                          progress=lambda done, total: progress.show(progress_line(label, done, total,
+                                                                                   time.perf_counter() - t0),
+                                                                     force=done == total))
         progress.done()
         sink.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         progress.done()
         sink.close()
         print(f"{PROG}: interrupted; {sink.count} frames kept in {args.out}", file=sys.stderr)
-        return 130
-    except InputError as e:  # the output failed part-way
+        return 128 + getattr(e, "signum", signal.SIGINT)
+    except BaseException:  # an error part-way (disk full, ...): no half-written video, no ffmpeg left
+        progress.done()
         sink.discard()
-        return fail(PROG, str(e))
+        raise
     print(f"{PROG}: {sink.count} frames at {fps:g} fps -> {args.out}", file=sys.stderr)
     return 0
 

@@ -53,6 +53,10 @@ class FrameSink:
         self.fps = fps
         self.count = 0
         self.is_video = self.path.suffix.lower() in VIDEO_SUFFIXES
+        if self.path.suffix and not self.is_video and not self.path.is_dir():
+            # x.mkv or x.png would otherwise become a folder of PNGs named like a file
+            raise InputError(self.path, f"unknown output type {self.path.suffix!r}: use .mp4, .gif "
+                                        "or a folder name (no extension) for numbered PNGs")
         self._video: VideoFile | None = None
         self._pending: PendingOutput | None = None
         if self.path.exists() and self.path.is_dir() == self.is_video:
@@ -68,7 +72,11 @@ class FrameSink:
             if self._video is None:
                 self._pending = PendingOutput(self.path)
                 self._video = VideoFile(self._pending.tmp, self.fps)
-            self._video.append(frame)
+            try:
+                self._video.append(frame)
+            except (OSError, RuntimeError) as e:  # a full disk, an ffmpeg that died
+                why = getattr(e, "strerror", None) or (str(e).strip().splitlines() or [type(e).__name__])[-1]
+                raise InputError(self.path, f"cannot write the video: {why}") from None
         else:
             if self.count == 0:
                 try:
@@ -88,8 +96,13 @@ class FrameSink:
         return self.path
 
     def discard(self) -> None:
-        """Drop an unfinished video (an error while rendering): nothing half-written is left."""
+        """Drop an unfinished video (an error while rendering): nothing half-written is left, and
+        the encoder (an ffmpeg child) is waited for even when closing it fails."""
         if self._video is not None:
-            self._video.close()
-            self._video = None
-            self._pending.discard()
+            video, self._video = self._video, None
+            try:
+                video.close()
+            except Exception:  # noqa: BLE001 - the error being handled is the one to report
+                pass
+            finally:
+                self._pending.discard()

@@ -24,6 +24,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 MIN_FRAMES = 3  # two views fix nothing but the baseline; three is the least that can be checked
 SHARPNESS_SIZE = 256  # frames are judged on a copy about this wide: blur shows at any scale, decoding dominates
+EXIF_ORIENTATION = 0x0112  # 1: upright; 2-8: mirrored and / or turned
 DOWNSCALES = (2, 4, 8)  # images_2/, images_4/, images_8/ as nerfstudio writes them
 
 Tick = Callable[[int, int], None]  # (done, total) after each frame
@@ -72,8 +73,8 @@ def extract_video_frames(video: Path, out_dir: Path, n_frames: int, tick: Tick |
     bounds = pick_windows(total, n_frames)
     out_dir.mkdir(parents=True, exist_ok=True)
     files, window, best, best_score = [], 0, None, -1.0
+    reader = imageio_ffmpeg.read_frames(str(video))
     try:
-        reader = imageio_ffmpeg.read_frames(str(video))
         meta = next(reader)
         width, height = meta["size"]
         step = max(1, width // SHARPNESS_SIZE)
@@ -90,9 +91,10 @@ def extract_video_frames(video: Path, out_dir: Path, n_frames: int, tick: Tick |
                 window, best, best_score = window + 1, None, -1.0
             if tick:
                 tick(index + 1, total)
-        reader.close()
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputError(video, f"cannot read video: {str(exc).strip().splitlines()[-1]}") from None
+    finally:  # ends the ffmpeg child on an error or a stop signal too, not only at the end
+        reader.close()
     if best is not None:  # the container promised more frames than it held
         files.append(out_dir / f"frame_{window + 1:05d}.png")
         Image.fromarray(best).save(files[-1])
@@ -123,13 +125,15 @@ def copy_photos(photos: list[Path], out_dir: Path, tick: Tick | None = None) -> 
         target = out_dir / photo.name
         try:
             with Image.open(photo) as img:
-                upright = ImageOps.exif_transpose(img)
-                if upright is img:
-                    shutil.copyfile(photo, target)
-                else:
-                    upright.save(target, quality=95)
+                # exif_transpose returns a copy even when nothing turns, so ask the tag itself
+                upright = None if img.getexif().get(EXIF_ORIENTATION, 1) == 1 else ImageOps.exif_transpose(img)
         except OSError as exc:
             raise InputError(photo, f"cannot read image: {exc}") from None
+        # a failure to write (a full disk) is the output's problem, not the photo's: it propagates
+        if upright is None:
+            shutil.copyfile(photo, target)
+        else:
+            upright.save(target, quality=95, **({"exif": upright.info["exif"]} if "exif" in upright.info else {}))
         files.append(target)
         if tick:
             tick(i + 1, len(photos))

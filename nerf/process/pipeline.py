@@ -53,10 +53,11 @@ def check_paths(source: Path, out: Path, overwrite: bool) -> str:
     if source.is_file() and not is_video(source):
         raise InputError(source, f"not a video ({', '.join(s[1:] for s in VIDEO_SUFFIXES)}) "
                                  "or a folder of photos")
+    if source.resolve().is_relative_to(out.resolve()):  # --overwrite would delete the input with OUT
+        raise InputError(out, "OUT must differ from INPUT" if out.resolve() == source.resolve()
+                         else f"contains the input {source}; choose another OUT")
     if out.exists() and not overwrite:
         raise InputError(out, "already exists; pass --overwrite to replace it")
-    if out.resolve() == source.resolve():
-        raise InputError(out, "OUT must differ from INPUT")
     return "video" if source.is_file() else "photos"
 
 
@@ -73,11 +74,17 @@ def process(source: str | Path, out: str | Path, options: ProcessOptions = Proce
     matching = options.matching
     if matching == "auto":
         matching = "exhaustive" if kind == "photos" and len(photos) <= EXHAUSTIVE_UP_TO else "sequential"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:  # a parent that is a file, a read-only folder
+        raise InputError(out, f"cannot create the output folder: {exc.strerror or exc}") from None
     try:
         result = _process_into(source, work, kind, photos, matching, options, report, cancel)
         _move_into_place(work, out)
+    except OSError as exc:  # a full disk while writing frames or the image pyramid, minutes in
+        shutil.rmtree(work, ignore_errors=True)
+        raise InputError(out, f"cannot write: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -101,7 +108,11 @@ def _process_into(source: Path, work: Path, kind: str, photos: list[Path], match
     # PNG (no EXIF) a camera of its own, which leaves small sets underconstrained
     sfm = SfmOptions(matching=matching, camera_model=options.camera_model,
                      max_image_size=options.max_image_size)
-    rec = recover_cameras(images, [f.name for f in files], colmap, sfm, _timed(report, seconds), cancel)
+    try:
+        rec = recover_cameras(images, [f.name for f in files], colmap, sfm, _timed(report, seconds), cancel)
+    except RuntimeError as exc:  # COLMAP's own failures (a corrupt image, a failed solve), minutes in
+        last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise InputError(source, f"COLMAP failed: {last}") from None
     posed = rec.num_reg_images() if rec is not None else 0
     if posed * 2 < len(files):
         hints = ["more overlap between views (move slower, or take more photos)"]

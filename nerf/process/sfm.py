@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from nerf.colmap_lib import pycolmap as load_pycolmap
 from nerf.runtime.stages import Report, Stage
 
 FEATURE_CALLS = 25  # extract features in about this many calls: a smooth bar, little per-call overhead
 HEARTBEAT_SECONDS = 0.5
+CANCEL_WAIT_SECONDS = 10.0  # a cancelled COLMAP job stops at its next check, well within this
 SEQUENTIAL_OVERLAP = 10  # COLMAP's default: each frame is matched with its next 10 (and 2^k further)
 
 
@@ -34,7 +36,7 @@ class SfmOptions:
 
 
 def _quiet() -> None:
-    import pycolmap
+    pycolmap = load_pycolmap()
     pycolmap.logging.minloglevel = 3  # fatal only: the bars and our one-line errors say the rest
 
 
@@ -55,20 +57,29 @@ def pair_count(n: int, matching: str) -> int:
 def _with_heartbeat(work: Callable[[], object], stage: Stage, token, cancel: threading.Event | None):
     """Run `work` on a helper thread, ticking `stage` until it returns; re-raise what it raised."""
     result: dict = {}
+    # The end is an Event, not Thread.join: a join interrupted by Ctrl-C marks a running thread as
+    # stopped on Python < 3.13, and every later join returns at once.
+    done = threading.Event()
 
     def target():
         try:
             result["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread below
             result["error"] = exc
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=target, name=f"colmap-{stage.name}", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(HEARTBEAT_SECONDS)
-        if cancel is not None and cancel.is_set():
-            token.cancel()
-        stage.tick(stage.done)
+    threading.Thread(target=target, name=f"colmap-{stage.name}", daemon=True).start()
+    try:
+        while not done.wait(HEARTBEAT_SECONDS):
+            if cancel is not None and cancel.is_set():
+                token.cancel()
+            stage.tick(stage.done)
+    except BaseException:
+        # Ctrl-C or SIGTERM in this thread: stop the job too, before the caller removes its files
+        token.cancel()
+        done.wait(CANCEL_WAIT_SECONDS)
+        raise
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     if "error" in result:
@@ -82,7 +93,7 @@ def recover_cameras(image_dir: Path, names: list[str], work_dir: Path, options: 
 
     work_dir receives database.db and the sparse models (sparse/0, sparse/1, ...).
     """
-    import pycolmap
+    pycolmap = load_pycolmap()
     _quiet()
     pycolmap.set_random_seed(options.seed)
     database = work_dir / "database.db"

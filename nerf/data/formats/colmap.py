@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nerf.colmap_lib import pycolmap as load_pycolmap
 from nerf.data.formats.frames import DISTORTION_KEYS, Frame, holdout_split
 from nerf.errors import InputError
 
@@ -42,7 +43,7 @@ def is_colmap(root: Path) -> bool:
 
 def read_model(folder: Path):
     """pycolmap.Reconstruction of a sparse model folder; InputError when it cannot be read."""
-    import pycolmap
+    pycolmap = load_pycolmap()
     try:
         rec = pycolmap.Reconstruction(str(folder))
     except (ValueError, RuntimeError, OSError) as exc:
