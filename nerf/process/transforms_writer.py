@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nerf.data.formats.colmap import camera_to_world, intrinsics, posed_images
+from nerf.data.formats.pointcloud import write_ply_points
 from nerf.errors import InputError
 
 # nerfstudio's world rotation for COLMAP models (colmap_utils.colmap_to_json): rows [x, z, -y]
@@ -55,19 +56,8 @@ def write_points_ply(rec, path: Path) -> int:
     """The sparse points with their colours, in the transforms.json world, as a binary PLY."""
     points = list(rec.points3D.values())
     xyz = np.array([p.xyz for p in points], dtype=np.float64).reshape(-1, 3)
-    xyz = xyz @ APPLIED_TRANSFORM[:, :3].T
-    rows = np.empty(len(points), dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
-                                        ("red", "u1"), ("green", "u1"), ("blue", "u1")])
-    rows["x"], rows["y"], rows["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
     rgb = np.array([p.color for p in points], dtype=np.uint8).reshape(-1, 3)
-    rows["red"], rows["green"], rows["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    header = ("ply\nformat binary_little_endian 1.0\n"
-              f"element vertex {len(points)}\n"
-              "property float x\nproperty float y\nproperty float z\n"
-              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
-    with open(path, "wb") as f:
-        f.write(header.encode("ascii"))
-        f.write(rows.tobytes())
+    write_ply_points(path, xyz @ APPLIED_TRANSFORM[:, :3].T, rgb)
     return len(points)
 
 

@@ -1,65 +1,51 @@
-"""Sparse point clouds from structure-from-motion (nerfstudio's `ply_file_path`, e.g. sparse_pc.ply).
+"""Point clouds as PLY files, read and written through trimesh (the one PLY/OBJ library here).
 
-Only the vertex positions are read: they tell where a capture's content is, which sets the size of
-an unbounded scene's region of full detail (nerf.data.formats.scene_type). PLY in ASCII or binary
-(little or big endian), any property types; faces and other elements after the vertices are ignored.
+Read: a capture's sparse points from structure-from-motion (nerfstudio's `ply_file_path`, e.g.
+sparse_pc.ply). Only the vertex positions are used: they tell where a capture's content is, which
+sets the size of an unbounded scene's region of full detail (nerf.data.formats.scene_type).
+Write: nerf-process's sparse_pc.ply and nerf-export's point clouds (binary PLY, RGB as uchar).
+
+trimesh is imported where it is used: it takes seconds to import, and most scenes have no PLY.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 
 from nerf.errors import InputError
-
-_PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
-              "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-              "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+from nerf.files import atomic_output
 
 
 def read_ply_points(path: str | Path) -> np.ndarray:
-    """Vertex positions [n, 3] float64 of a PLY file; InputError for anything unreadable."""
+    """Vertex positions [n, 3] float64 of a PLY file (ASCII or binary, faces ignored), the non-finite
+    ones dropped; InputError naming the file for anything unreadable."""
+    import trimesh
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read the point cloud: {exc.strerror}") from None
-    end = data.find(b"end_header")
-    if not data.startswith(b"ply") or end < 0:
+    if not data.startswith(b"ply"):
         raise InputError(path, "not a PLY file")
-    body_start = data.index(b"\n", end) + 1
-    fmt, count, props, element = None, 0, [], None
-    for line in data[:end].decode("ascii", "replace").splitlines():
-        words = line.split()
-        if words[:1] == ["format"] and len(words) > 1:
-            fmt = words[1]
-        elif words[:1] == ["element"] and len(words) == 3:
-            element = words[1]
-            if element == "vertex":
-                count = int(words[2])
-        elif words[:1] == ["property"] and element == "vertex":
-            if words[1] == "list" or words[1] not in _PLY_TYPES:
-                raise InputError(path, f"unsupported vertex property: {line.strip()}")
-            props.append((words[2], _PLY_TYPES[words[1]]))
-    names = [n for n, _ in props]
-    if not all(axis in names for axis in "xyz"):
-        raise InputError(path, "the vertices have no x, y, z")
-    if fmt == "ascii":
-        rows = data[body_start:].decode("ascii", "replace").split("\n")[:count]
-        try:
-            table = np.array([[float(v) for v in r.split()[:len(props)]] for r in rows], dtype=np.float64)
-        except ValueError:
-            raise InputError(path, "a vertex line is not numbers") from None
-        cols = {n: table[:, i] for i, n in enumerate(names)} if table.size else {n: np.zeros(0) for n in names}
-    elif fmt in ("binary_little_endian", "binary_big_endian"):
-        order = "<" if fmt == "binary_little_endian" else ">"
-        dtype = np.dtype([(n, order + t) for n, t in props])
-        if len(data) - body_start < count * dtype.itemsize:
-            raise InputError(path, f"truncated: {count} vertices announced")
-        cols = np.frombuffer(data, dtype=dtype, count=count, offset=body_start)
-    else:
-        raise InputError(path, f"unknown PLY format {fmt!r}")
-    points = np.stack([np.asarray(cols[a], dtype=np.float64) for a in "xyz"], axis=1)
-    if len(points) != count:
-        raise InputError(path, f"has {len(points)} vertices, {count} announced")
+    try:
+        loaded = trimesh.load(io.BytesIO(data), file_type="ply", process=False)
+    # trimesh's PLY parser says what is wrong through ValueError (bad length, format, numbers),
+    # KeyError (a missing x/y/z, an unknown property type) or IndexError (a header cut short)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise InputError(path, f"not a readable PLY point cloud ({type(exc).__name__}: {exc})") from None
+    if isinstance(loaded, trimesh.Scene):  # no geometry at all: a file of zero vertices
+        return np.zeros((0, 3))
+    points = np.asarray(loaded.vertices, dtype=np.float64).reshape(-1, 3)
     return points[np.isfinite(points).all(axis=1)]
+
+
+def write_ply_points(path: str | Path, points: np.ndarray, colours: np.ndarray | None = None) -> None:
+    """Write points [n, 3] (and uint8 colours [n, 3]) as a binary PLY, whole or not at all."""
+    import trimesh
+    if colours is None and len(points) == 0:
+        colours = np.zeros((0, 3), np.uint8)  # trimesh cannot write an empty cloud without colours
+    cloud = trimesh.PointCloud(np.asarray(points, dtype=np.float64).reshape(-1, 3), colors=colours)
+    with atomic_output(path) as tmp:  # an unwritable path is an InputError naming it
+        tmp.write_bytes(cloud.export(file_type="ply"))
