@@ -17,6 +17,7 @@ from nerf.runtime.signals import StopSignals
 from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
 from viewer.autosave import DEFAULT_MINUTES, Autosave
+from viewer.camera_scores import JOB_NAME as SCORES_JOB
 from viewer.dataset_views import DatasetViews
 from viewer.debug_state import DebugState
 from viewer.keys import BINDINGS, KeyMap
@@ -25,6 +26,7 @@ from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_rendere
 from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.help import HelpOverlay, seen_marker
+from viewer.panels.overlays import OverlaysPanel
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings
 from viewer.panels.status import RateMeter, StatusLine, snap_hint
@@ -34,6 +36,7 @@ from viewer.panels.view import LiveView
 from viewer.path_editor import PathEditor
 from viewer.path_overlay import PathOverlay
 from viewer.record_actions import RecordActions
+from viewer.scene_overlay import SceneOverlay, points_or_note
 from viewer.session import Session
 from viewer.session_actions import SessionActions
 
@@ -94,10 +97,15 @@ class ViewerApp:
                                           current_view=lambda: (camera.c2w, self.view.settings.fov_y_deg),
                                           on_pose=self.view.follow, on_crop=self.view.set_crop,
                                           crop_bound=None if scene.ndc else scene.bound)
+        points, points_note = points_or_note(scene)
+        self.scene_overlay = SceneOverlay(views, points)
+        self.overlays_panel = OverlaysPanel(self.scene_overlay, points_note, worker=self.worker, view=self.view)
+        self.view.on_click = self.overlays_panel.click
         self.notices = NoticeTable({
             "evaluate": notices.evaluated,
             "turntable": self.record.turntable_done,
             JOB_NAME: lambda n: self.path_panel.finished(n.result),
+            SCORES_JOB: lambda n: self.overlays_panel.finished(n.result),
             "save": notices.saved,
             "autosave": self._autosaved,
             "nan_recovered": lambda n: self.status.show_nan(n.result, paused=False),
@@ -131,7 +139,8 @@ class ViewerApp:
                         self.view_holder = dpg.add_child_window(width=-SIDE_WIDTH - 8, height=-30,
                                                                 no_scrollbar=True, border=False)
                         side = dpg.add_child_window(width=SIDE_WIDTH, height=-30)
-                    for panel in (self.training_panel, self.render_panel, self.record_panel, self.path_panel):
+                    for panel in (self.training_panel, self.render_panel, self.overlays_panel, self.record_panel,
+                                  self.path_panel):
                         panel.build(side)
                     self.status.build(nerf_tab)
                 self.nerf_tab = nerf_tab
@@ -169,14 +178,16 @@ class ViewerApp:
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
         self.view.snap_to("train", self._first_view, moved=False)
         overlay = PathOverlay(self.view.overlay)
+        self.scene_overlay.build(self.view.add_layer(perspective_divide=True, depth_clipping=True))
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
-        self.debug.sections.append(self.help.debug)
+        self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug]
         self._per_frame = [
             self.path_panel.update,
             lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
                                        self.view.camera.fov_y_deg, self.view.size,
                                        visible=self.path_panel.preview is None),
             self.record.update,
+            self.overlays_panel.update,
             lambda now: self.autosave.poll(self.stats, self.worker),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                                            ("| recording " if self.record.recorder else "")

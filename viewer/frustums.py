@@ -16,7 +16,7 @@ NEAR = 1e-2  # camera-space depth in front of the viewer below which a point doe
 PSNR_RANGE = (15.0, 35.0)  # dB mapped from red to green
 # red -> amber -> green: how well the model fits each camera's image
 _PSNR_RAMP = np.array([[230, 60, 50], [240, 200, 60], [70, 210, 90]], np.float64)
-UNKNOWN_COLOUR = (200, 200, 210)
+UNKNOWN_COLOUR = (120, 120, 135)  # mid grey: seen on a white background and on a dark one
 
 
 def frustum_points(c2ws: np.ndarray, fx, fy, cx, cy, width: int, height: int, size: float) -> np.ndarray:

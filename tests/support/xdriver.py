@@ -58,6 +58,17 @@ def press(env: dict, key: str) -> None:
     xdo(env, "keyup", key)
 
 
+def drag(env: dict, x: int, y: int, dx: int, dy: int, steps: int = 8, button: int = 1) -> None:
+    """Press `button` at (x, y), move by (dx, dy) in `steps` paced moves (the app sees each), release."""
+    xdo(env, "mousemove", x, y)
+    time.sleep(0.2)
+    xdo(env, "mousedown", button)
+    for i in range(1, steps + 1):
+        xdo(env, "mousemove", x + dx * i // steps, y + dy * i // steps)
+        time.sleep(0.05)
+    xdo(env, "mouseup", button)
+
+
 def read_state(path: Path) -> dict | None:
     """The app's NERF_VIEWER_DEBUG_STATE snapshot, or None while it is missing or half-written."""
     try:

@@ -25,6 +25,7 @@ from viewer.panels.status import RateMeter
 from viewer.textures import Texture
 from viewer.view_schedule import FULL, ViewSchedule, ViewTag, sample_cap
 
+CLICK_PX = 3.0  # a left press that moves less than this is a click, not an orbit
 MOVE_KEYS = {"W": (0, 0, 1), "S": (0, 0, -1), "A": (-1, 0, 0), "D": (1, 0, 0), "E": (0, 1, 0), "Q": (0, -1, 0)}
 
 
@@ -59,6 +60,9 @@ class LiveView:
         self.path_fov: float | None = None  # a previewed camera path's field of view, over the setting's
         self._drag = {b: DragDelta() for b in (0, 1, 2)}
         self._drag_ok = False  # the press started over the view
+        self._dragged = 0.0  # px the left button moved since the press
+        # A left click that did not drag, at view pixel (x, y): e.g. a training camera's frustum
+        self.on_click: Callable[[tuple[float, float]], None] = lambda _xy: None
         self._interacting = False  # as last told to the worker
         self.last_outputs: dict | None = None
         self.last_image: np.ndarray | None = None  # [H, W, 3] float, as uploaded
@@ -89,9 +93,10 @@ class LiveView:
             self._upload(self.last_image)
         self.changed(keep_snap=True, moved=False)  # a dataset camera's frame does not depend on the view's size
 
-    def add_layer(self):
-        """A new draw layer over the frame and the layers before it (view pixels; takes no mouse input)."""
-        return dpg.add_draw_layer(parent=self.canvas)
+    def add_layer(self, **kwargs):
+        """A new draw layer over the frame and the layers before it (view pixels; takes no mouse
+        input); kwargs as for dpg.add_draw_layer (a perspective layer for 3D shapes)."""
+        return dpg.add_draw_layer(parent=self.canvas, **kwargs)
 
     def hovered(self) -> bool:
         return self.canvas is not None and dpg.is_item_hovered(self.canvas)
@@ -112,13 +117,16 @@ class LiveView:
 
     def on_press(self, button: int) -> None:
         self._drag_ok = self.hovered()
+        self._dragged = 0.0
 
     def on_drag(self, button: int, cum_dx: float, cum_dy: float) -> None:
         if button not in self._drag:
             return
         dx, dy = self._drag[button].update(cum_dx, cum_dy)
-        if not self._drag_ok or (dx == 0 and dy == 0):
-            return
+        if button == 0:
+            self._dragged = max(self._dragged, abs(cum_dx) + abs(cum_dy))
+        if not self._drag_ok or (dx == 0 and dy == 0) or (button == 0 and self._dragged < CLICK_PX):
+            return  # a click is not an orbit: it may pick a camera
         if button == 0:
             self.camera.orbit(dx, dy)
         else:
@@ -129,6 +137,9 @@ class LiveView:
         if button in self._drag:
             self._drag[button].release()
             self.schedule.released(time.perf_counter())
+        if button == 0 and self._drag_ok and self._dragged < CLICK_PX and self.hovered():
+            x, y = dpg.get_drawing_mouse_pos()
+            self.on_click((float(x), float(y)))
 
     def on_wheel(self, notches: float) -> None:
         if self.hovered():
@@ -161,6 +172,17 @@ class LiveView:
     def snapped(self) -> tuple[str, int] | None:
         """(split, index) while the camera sits on the dataset view it was snapped to."""
         return self.schedule.snap()
+
+    def display_fov(self) -> float:
+        """Vertical field of view (deg) of the view's pixels as the frame on screen shows them, for
+        what is drawn over it: the orbit camera's, or at a snapped dataset view that camera's, its
+        image scaled into the view with its aspect kept (as _upload places it)."""
+        snap = self.snapped()
+        if snap is None:
+            return self.camera.fov_y_deg
+        cam = self.views.camera(*snap, 1.0)
+        focal = float(cam.fy[0]) * min(self.size[0] / cam.width, self.size[1] / cam.height)  # px on screen
+        return float(np.degrees(2.0 * np.arctan(0.5 * self.size[1] / focal)))
 
     def jump(self, delta: int) -> None:
         """`[` / `]`: to the previous / next training camera (from elsewhere: the nearest one)."""

@@ -1,0 +1,108 @@
+"""GUI test of the scene overlay on the real `nerf-viewer` under Xvfb: the training cameras drawn as
+frustums, a click on one going to that camera (not while they are hidden), and the per-camera scores.
+
+The app reports each frustum's image centre in view pixels (NERF_VIEWER_DEBUG_STATE "frustums"), so
+the test knows where to click; input is real X events (tests/support/xdriver.py).
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.xdriver import drag, read_state, start_viewer, wait_state, xdo
+from viewer.app import SIDE_WIDTH
+
+pytestmark = pytest.mark.gui
+
+
+def _click_item(env, rect) -> None:
+    x, y, w, h = rect[:4]
+    xdo(env, "mousemove", int(x + min(w / 2, 10)), int(y + h / 2))
+    time.sleep(0.2)
+    xdo(env, "click", 1)
+
+
+def _scroll_to(env, debug, app, item: str) -> dict:
+    """Scroll the side column until the overlays panel's `item` is on screen; the state then."""
+    for _ in range(40):
+        s = read_state(debug)
+        x, y, _w, h, visible = s["overlays"]["items"][item]
+        if visible and y + h < s["window"][1] - 40:
+            return s
+        # over the column's scrollbar: a plot under the mouse would take the wheel for itself
+        xdo(env, "mousemove", int(x + SIDE_WIDTH - 22), 300)
+        xdo(env, "click", 5)  # the wheel, down
+        time.sleep(0.15)
+    pytest.fail(f"the overlays panel's {item} never came on screen: {read_state(debug)['overlays']}")
+
+
+def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    (config / "nerf-viewer").mkdir(parents=True)
+    (config / "nerf-viewer" / "help-seen").touch()  # no help over the view
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    out, debug = tmp_path / "run", tmp_path / "state.json"
+    app, env = start_viewer(xdisplay, out, debug)
+    try:
+        s = wait_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["frustums"], 90, "a first frame")
+        assert s["frustums"]["shown"] and s["frustums"]["selected"] == s["snapped"][1]  # the first camera's
+        vx, vy, vw, vh = s["view_rect"]
+        cx, cy = int(vx + vw / 2), int(vy + vh / 2)
+
+        # Away from the first camera and back a little: other cameras come into view.
+        drag(env, cx, cy, 200, 80)
+        xdo(env, "mousemove", cx, cy)
+        for _ in range(4):
+            xdo(env, "click", 5)
+        moved = wait_state(debug, app, lambda s: s["snapped"] is None, 10, "the drag to leave the snapped view")
+        time.sleep(1.0)
+        s = wait_state(debug, app, lambda s: s["c2w"] == read_state(debug)["c2w"] and s["time"] > moved["time"],
+                       10, "the camera to rest")
+        f = s["frustums"]
+        inside = [i for i, ((u, v), z) in enumerate(zip(f["centres"], f["depth"], strict=True))
+                  if z > 0 and 15 < u < vw - 15 and 15 < v < vh - 15]
+        assert inside, f"no training camera in the view: {f}"
+        # the nearest one: a click on its image's centre hits it before any camera behind it
+        target = min(inside, key=lambda i: f["depth"][i])
+        tx, ty = (int(vx + c) for c in f["centres"][target])
+
+        # Hidden cameras cannot be clicked.
+        s = _scroll_to(env, debug, app, "cameras")
+        _click_item(env, s["overlays"]["items"]["cameras"])
+        wait_state(debug, app, lambda s: s["overlays"]["cameras"] is False and not s["frustums"]["shown"], 10,
+                   "the cameras to be hidden")
+        xdo(env, "mousemove", tx, ty)
+        time.sleep(0.2)
+        xdo(env, "click", 1)
+        clicked = read_state(debug)
+        later = wait_state(debug, app, lambda s: s["time"] >= clicked["time"] + 0.5, 20, "the app to run on")
+        assert later["snapped"] is None
+
+        # Shown again, a click on the frustum goes to that camera and highlights it.
+        _click_item(env, s["overlays"]["items"]["cameras"])
+        wait_state(debug, app, lambda s: s["overlays"]["cameras"] is True, 10, "the cameras to be shown")
+        xdo(env, "mousemove", tx, ty)
+        time.sleep(0.2)
+        xdo(env, "click", 1)
+        s = wait_state(debug, app, lambda s: s["snapped"] == ["train", target], 10, f"a jump to camera {target}")
+        wait_state(debug, app, lambda s: s["frustums"]["selected"] == target, 10, "the camera to be highlighted")
+
+        # Scoring renders every training camera against its image, colouring the frustums as it
+        # goes; Abort ends it (all 64 would take minutes on a busy CPU; the job itself is tested in
+        # test_camera_scores.py).
+        s = _scroll_to(env, debug, app, "score")
+        _click_item(env, s["overlays"]["items"]["score"])
+        s = wait_state(debug, app, lambda s: s["overlays"]["scored"] >= 2, 120, "two cameras scored")
+        assert s["overlays"]["status"].startswith("scoring ")
+        _click_item(env, s["overlays"]["items"]["abort"])
+        s = wait_state(debug, app, lambda s: s["overlays"]["status"] == "scoring aborted", 60, "the abort")
+        assert 2 <= s["overlays"]["scored"] < len(s["frustums"]["centres"])
+        assert "camera scores aborted" in s["files"] and not s["error"]
+
+        xdo(env, "key", "Escape")
+        assert app.wait(30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
