@@ -1,6 +1,6 @@
 """What `nerf-train` leaves in its run folder after training: the test evaluation (eval.json), the
-named side-by-side test images, the turntable video and metrics.json (the checkpoint and
-log.jsonl are written by nerf.commands.train_run while training)."""
+named side-by-side test images, the training curves (curves.png), the turntable video and
+metrics.json (the checkpoint and log.jsonl are written by nerf.commands.train_run while training)."""
 from __future__ import annotations
 
 import platform
@@ -18,6 +18,7 @@ from nerf.data.paths.turntable import turntable_cameras
 from nerf.export.render_path import render_video
 from nerf.media import write_png
 from nerf.files import write_json
+from nerf.report.curves import CURVES_FILE, read_run_log, write_curves
 from nerf.report.lpips import open_lpips
 from nerf.report.views import EVAL_FILE, ViewScore, eval_split, image_name, score_views
 from nerf.train.batching import BACKGROUNDS
@@ -39,8 +40,8 @@ def peak_memory_bytes(device: torch.device) -> int | None:
 def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | None,
                   video_frames: int, log: RunLog | None = None) -> dict:
     """Evaluate the test split (eval.json: each view's scores), write each view's prediction beside
-    its ground truth (test/003-r_12-31.42dB.png), the turntable MP4 and metrics.json. LPIPS is
-    scored when its weights are on disk (nerf.report.lpips), as nerf-eval would."""
+    its ground truth (test/003-r_12-31.42dB.png), curves.png from the log, the turntable MP4 and
+    metrics.json. LPIPS is scored when its weights are on disk (nerf.report.lpips), as nerf-eval would."""
     split = eval_split(trainer)
     (out / "test").mkdir(parents=True, exist_ok=True)
 
@@ -56,6 +57,8 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     test_psnr, test_ssim = scores.mean("psnr"), scores.mean("ssim")
     if log is not None:
         log.evaluation(trainer.step_count, figures["train_seconds"], test_psnr, test_ssim)
+        if log.path is not None and log.path.is_file():  # not when the log could not be written
+            write_curves([read_run_log(log.path)], out / CURVES_FILE)
     if video_frames > 0:
         bg = BACKGROUNDS[trainer.config.eval_background]
         cams = turntable_cameras(trainer.scene, video_frames)
