@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nerf.data.cameras import fov_y_deg, resized_cameras
+from nerf.data.cameras import fov_deg, resized_cameras
 
 
 class DatasetViews:
@@ -35,7 +35,7 @@ class DatasetViews:
     def fov_y_deg(self, split: str = "train") -> float:
         """Vertical field of view of the split's first camera."""
         c = self.scene.split(split).cameras
-        return fov_y_deg(float(c.fy[0]), c.height)
+        return fov_deg(float(c.fy[0]), c.height)
 
     def nearest(self, split: str, eye: np.ndarray) -> int:
         """The view of `split` whose camera is nearest the point eye [3]."""

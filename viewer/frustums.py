@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nerf.data.cameras import focal_length
 from nerf.media import colormap
 
 # Apex 0, image-plane corners 1..4 (top-left, top-right, bottom-right, bottom-left), and a tick
@@ -43,7 +44,7 @@ def project(points: np.ndarray, c2w: np.ndarray, fov_y_deg: float, width: int, h
     w2c = np.linalg.inv(np.asarray(c2w, np.float64))
     cam = points @ w2c[:3, :3].T + w2c[:3, 3]
     depth = -cam[..., 2]
-    f = 0.5 * height / np.tan(np.radians(fov_y_deg) / 2.0)
+    f = focal_length(fov_y_deg, height)
     safe = np.where(depth > NEAR, depth, 1.0)
     xy = np.stack([width / 2.0 + f * cam[..., 0] / safe, height / 2.0 - f * cam[..., 1] / safe], axis=-1)
     return xy, depth

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nerf.data.cameras import make_cameras
+from nerf.data.cameras import fov_deg, make_cameras
 from nerf.export.render_path import render_video
 from nerf.media import VideoFile, to_uint8, write_png
 from nerf.files import read_json, write_json
@@ -37,7 +37,7 @@ def pose_record(c2w: np.ndarray, width: int, height: int, fx: float, fy: float, 
         m[:3, 3] = m[:3, 3] * scale + np.asarray(offset, dtype=np.float64)
     return {
         "coordinate_frame": NORMALISED_FRAME if normalised else FILE_FRAME,
-        "camera_angle_x": 2.0 * math.atan(0.5 * width / fx),
+        "camera_angle_x": math.radians(fov_deg(fx, width)),
         "w": int(width), "h": int(height),
         "fl_x": float(fx), "fl_y": float(fy), "cx": float(cx), "cy": float(cy),
         "frames": [{"file_path": file_path, "transform_matrix": m.tolist()}],

@@ -22,7 +22,7 @@ import torch
 from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
 from nerf.commands.trained_model import load_trained
 from nerf.device import pick_device
-from nerf.data.cameras import fov_y_deg, resized_cameras
+from nerf.data.cameras import fov_deg, resized_cameras
 from nerf.data.crop import CropBox
 from nerf.data.paths.keyframes import MAX_FRAMES, MAX_SIDE
 from nerf.errors import InputError
@@ -94,7 +94,7 @@ def _orbit(text: str, scene, size: tuple[int, int], fps: float):
         raise InputError("--orbit", f"{seconds:g} s at {fps:g} fps is over {MAX_FRAMES} frames")
     cams = scene.split("train").cameras
     up = cams.c2w[:, :3, 1].double().mean(0).numpy()
-    fov = fov_y_deg(float(cams.fy[0]), cams.height)
+    fov = fov_deg(float(cams.fy[0]), cams.height)
     return orbit_path((0.0, 0.0, 0.0), up, radius / scene.scale, height / scene.scale, seconds, fov, fps,
                       size[0], size[1])
 

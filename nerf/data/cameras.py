@@ -252,13 +252,15 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0), dtype: torch.dtype = torch.float32)
 
 
 def focal_length(fov_deg: float, size: float) -> float:
-    """Focal length in pixels that gives `size` pixels a field of view of `fov_deg` degrees."""
+    """Focal length in pixels that gives `size` pixels a field of view of `fov_deg` degrees (either axis:
+    height with the vertical fov, width with the horizontal one)."""
     return 0.5 * size / math.tan(math.radians(fov_deg) / 2.0)
 
 
-def fov_y_deg(fy: float, height: float) -> float:
-    """Vertical field of view in degrees of a camera with focal length `fy` pixels, `height` pixels tall."""
-    return math.degrees(2.0 * math.atan(0.5 * height / fy))
+def fov_deg(focal: float, size: float) -> float:
+    """Field of view in degrees across `size` pixels of a camera with focal length `focal` pixels
+    along that axis (the inverse of focal_length)."""
+    return math.degrees(2.0 * math.atan(0.5 * size / focal))
 
 
 def resized_cameras(cameras: Cameras, width: int, height: int, sx: float | None = None,

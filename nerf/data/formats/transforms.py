@@ -7,10 +7,12 @@ A transforms.json without splits holds out every 8th frame (nerf.data.formats.fr
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
+from nerf.data.cameras import focal_length
 from nerf.data.formats.frames import DISTORTION_KEYS, MIN_FOCAL, VALUE_LIMIT, Frame, check_pose, holdout_split
 from nerf.data.formats.images import image_header
 from nerf.errors import InputError
@@ -87,10 +89,10 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
                                        "lies between 0 and pi")
         fx = num["fl_x"]
         if fx is None and num["camera_angle_x"] is not None:
-            fx = 0.5 * w / np.tan(0.5 * num["camera_angle_x"])
+            fx = focal_length(math.degrees(num["camera_angle_x"]), w)
         fy = num["fl_y"]
         if fy is None and num["camera_angle_y"] is not None and num["fl_x"] is None:
-            fy = 0.5 * h / np.tan(0.5 * num["camera_angle_y"])
+            fy = focal_length(math.degrees(num["camera_angle_y"]), h)
         if fx is None and fy is None:
             raise InputError(file, f"frame {i}: no focal length (fl_x or camera_angle_x)")
         fx, fy = (fy if fx is None else fx), (fx if fy is None else fy)

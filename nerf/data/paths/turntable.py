@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from nerf.data.cameras import fov_y_deg, look_at, make_cameras
+from nerf.data.cameras import fov_deg, look_at, make_cameras
 from nerf.data.scene import Cameras, Scene
 
 
@@ -56,7 +56,7 @@ def turntable_cameras(scene: Scene, n_frames: int, max_size: int = 256) -> Camer
     cams = scene.split("train").cameras
     s = min(1.0, max_size / max(cams.width, cams.height))
     w, h = max(1, round(cams.width * s)), max(1, round(cams.height * s))
-    fov = fov_y_deg(float(cams.fy[0]), cams.height)  # the same at any size
+    fov = fov_deg(float(cams.fy[0]), cams.height)  # the same at any size
     return make_cameras(turntable_poses(scene, n_frames), w, h, fov_y_deg=fov)
 
 

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from nerf.data.cameras import (distort, image_rays, look_at, make_cameras, pixel_rays, project, to_ndc,
-                          undistort)
+from nerf.data.cameras import (distort, focal_length, fov_deg, image_rays, look_at, make_cameras, pixel_rays,
+                               project, to_ndc, undistort)
 
 
 def _camera(distortion=None, width=40, height=30):
@@ -226,3 +226,9 @@ def test_equirectangular_covers_the_sphere():
     px, py, _ = project(cams, torch.zeros(50, dtype=torch.long), world)
     _, d = pixel_rays(cams, torch.zeros(50, dtype=torch.long), px, py)
     assert torch.allclose(d, world / world.norm(dim=-1, keepdim=True), atol=1e-5)
+
+
+def test_focal_length_and_fov_are_inverses_with_hand_values():
+    assert focal_length(90.0, 200) == pytest.approx(100.0)  # tan(45 deg) = 1: half the size
+    assert fov_deg(100.0, 200) == pytest.approx(90.0)
+    assert fov_deg(focal_length(37.5, 411), 411) == pytest.approx(37.5, rel=1e-12)
