@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nerf.data.cameras import focal_length
 from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path
 from nerf.data.crop import CropBox
 from nerf.data.paths.path_files import read_camera_path, write_camera_path
@@ -116,20 +115,6 @@ class PathEditor:
         """Replace the path by the one in `file` (InputError: the current path stays)."""
         self.path = read_camera_path(file, self.scale, self.offset)
         self.selected = 0 if self.keyframes else None
-
-
-def project_points(points: np.ndarray, c2w: np.ndarray, fov_y_deg: float, width: int, height: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Window pixel positions [m, 2] (x right, y down) of world points [m, 3] seen by camera c2w, and
-    a mask [m] of the points in front of the camera (draw only segments whose ends are both in front)."""
-    w2c = np.linalg.inv(np.asarray(c2w, np.float64))
-    cam = points @ w2c[:3, :3].T + w2c[:3, 3]  # [m, 3] OpenGL camera frame: looking down -z
-    f = focal_length(fov_y_deg, height)
-    depth = -cam[:, 2]
-    in_front = depth > 1e-3
-    safe = np.where(in_front, depth, 1.0)
-    xy = np.stack([width / 2.0 + f * cam[:, 0] / safe, height / 2.0 - f * cam[:, 1] / safe], axis=1)
-    return xy, in_front
 
 
 def render_path_job(path: CameraPath, out: str | Path, *, output: str = "rgb", background=(1.0, 1.0, 1.0),

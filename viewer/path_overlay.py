@@ -12,9 +12,9 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nerf.data.crop import CropBox
-from viewer.path_editor import PathEditor, project_points
+from viewer.frustums import NEAR, project
+from viewer.path_editor import PathEditor
 
-NEAR = 1e-2  # camera-space depth at which box edges are cut: points behind the eye do not project
 BOX_EDGES = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
 PATH_COLOUR = (255, 196, 0, 255)
 KEY_COLOUR = (255, 255, 255, 255)
@@ -55,18 +55,19 @@ def overlay_geometry(editor: PathEditor, crop: CropBox | None, c2w: np.ndarray, 
     """The path, the keyframe markers and the crop box's edges as camera c2w sees them."""
     out = Overlay()
     if editor.keyframes:
-        pts, front = project_points(editor.polyline(), c2w, fov_y_deg, width, height)
+        pts, depth = project(editor.polyline(), c2w, fov_y_deg, width, height)
+        front = depth > NEAR
         edges = np.flatnonzero(np.diff(np.concatenate([[0], front.astype(np.int8), [0]])))  # run starts, ends
         out.path_runs = [pts[s:e] for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s >= 2]
         centres = np.array([k.c2w[:3, 3] for k in editor.keyframes])
-        xy, front = project_points(centres, c2w, fov_y_deg, width, height)
-        out.keys = [(i, xy[i]) for i in range(len(xy)) if front[i]]
+        xy, depth = project(centres, c2w, fov_y_deg, width, height)
+        out.keys = [(i, xy[i]) for i in range(len(xy)) if depth[i] > NEAR]
     if crop is not None:
         corners = box_corners(crop)
         ends = np.array(BOX_EDGES)
         a, b, kept = _clip_near(corners[ends[:, 0]], corners[ends[:, 1]], np.linalg.inv(c2w))
-        pa, _ = project_points(a[kept], c2w, fov_y_deg, width, height)
-        pb, _ = project_points(b[kept], c2w, fov_y_deg, width, height)
+        pa, _ = project(a[kept], c2w, fov_y_deg, width, height)
+        pb, _ = project(b[kept], c2w, fov_y_deg, width, height)
         out.box_edges = np.stack([pa, pb], axis=1)
     return out
 

@@ -7,7 +7,8 @@ from nerf.data.crop import CropBox
 from nerf.errors import InputError
 from nerf.runtime.mailbox import Mailbox
 from tests.support.fakes import FakeTrainer
-from viewer.path_editor import PathEditor, project_points, render_path_job
+from viewer.frustums import NEAR, project
+from viewer.path_editor import PathEditor, render_path_job
 
 
 def _view(angle):
@@ -54,9 +55,9 @@ def test_drawn_path_projects_into_the_view():
     pts = ed.polyline()
     assert len(pts) > 50 and np.allclose(pts[0], _view(0)[:3, 3])
     top = look_at((0.0, 0.0, 8.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)).double().numpy()
-    xy, front = project_points(pts, top, 60.0, 200, 100)
-    assert front.all() and np.all((xy > 0) & (xy < [200, 100]))
-    xy0, _ = project_points(np.zeros((1, 3)), top, 60.0, 200, 100)
+    xy, depth = project(pts, top, 60.0, 200, 100)
+    assert np.all(depth > NEAR) and np.all((xy > 0) & (xy < [200, 100]))
+    xy0, _ = project(np.zeros((1, 3)), top, 60.0, 200, 100)
     assert np.allclose(xy0, [[100, 50]])  # the point looked at is the centre of the window
 
 
