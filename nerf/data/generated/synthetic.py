@@ -11,15 +11,13 @@ and their textures are in nerf.data.generated.shapes; this module traces, shades
 Ground truth is exact up to 8-bit quantisation: every image is rendered from the analytic model with
 the very (rounded) pose written to the json.
 
-    python -m nerf.data.generated.synthetic --out assets/default_scene           # the shipped default scene
-    python -m nerf.data.generated.synthetic --toy-image assets/toy_default.png   # the toy lab's default image
+Written to disk by `python -m nerf.commands.generate synthetic` (the shipped default scene and the
+toy lab's default image).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -200,32 +198,3 @@ def write_toy_image(path: str | Path, size: int = 256, supersample: int = 4,
     _save_png(path, rgb * alpha[..., None] + np.asarray(background) * (1.0 - alpha[..., None]))
     return path
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nerf.data.generated.synthetic",
-                                description="Render the analytic default scene (and the toy image).")
-    p.add_argument("--out", metavar="DIR", help="write a Blender-format scene here")
-    p.add_argument("--toy-image", metavar="PNG", help="write the toy lab's default image here")
-    p.add_argument("--n-train", type=int, default=64)
-    p.add_argument("--n-test", type=int, default=16)
-    p.add_argument("--size", type=int, default=128, help="image width and height in pixels")
-    p.add_argument("--supersample", type=int, default=3, help="rays per pixel along each axis")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    if not args.out and not args.toy_image:
-        p.error("give --out DIR and/or --toy-image PNG")
-    if min(args.n_train, args.n_test, args.size, args.supersample) < 1:
-        p.error("--n-train, --n-test, --size and --supersample must be positive")
-    try:
-        if args.out:
-            write_synthetic_scene(args.out, args.n_train, args.n_test, args.size, args.seed, args.supersample)
-        if args.toy_image:
-            write_toy_image(args.toy_image)
-    except OSError as e:
-        print(f"{p.prog}: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,14 +10,12 @@ no splits (the loader holds out every 8th frame), so the scene tests the engine'
 Far away the ground fades into a haze of the horizon's colour (aerial perspective); that also keeps
 the checkers from aliasing into moire where they get smaller than a pixel.
 
-    python -m nerf.data.generated.unbounded --out /tmp/outdoor --n-frames 96 --width 160 --height 120
+Written to disk by `python -m nerf.commands.generate unbounded --out DIR`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,25 +119,3 @@ def write_unbounded_scene(out_dir: str | Path, n_frames: int = 48, width: int = 
     (out / "transforms.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nerf.data.generated.unbounded",
-                                description="Render an unbounded outdoor capture of the analytic scene.")
-    p.add_argument("--out", metavar="DIR", required=True, help="write the scene folder here")
-    p.add_argument("--n-frames", type=int, default=48)
-    p.add_argument("--width", type=int, default=96)
-    p.add_argument("--height", type=int, default=72)
-    p.add_argument("--supersample", type=int, default=3, help="rays per pixel along each axis")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    if min(args.n_frames, args.width, args.height, args.supersample) < 1:
-        p.error("--n-frames, --width, --height and --supersample must be positive")
-    try:
-        write_unbounded_scene(args.out, args.n_frames, args.width, args.height, args.seed, args.supersample)
-    except OSError as e:
-        p.exit(2, f"{p.prog}: error: {e.filename or ''}: {e.strerror or e}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

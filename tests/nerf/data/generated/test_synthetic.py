@@ -8,7 +8,7 @@ from PIL import Image
 
 import assets
 from nerf.data.generated import synthetic
-from nerf.data.generated.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, held_out_poses, main, render_depth,
+from nerf.data.generated.synthetic import (CAMERA_ANGLE_X, CAMERA_RADIUS, held_out_poses, render_depth,
                                            render_view, train_poses, write_synthetic_scene)
 
 # Camera 3 units above the box's top-face centre, looking straight down (identity rotation: OpenGL
@@ -152,14 +152,6 @@ def test_committed_toy_image_is_a_detailed_rgb_render():
     edges = np.abs(np.diff(pixels, axis=1)).max(axis=-1)  # [256, 255]
     assert (edges > 0.2).mean() > 0.02  # many strong edges: stripes, checks, bricks, rings
     np.testing.assert_allclose(pixels[0, 0], synthetic.TOY_BACKGROUND, atol=1 / 255)
-
-
-def test_cli_needs_an_output_and_writes_a_scene(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main([])
-    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
-    assert main(["--out", str(tmp_path / "s"), "--n-train", "2", "--n-test", "1", "--size", "8"]) == 0
-    assert len(json.loads((tmp_path / "s" / "transforms_train.json").read_text())["frames"]) == 2
 
 
 def test_bad_supersample_is_rejected():
