@@ -96,6 +96,7 @@ class RemoteWorker:
         self.info: SceneInfo | None = None
         self.link = "not connected"
         self.bytes_received = 0
+        self.frame_bytes: dict[str, list[int]] = {"jpeg": [0, 0], "png": [0, 0]}  # codec -> [frames, bytes]
         self.reconnects = 0
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -311,6 +312,9 @@ class RemoteWorker:
         message, payload = unpack(data, FROM_SERVER)
         if isinstance(message, Frame):
             self._send(pack(FrameAck(message.id)))  # before decoding: the ack measures the link, not us
+            if message.codec in self.frame_bytes:
+                count = self.frame_bytes[message.codec]
+                count[0], count[1] = count[0] + 1, count[1] + len(data)
             self._frame(message, payload)
         elif isinstance(message, Stats):
             self.stats.put(self._stats(message, payload))
