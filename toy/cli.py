@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from nerf.commands.cli import command_parser
+from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
 from nerf.device import pick_device
 from nerf.errors import InputError
 from toy import presets, run
@@ -43,33 +43,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="?", const="output=relu", metavar="OVERRIDES",
                    help='train A (the options) and B = A with "key=value ..." overrides side by side '
                         '(default "output=relu", the saturation case)')
+    count, positive = number(int, low=1), number(float, low=0, low_open=True)  # nan, inf, 0 refused
     m = p.add_argument_group("model")
     m.add_argument("--encoding", choices=ENCODINGS, default="sin")
-    m.add_argument("--frequencies", type=int, default=10, help="L octaves for sin/sincos (default 10)")
-    m.add_argument("--gauss-features", type=int, default=256)
-    m.add_argument("--sigma", type=float, default=10.0, help="Gaussian feature scale (default 10)")
-    m.add_argument("--embed-dim", type=int, default=20, help="N of the learned Linear(2->N) embedding")
+    m.add_argument("--frequencies", type=count, default=10, help="L octaves for sin/sincos (default 10)")
+    m.add_argument("--gauss-features", type=count, default=256)
+    m.add_argument("--sigma", type=positive, default=10.0, help="Gaussian feature scale (default 10)")
+    m.add_argument("--embed-dim", type=count, default=20, help="N of the learned Linear(2->N) embedding")
     m.add_argument("--embed-activation", choices=EMBED_ACTIVATIONS, default="sine")
     m.add_argument("--warp", choices=WARPS, default="none", help="learned 2->2 coordinate warp")
     m.add_argument("--widths", type=_widths, default=(64, 64, 64),
                    help="hidden widths, e.g. 64,64,64 (ffn: the first sets its width, default 256)")
     m.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     m.add_argument("--output", "--output-activation", dest="output", choices=OUTPUTS, default="leaky")
-    m.add_argument("--slope", type=float, default=0.01, help="LeakyReLU negative slope")
-    m.add_argument("--omega", type=float, default=30.0, help="SIREN omega_0")
+    m.add_argument("--slope", type=number(float), default=0.01, help="LeakyReLU negative slope")
+    m.add_argument("--omega", type=positive, default=30.0, help="SIREN omega_0")
     t = p.add_argument_group("training")
-    t.add_argument("--steps", type=int, default=None, help="Adam steps (default 500; study 300; ffn 2000)")
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default 5e-3; ffn 1e-3)")
-    t.add_argument("--batch", type=int, default=0, help="pixels per step, 0 = full batch")
-    t.add_argument("--fraction", type=float, default=1.0, help="share of pixels trained on (0, 1]")
+    t.add_argument("--steps", type=count, default=None, help="Adam steps (default 500; study 300; ffn 2000)")
+    t.add_argument("--lr", type=positive, default=None, help="learning rate (default 5e-3; ffn 1e-3)")
+    t.add_argument("--batch", type=number(int, low=0), default=0, help="pixels per step, 0 = full batch")
+    t.add_argument("--fraction", type=number(float, low=0, high=1, low_open=True), default=1.0,
+                   help="share of pixels trained on (0, 1]")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--size", type=int, default=None, help="centre-crop and resize to SIZE px (default 256; "
-                                                          "study 128; ffn 512)")
+    t.add_argument("--size", type=count, default=None,
+                   help="centre-crop and resize to SIZE px (default 256; study 128; ffn 512)")
     o = p.add_argument_group("output")
-    o.add_argument("--frames", type=int, default=40, help="frames in the GIF/MP4")
+    o.add_argument("--frames", type=count, default=40, help="frames in the GIF/MP4")
     o.add_argument("--no-mp4", action="store_true", help="write only the GIF")
-    o.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave torch's default)")
-    o.add_argument("--device", default="cpu", help="torch device: cpu, cuda or auto")
+    o.add_argument("--threads", type=number(int, low=0), default=0,
+                   help="torch CPU threads (0 = leave torch's default)")
+    add_device_argument(o, default="cpu")
     return p
 
 
@@ -153,15 +156,16 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return _run(args)
-    except InputError as exc:
-        print(f"{PROG}: error: {exc.path}: {exc.problem}", file=sys.stderr)
-    except ValueError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-    except OSError as exc:
-        print(f"{PROG}: error: {getattr(exc, 'filename', None) or args.out}: {exc.strerror or exc}", file=sys.stderr)
-    return 2
+
+    def body() -> int:
+        try:
+            return _run(args)
+        except ValueError as exc:  # the toy's configs refuse a bad combination of options this way
+            return fail(PROG, str(exc))
+        except OSError as exc:
+            raise InputError(getattr(exc, "filename", None) or args.out, exc.strerror or str(exc)) from None
+
+    return guarded_main(PROG, body)
 
 
 if __name__ == "__main__":

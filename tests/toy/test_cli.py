@@ -83,3 +83,16 @@ def test_an_image_over_the_pixel_limit_is_one_line_saying_how_to_raise_it(tmp_pa
     assert cli.main([str(image_file), "--steps", "1", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("nerf-toy: error: ") and "\n" not in err and "NERF_MAX_IMAGE_PIXELS=256" in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--device", "gpu"], "--device: expected auto, cpu, cuda or cuda:N"),
+    (["--steps", "0"], "--steps: must be >= 1"),
+    (["--lr", "nan"], "--lr: must be a finite number"),
+    (["--fraction", "1.5"], "--fraction: must be <= 1"),
+])
+def test_bad_flags_are_refused_by_the_parser_in_one_line(argv, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exc.value.code == 2 and words in err, err
