@@ -128,8 +128,11 @@ class RemoteServer:
             self._log(f"client {peer.address}: bad message ({exc}); disconnected")
             connection.close(1008, "bad message")
         except ConnectionClosed as exc:
-            if exc.rcvd is not None and exc.rcvd.code == 1009:
+            if any(frame is not None and frame.code == 1009 for frame in (exc.sent, exc.rcvd)):
                 self._log(f"client {peer.address}: message over {CLIENT_MESSAGE_MAX} bytes; disconnected")
+        except Exception as exc:  # noqa: BLE001 - whatever one client's message did, the server goes on
+            self._log(f"client {peer.address}: {exc.__class__.__name__}: {exc}; disconnected")
+            connection.close(1011, "server error")
         finally:
             with self._lock:
                 if peer in self._peers:

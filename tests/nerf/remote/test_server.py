@@ -214,6 +214,8 @@ def test_oversize_and_malformed_messages_never_crash_the_server(served, client, 
     raw.send(payload)
     _until(lambda: served.server.clients == 1, "the bad client dropped")
     raw.close()
+    assert any(("over" if len(payload) > wire.CLIENT_MESSAGE_MAX else "bad message") in line
+               for line in served.log), served.log
     assert served.worker.alive
     assert _frame(client, _request()).outputs is not None
 
