@@ -15,9 +15,10 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nerf.data.formats.pointcloud import read_ply_points
+from nerf.data.frustums import FRUSTUM_EDGES, frustum_points
 from nerf.errors import InputError
 from viewer.dataset_views import DatasetViews
-from viewer.frustums import FRUSTUM_EDGES, frustum_points, pick, project, psnr_colours
+from viewer.frustums import pick, project, psnr_colours
 from viewer.orbit import look_point
 
 POINTS_FILE = "sparse_pc.ply"

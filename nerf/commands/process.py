@@ -19,8 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command_parser(
         prog=PROG,
         description="Turn a video (mp4, mov, mkv, webm) or a folder of photos (JPG, PNG) into a scene "
-                    "with camera poses: images, transforms.json (nerfstudio layout), sparse_pc.ply "
-                    "and the COLMAP model.")
+                    "with camera poses: images, transforms.json (nerfstudio layout), sparse_pc.ply, "
+                    "the COLMAP model and preview.png (the cameras and points, from above and the side).")
     p.add_argument("input", metavar="INPUT", help="video file or folder of photos")
     p.add_argument("out", metavar="OUT", help="scene folder to create")
     p.add_argument("--frames", type=number(int, low=3, high=MAX_FRAMES), default=150, metavar="N",
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _process(args, stop: StopSignals) -> int:
     from nerf.process.pipeline import ProcessOptions, process
+    from nerf.report.camera_plot import PREVIEW_FILE
     from nerf.runtime.progress import StageBar
     options = ProcessOptions(frames=args.frames, matching=args.matching, camera_model=args.camera_model,
                              max_image_size=args.max_size, overwrite=args.overwrite)
@@ -63,6 +64,7 @@ def _process(args, stop: StopSignals) -> int:
     total = sum(result.seconds.values())
     print(f"posed {result.n_posed} of {result.n_frames} frames, mean reprojection error "
           f"{result.mean_reprojection_error:.2f} px, {result.n_points} points, {total:.0f} s")
+    print(f"cameras: {result.out / PREVIEW_FILE}")
     print(f"train:  nerf-train {result.out}\nview:   nerf-viewer {result.out}")
     return 0
 

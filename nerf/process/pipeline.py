@@ -1,7 +1,9 @@
 """`nerf-process` as a function: a video or a folder of photos -> a posed scene folder.
 
 OUT gets images/ (and images_2/4/8/), transforms.json in nerfstudio's layout, sparse_pc.ply and
-the COLMAP model under colmap/sparse/0, so nerf-train, nerf-viewer and nerfstudio all open it.
+the COLMAP model under colmap/sparse/0, so nerf-train, nerf-viewer and nerfstudio all open it; and
+preview.png, the recovered cameras and points from above and from the side, to judge the poses at
+a glance before training on them.
 Everything is written to a hidden folder beside OUT and renamed into place only once complete:
 a failure or an interruption leaves no half-written scene, and an existing OUT is replaced only
 with `overwrite`.
@@ -14,7 +16,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from nerf.data.formats.pointcloud import read_ply_points
+from nerf.data.formats.transforms import parse_frames
+from nerf.files import read_json
 from nerf.process.transforms_writer import write_points_ply, write_transforms
+from nerf.report.camera_plot import PREVIEW_FILE, write_camera_layout
 from nerf.process.ingest import (VIDEO_SUFFIXES, copy_photos, extract_video_frames, is_video,
                               list_photos, write_downscaled)
 from nerf.errors import InputError
@@ -127,11 +135,23 @@ def _process_into(source: Path, work: Path, kind: str, photos: list[Path], match
     (colmap / "database.db").unlink(missing_ok=True)  # matches for a rerun of the mapper; large
     write_transforms(rec, work / "transforms.json")
     n_points = write_points_ply(rec, work / "sparse_pc.ply")
+    write_preview(work, source.name)
     write_downscaled(files, work, stage.tick)
     seconds["writing"] = stage.finish()
     return {"n_frames": len(files), "n_posed": posed, "n_points": n_points,
             "mean_reprojection_error": float(rec.compute_mean_reprojection_error()),
             "seconds": seconds}
+
+
+def write_preview(folder: Path, title: str) -> None:
+    """preview.png from the transforms.json and sparse_pc.ply just written, read back as nerf-train
+    reads them: the picture shows what training will use, not what COLMAP held before writing."""
+    file = folder / "transforms.json"
+    frames = parse_frames(read_json(file), file)
+    intrinsics = tuple(np.array([getattr(f, k) for f in frames]) for k in ("fx", "fy", "cx", "cy"))
+    write_camera_layout(folder / PREVIEW_FILE, np.stack([f.c2w for f in frames]),
+                        (*intrinsics, frames[0].width, frames[0].height),
+                        read_ply_points(folder / "sparse_pc.ply"), title)
 
 
 def _timed(report: Report | None, seconds: dict[str, float]) -> Report:

@@ -59,6 +59,7 @@ def test_video_poses_every_picked_frame(capture, tmp_path, capsys):
         assert f"\n{stage} " in "\n" + printed.err
     assert f"posed {N_FRAMES} of {N_FRAMES} frames" in printed.out
     assert f"nerf-train {out}" in printed.out
+    assert f"cameras: {out / 'preview.png'}" in printed.out
 
 
 def test_output_layout(processed_folder):
@@ -78,6 +79,8 @@ def test_output_layout(processed_folder):
         "cameras", "images", "points3D"}
     scene = load_scene(processed_folder)
     assert sum(len(s) for s in scene.splits.values()) == N_FRAMES
+    with Image.open(processed_folder / "preview.png") as img:  # the cameras from above and the side
+        assert img.size == (1100, 500)
     assert scene.splits["train"].cameras.distortion is not None
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from nerf.data.cameras import look_at
-from viewer.frustums import (FRUSTUM_EDGES, UNKNOWN_COLOUR, frustum_points, frustum_segments, pick, project,
-                             psnr_colours)
+from nerf.data.frustums import FRUSTUM_EDGES, frustum_points
+from viewer.frustums import UNKNOWN_COLOUR, frustum_segments, pick, project, psnr_colours
 
 
 def test_a_frustum_has_its_apex_at_the_eye_and_its_image_plane_at_depth_size():
