@@ -25,7 +25,7 @@ def turntable_poses(scene: Scene, n_frames: int, split: str = "train") -> torch.
     (NDC) scenes the cameras instead circle the mean camera position in its image plane, looking
     along its mean viewing direction (a full orbit would leave the captured frustum).
     """
-    c2w = scene.split(split).cameras.c2w.double()  # [N, 4, 4]
+    c2w = scene.full_cameras(split).c2w.double()  # [N, 4, 4]: all views, on a distributed rank too
     pos = c2w[:, :3, 3]
     up = c2w[:, :3, 1].mean(0)
     up = up / up.norm()
@@ -53,7 +53,7 @@ def turntable_poses(scene: Scene, n_frames: int, split: str = "train") -> torch.
 
 def turntable_cameras(scene: Scene, n_frames: int, max_size: int = 256) -> Cameras:
     """Turntable cameras with the training field of view, at most max_size pixels on a side."""
-    cams = scene.split("train").cameras
+    cams = scene.full_cameras("train")
     s = min(1.0, max_size / max(cams.width, cams.height))
     w, h = max(1, round(cams.width * s)), max(1, round(cams.height * s))
     fov = fov_deg(float(cams.fy[0]), cams.height)  # the same at any size

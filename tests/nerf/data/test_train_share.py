@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from nerf.data.formats.registry import load_scene
+from nerf.data.paths.turntable import turntable_cameras
 from nerf.data.scene import shard_views
 from nerf.errors import InputError
 from tests.support.scenes import blender_scene, llff_scene, transforms_scene
@@ -49,3 +50,11 @@ def test_more_ranks_than_views_is_refused_naming_the_file(tmp_path):
     transforms_scene(tmp_path, n=3)
     with pytest.raises(InputError, match="fewer than the 5 ranks"):
         load_scene(tmp_path, train_share=(0, 5))
+
+
+def test_a_share_turns_the_turntable_of_every_camera(tmp_path):
+    blender_scene(tmp_path)
+    whole = turntable_cameras(load_scene(tmp_path), 6)
+    for rank in range(2):
+        share = turntable_cameras(load_scene(tmp_path, train_share=(rank, 2)), 6)
+        assert torch.equal(share.c2w, whole.c2w) and share.fy.equal(whole.fy)
