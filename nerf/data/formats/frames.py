@@ -24,6 +24,7 @@ from nerf.errors import InputError
 
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")  # nerfstudio's order (nerf.data.cameras.distort)
 VALUE_LIMIT = 1e9  # of any number in a file; far beyond any capture (geo-referenced metres reach ~1e7), safe to square
+MAX_AABB_SCALE = 128  # instant-ngp's largest (its 8 cascades); more would spread the samples over nothing
 MIN_FOCAL = 1e-3  # pixels; anything smaller is a field of view of 180 degrees, or a typo
 CAMERA_DISTANCE = 2.7  # mean camera distance to the scene centre, in normalised units
 NEAR = 0.2  # object scenes: nothing of interest lies this close to a camera (at distance ~2.7)
@@ -99,8 +100,8 @@ def object_normalisation(frames: list[Frame], meta: dict, file: Path) -> tuple[n
             bound = float(aabb)
         except (TypeError, ValueError, OverflowError):
             raise InputError(file, "'aabb_scale' is not a number") from None
-        if not 1.0 <= bound < np.inf:
-            raise InputError(file, f"'aabb_scale' is {aabb}, expected a finite number >= 1")
+        if not 1.0 <= bound <= MAX_AABB_SCALE:
+            raise InputError(file, f"'aabb_scale' is {str(aabb)[:40]}, expected a number in 1..{MAX_AABB_SCALE}")
     if "scale" in meta or "offset" in meta:
         # instant-ngp: q = p * scale + offset puts the object in [0, 1]^3; ours is 2q - 1 in [-1, 1]^3,
         # i.e. (p - centre) * 2 scale with centre = (0.5 - offset) / scale

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from nerf.data.formats.images import image_header, read_images
-from nerf.data.formats.frames import check_enough_views, check_pose, holdout_split, share_of
+from nerf.data.formats.frames import MIN_FOCAL, check_enough_views, check_pose, holdout_split, share_of
 from nerf.data.scene import Cameras, Scene, Split, TrainShard
 from nerf.errors import InputError
 
@@ -72,9 +72,13 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
     """An LLFF folder as a forward-facing Scene; train_share as in registry.load_scene."""
     file = root / "poses_bounds.npy"
     try:
-        arr = np.load(file)
+        loaded = np.load(file, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - numpy raises many types for a damaged file
         raise InputError(file, f"cannot read: {exc}") from None
+    if not isinstance(loaded, np.ndarray):  # an .npz archive under the .npy name: close its handle
+        loaded.close()
+        raise InputError(file, "is an .npz archive; expected one .npy array (np.save, not np.savez)")
+    arr = loaded
     if arr.dtype.kind not in "fiu":  # a cast from complex or text would warn or raise
         raise InputError(file, f"holds {arr.dtype} values, expected real numbers")
     if arr.ndim != 2 or arr.shape[1] != 17 or arr.shape[0] == 0:
@@ -102,6 +106,8 @@ def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
 
     w_img, h_img, _ = image_header(files[0])
     hwf = poses[:, :, 4]  # [N, 3]: full-resolution height, width, focal
+    if not ((hwf[:, :2] >= 1).all() and (hwf[:, 2] >= MIN_FOCAL).all()):
+        raise InputError(file, "each pose's height, width (>= 1 pixel) and focal length (> 0) must be positive")
     focal = hwf[:, 2] * (h_img / hwf[:, 0])  # focal at the images' resolution
     ds = downscale * extra
     members = holdout_split(list(range(n)))

@@ -6,10 +6,14 @@ sets the size of an unbounded scene's region of full detail (nerf.data.formats.s
 Write: nerf-process's sparse_pc.ply and nerf-export's point clouds (binary PLY, RGB as uchar).
 
 trimesh is imported where it is used: it takes seconds to import, and most scenes have no PLY.
+A scene's ply_file_path comes from its own metadata, so it is treated as hostile: it must lead to a
+regular file inside the scene folder (not /dev/zero, not a FIFO, not out of the folder) of bounded size.
 """
 from __future__ import annotations
 
 import io
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,27 +21,64 @@ import numpy as np
 from nerf.errors import InputError
 from nerf.files import atomic_output
 
+MAX_BYTES = 2 << 30  # 2 GiB: ~100 M SfM points, far more than any sparse model; more is not a sparse cloud
+
+
+def scene_point_cloud(root: Path, name: object) -> np.ndarray:
+    """The points of `name` (a transforms file's ply_file_path, relative to the scene folder `root`);
+    InputError when it leads out of that folder."""
+    path = root / str(name)
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte in the name
+        inside = False
+    if not inside:
+        raise InputError(path, "ply_file_path leads out of the scene folder")
+    return read_ply_points(path)
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES, checked on the open handle (no race)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, refused below
+    except OSError as exc:
+        raise InputError(path, f"cannot read the point cloud: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(path, "the point cloud is not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise InputError(path, f"the point cloud is {info.st_size / 2**30:.1f} GiB; "
+                                   f"at most {MAX_BYTES / 2**30:.0f} GiB is read")
+        try:
+            return handle.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise InputError(path, f"cannot read the point cloud: {exc.strerror}") from None
+
 
 def read_ply_points(path: str | Path) -> np.ndarray:
     """Vertex positions [n, 3] float64 of a PLY file (ASCII or binary, faces ignored), the non-finite
     ones dropped; InputError naming the file for anything unreadable."""
     import trimesh
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read the point cloud: {exc.strerror}") from None
+    data = _read_bounded(path)
     if not data.startswith(b"ply"):
         raise InputError(path, "not a PLY file")
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type="ply", process=False)
     # trimesh's PLY parser says what is wrong through ValueError (bad length, format, numbers),
-    # KeyError (a missing x/y/z, an unknown property type) or IndexError (a header cut short)
-    except (ValueError, KeyError, IndexError) as exc:
-        raise InputError(path, f"not a readable PLY point cloud ({type(exc).__name__}: {exc})") from None
+    # KeyError (a missing x/y/z, an unknown property type) or IndexError (a header cut short), and on
+    # some damaged headers through whatever its own code trips over (UnboundLocalError, TypeError)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the file is hostile input, the failure is its fault
+        raise InputError(path, f"not a readable PLY point cloud ({type(exc).__name__}: {exc})"[:300]) from None
     if isinstance(loaded, trimesh.Scene):  # no geometry at all: a file of zero vertices
         return np.zeros((0, 3))
     points = np.asarray(loaded.vertices, dtype=np.float64).reshape(-1, 3)
+    announced = loaded.metadata.get("_ply_raw", {}).get("vertex", {}).get("length", len(points))
+    if announced != len(points):  # an ASCII body cut short reads as fewer points, silently
+        raise InputError(path, f"{announced} vertices announced, {len(points)} found")
     return points[np.isfinite(points).all(axis=1)]
 
 

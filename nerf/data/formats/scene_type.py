@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from nerf.data.formats.pointcloud import read_ply_points
+from nerf.data.formats.pointcloud import scene_point_cloud
 from nerf.data.scene import Scene
 from nerf.errors import InputError
 
@@ -81,7 +81,7 @@ def settle_scene_type(scene: Scene, meta: dict | None, requested: str | None) ->
     points = None  # a COLMAP model's own points, else nerfstudio's ply_file_path
     file_points = None if meta is None else meta.get("sparse_points")
     if file_points is None and meta is not None and meta.get("ply_file_path"):
-        file_points = read_ply_points(scene.root / str(meta["ply_file_path"]))
+        file_points = scene_point_cloud(scene.root, meta["ply_file_path"])
     if file_points is not None:
         points = (np.asarray(file_points) - np.asarray(scene.offset)) / scene.scale
     aabb = meta.get("aabb_scale") if meta is not None else None

@@ -134,12 +134,22 @@ def blender_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict
     return frames, meta0, files
 
 
+def _split_list(meta: dict, split: str, file: Path) -> list[str] | None:
+    """nerfstudio's `<split>_filenames`: a list of file paths, or None when absent."""
+    listed = meta.get(f"{split}_filenames")
+    if listed is None:
+        return None
+    if not (isinstance(listed, list) and all(isinstance(n, str) for n in listed)):
+        raise InputError(file, f"'{split}_filenames' must be a list of file paths, got {str(listed)[:60]}")
+    return listed
+
+
 def transforms_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
     """Frames per split of a transforms.json, its metadata and the file (the same for every split)."""
     file = root / "transforms.json"
     meta = read_transforms(file)
     all_frames = parse_frames(meta, file)
-    names = {s: meta.get(f"{s}_filenames") for s in BLENDER_SPLITS}
+    names = {s: _split_list(meta, s, file) for s in BLENDER_SPLITS}
     if names["train"]:  # nerfstudio may list the split's files explicitly
         by_name = {}
         for fr, raw in zip(all_frames, meta["frames"], strict=True):
