@@ -20,6 +20,7 @@ from viewer.autosave import DEFAULT_MINUTES, Autosave
 from viewer.camera_scores import JOB_NAME as SCORES_JOB
 from viewer.dataset_views import DatasetViews
 from viewer.debug_state import DebugState
+from viewer.depth_view import DepthBar
 from viewer.keys import BINDINGS, KeyMap
 from viewer.notices import Notes, NoticeTable
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
@@ -74,7 +75,6 @@ class ViewerApp:
         self.notes = Notes(lambda lines: self.record_panel.show_files(lines))
         self.status = StatusLine(device)
         self.view = LiveView(camera, settings, worker=self.worker, views=views,
-                             depth_range=(scene.near, scene.far),
                              on_screenshot=lambda rgb, req: self.record.save_screenshot(rgb, req),
                              on_snapped_frame=lambda rgb: self.render_panel.show_prediction(rgb),
                              on_snap=lambda split, i: self.render_panel.show_view(split, i))
@@ -179,8 +179,10 @@ class ViewerApp:
         self.view.snap_to("train", self._first_view, moved=False)
         overlay = PathOverlay(self.view.overlay)
         self.scene_overlay.build(self.view.add_layer(perspective_divide=True, depth_clipping=True))
+        depth_bar = DepthBar(self.view.add_layer())
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
-        self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug]
+        self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
+                                self.render_panel.debug]
         self._per_frame = [
             self.path_panel.update,
             lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
@@ -188,6 +190,8 @@ class ViewerApp:
                                        visible=self.path_panel.preview is None),
             self.record.update,
             self.overlays_panel.update,
+            lambda now: depth_bar.update(self.view.depth_shown, self.view.size),
+            lambda now: self.render_panel.show_depth_span(self.view.depth_shown),
             lambda now: self.autosave.poll(self.stats, self.worker),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                                            ("| recording " if self.record.recorder else "")

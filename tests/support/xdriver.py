@@ -69,6 +69,15 @@ def drag(env: dict, x: int, y: int, dx: int, dy: int, steps: int = 8, button: in
     xdo(env, "mouseup", button)
 
 
+def click_item(env: dict, rect, dy: float = 0.0) -> None:
+    """Left click on a widget by its debug-state rect [x, y, w, h, ...] (near its left end, where a
+    checkbox's box is), `dy` px below its middle."""
+    x, y, w, h = rect[:4]
+    xdo(env, "mousemove", int(x + min(w / 2, 10)), int(y + h / 2 + dy))
+    time.sleep(0.2)
+    xdo(env, "click", 1)
+
+
 def read_state(path: Path) -> dict | None:
     """The app's NERF_VIEWER_DEBUG_STATE snapshot, or None while it is missing or half-written."""
     try:
@@ -77,15 +86,36 @@ def read_state(path: Path) -> dict | None:
         return None
 
 
-def start_viewer(display: str, out: Path, debug_state: Path) -> tuple[subprocess.Popen, dict]:
+def start_viewer(display: str, out: Path, debug_state: Path, extra_env: dict | None = None
+                 ) -> tuple[subprocess.Popen, dict]:
     """`nerf-viewer` on the default scene under software GL, writing its state to debug_state:
     (the process, its environment for xdo). The vanilla model at half resolution: on a busy 2-core
     CPU its steps and small renders take about a second, which keeps a GUI test under a minute."""
     env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
-           "NERF_VIEWER_DEBUG_STATE": str(debug_state)}
+           "NERF_VIEWER_DEBUG_STATE": str(debug_state), **(extra_env or {})}
     app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
                             "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
     return app, env
+
+
+@contextlib.contextmanager
+def viewer_without_help(display: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, Path]]:
+    """start_viewer in tmp_path with the help overlay already seen (not over the view): yields (the
+    process, its environment, its debug state file); the block ends with Escape, which must quit
+    cleanly; a viewer still running after the block is killed."""
+    config = tmp_path / "config"
+    (config / "nerf-viewer").mkdir(parents=True, exist_ok=True)
+    (config / "nerf-viewer" / "help-seen").touch()
+    debug = tmp_path / "state.json"
+    app, env = start_viewer(display, tmp_path / "run", debug, extra_env={"XDG_CONFIG_HOME": str(config)})
+    try:
+        yield app, env, debug
+        press(env, "Escape")
+        assert app.wait(30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
 
 
 def wait_state(path: Path, app: subprocess.Popen, predicate, timeout: float, what: str) -> dict:

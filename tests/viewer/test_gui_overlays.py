@@ -10,17 +10,10 @@ import time
 
 import pytest
 
-from tests.support.xdriver import drag, read_state, start_viewer, wait_state, xdo
+from tests.support.xdriver import click_item, drag, read_state, viewer_without_help, wait_state, xdo
 from viewer.app import SIDE_WIDTH
 
 pytestmark = pytest.mark.gui
-
-
-def _click_item(env, rect) -> None:
-    x, y, w, h = rect[:4]
-    xdo(env, "mousemove", int(x + min(w / 2, 10)), int(y + h / 2))
-    time.sleep(0.2)
-    xdo(env, "click", 1)
 
 
 def _scroll_to(env, debug, app, item: str) -> dict:
@@ -37,14 +30,8 @@ def _scroll_to(env, debug, app, item: str) -> dict:
     pytest.fail(f"the overlays panel's {item} never came on screen: {read_state(debug)['overlays']}")
 
 
-def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path, monkeypatch):
-    config = tmp_path / "config"
-    (config / "nerf-viewer").mkdir(parents=True)
-    (config / "nerf-viewer" / "help-seen").touch()  # no help over the view
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    out, debug = tmp_path / "run", tmp_path / "state.json"
-    app, env = start_viewer(xdisplay, out, debug)
-    try:
+def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
+    with viewer_without_help(xdisplay, tmp_path) as (app, env, debug):
         s = wait_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["frustums"], 90, "a first frame")
         assert s["frustums"]["shown"] and s["frustums"]["selected"] == s["snapped"][1]  # the first camera's
         vx, vy, vw, vh = s["view_rect"]
@@ -69,7 +56,7 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path, monkeypat
 
         # Hidden cameras cannot be clicked.
         s = _scroll_to(env, debug, app, "cameras")
-        _click_item(env, s["overlays"]["items"]["cameras"])
+        click_item(env, s["overlays"]["items"]["cameras"])
         wait_state(debug, app, lambda s: s["overlays"]["cameras"] is False and not s["frustums"]["shown"], 10,
                    "the cameras to be hidden")
         xdo(env, "mousemove", tx, ty)
@@ -80,7 +67,7 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path, monkeypat
         assert later["snapped"] is None
 
         # Shown again, a click on the frustum goes to that camera and highlights it.
-        _click_item(env, s["overlays"]["items"]["cameras"])
+        click_item(env, s["overlays"]["items"]["cameras"])
         wait_state(debug, app, lambda s: s["overlays"]["cameras"] is True, 10, "the cameras to be shown")
         xdo(env, "mousemove", tx, ty)
         time.sleep(0.2)
@@ -92,17 +79,10 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path, monkeypat
         # goes; Abort ends it (all 64 would take minutes on a busy CPU; the job itself is tested in
         # test_camera_scores.py).
         s = _scroll_to(env, debug, app, "score")
-        _click_item(env, s["overlays"]["items"]["score"])
+        click_item(env, s["overlays"]["items"]["score"])
         s = wait_state(debug, app, lambda s: s["overlays"]["scored"] >= 2, 120, "two cameras scored")
         assert s["overlays"]["status"].startswith("scoring ")
-        _click_item(env, s["overlays"]["items"]["abort"])
+        click_item(env, s["overlays"]["items"]["abort"])
         s = wait_state(debug, app, lambda s: s["overlays"]["status"] == "scoring aborted", 60, "the abort")
         assert 2 <= s["overlays"]["scored"] < len(s["frustums"]["centres"])
         assert "camera scores aborted" in s["files"] and not s["error"]
-
-        xdo(env, "key", "Escape")
-        assert app.wait(30) == 0
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()

@@ -67,7 +67,7 @@ class _NoWorker:
 def test_a_snapped_frame_letterboxed_into_a_tall_view_has_a_wider_field_of_view():
     views = DatasetViews(make_fake_scene(16))  # 16 x 16 px images, 40 deg
     view = LiveView(camera_from_views(views.c2ws(), 100, 200, 30.0), RenderSettings(fov_y_deg=30.0),
-                    worker=_NoWorker(), views=views, depth_range=(2.0, 6.0), on_screenshot=print,
+                    worker=_NoWorker(), views=views, on_screenshot=print,
                     on_snapped_frame=print)
     view.size = (100, 200)
     assert view.display_fov() == pytest.approx(30.0)  # not snapped: the orbit camera's

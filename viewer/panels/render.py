@@ -9,22 +9,23 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nerf.media import colormap
+from viewer.depth_view import depth_image
 from viewer.textures import Texture
 
 MODES = ("RGB", "Depth", "Opacity", "Error")
 GT_SIZE = 160  # px of the ground-truth thumbnail
 
-# A short perceptual ramp (dark blue -> teal -> yellow), interpolated for depth and error maps.
+# A short perceptual ramp (dark blue -> teal -> yellow), interpolated for the error map.
 _RAMP = np.array([[0.05, 0.03, 0.25], [0.15, 0.35, 0.6], [0.15, 0.65, 0.55], [0.6, 0.85, 0.3],
                   [0.99, 0.91, 0.15]], dtype=np.float32)
 
 
-def visualize(outputs: dict, mode: str, near: float, far: float, gt: np.ndarray | None) -> np.ndarray:
-    """The render outputs (numpy) as an image [H, W, 3] float32 for `mode`."""
+def visualize(outputs: dict, mode: str, gt: np.ndarray | None, depth: tuple[float, float] | None = None
+              ) -> np.ndarray:
+    """The render outputs (numpy) as an image [H, W, 3] float32 for `mode`; `depth`: the depth range
+    to colour (viewer.depth_view.depth_span; needed for "Depth")."""
     if mode == "Depth":
-        d = outputs["depth"]
-        lo, hi = (np.percentile(d, 2), np.percentile(d, 98)) if not np.isfinite(far) else (near, far)
-        return colormap((d - lo) / max(hi - lo, 1e-6), _RAMP)
+        return depth_image(outputs, depth)
     if mode == "Opacity":
         return np.repeat(outputs["opacity"][..., None], 3, axis=-1)
     if mode == "Error" and gt is not None and gt.shape == outputs["rgb"].shape:
@@ -52,6 +53,7 @@ class RenderSettings:
     fov_y_deg: float = 40.0
     scale: float = 0.5  # full-quality resolution relative to the view's size
     max_samples: int = 0  # 0: the model's own number
+    depth_span: tuple[float, float] | None = None  # (near, far) the depth view colours; None: each frame's own
 
 
 class RenderPanel:
@@ -70,12 +72,21 @@ class RenderPanel:
         self._on_change, self._on_snap = on_change, on_snap
         self._gt_texture = self._pred_texture = None
         self._split = "train"
+        self._depth_key: tuple | None = None  # what show_depth_span last showed
 
     def build(self, parent) -> None:
         s = self.settings
         with dpg.collapsing_header(label="Render", default_open=True, parent=parent):
-            dpg.add_combo(MODES, default_value=s.mode, label="mode", width=150,
+            self.mode_combo = dpg.add_combo(MODES, default_value=s.mode, label="mode", width=150,
                           callback=lambda _s, v: self._set(mode=v))
+            with dpg.group(horizontal=True):
+                self.depth_auto = dpg.add_checkbox(label="auto", default_value=s.depth_span is None,
+                                                   callback=lambda _s, v: self._depth_fields())
+                self.depth_near = dpg.add_input_float(width=70, step=0, format="%.3g", on_enter=True,
+                                                      callback=lambda *_: self._depth_fields())
+                self.depth_far = dpg.add_input_float(width=70, step=0, format="%.3g", on_enter=True,
+                                                     callback=lambda *_: self._depth_fields())
+                dpg.add_text("depth near / far")
             dpg.add_color_edit([int(c * 255) for c in s.background] + [255], label="background",
                                no_alpha=True, width=150,
                                callback=lambda _s, v: self._set(background=_rgb(v)))
@@ -106,9 +117,41 @@ class RenderPanel:
                     self._pred_texture.image(width=GT_SIZE, height=GT_SIZE)
         self._gt_texture.set(fit_into(self._ground_truth("train", 0), GT_SIZE, GT_SIZE))
 
+    def debug(self, _now: float) -> dict:
+        """For NERF_VIEWER_DEBUG_STATE: the settings and where the depth controls are."""
+        items = {"mode": self.mode_combo, "auto": self.depth_auto, "near": self.depth_near, "far": self.depth_far}
+        return {"render": {"mode": self.settings.mode, "depth_span": self.settings.depth_span,
+                           "depth_fields": [dpg.get_value(self.depth_near), dpg.get_value(self.depth_far)],
+                           "items": {k: [*dpg.get_item_rect_min(i), *dpg.get_item_rect_size(i),
+                                         dpg.is_item_visible(i)] for k, i in items.items()}}}
+
     def _set(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)
-        self._on_change(self.settings, set(changes) != {"mode"})
+        self._on_change(self.settings, not set(changes) <= {"mode", "depth_span"})  # those only redraw
+
+    def _depth_fields(self) -> None:
+        """auto: each frame's own range; else the near / far fields (unticking auto keeps the range
+        shown, so the colours stop changing as the camera moves)."""
+        if dpg.get_value(self.depth_auto):
+            self._set(depth_span=None)
+            return
+        near, far = dpg.get_value(self.depth_near), dpg.get_value(self.depth_far)
+        if far <= near:
+            far = near + 1e-3
+            dpg.set_value(self.depth_far, far)
+        self._set(depth_span=(near, far))
+
+    def show_depth_span(self, span: tuple[float, float] | None) -> None:
+        """The range the view colours now (None: not depth): shown in the fields while auto."""
+        key = (span, dpg.get_value(self.depth_auto))
+        if key == self._depth_key:
+            return
+        self._depth_key = key
+        for item in (self.depth_near, self.depth_far):
+            dpg.configure_item(item, enabled=span is not None and not dpg.get_value(self.depth_auto))
+        if span is not None and dpg.get_value(self.depth_auto):
+            dpg.set_value(self.depth_near, span[0])
+            dpg.set_value(self.depth_far, span[1])
 
     def _set_split(self, split: str) -> None:
         self._split = split

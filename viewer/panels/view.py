@@ -19,6 +19,7 @@ import torch
 from nerf.data.cameras import make_cameras
 from nerf.train.worker import RenderRequest
 from viewer.dataset_views import DatasetViews
+from viewer.depth_view import depth_span
 from viewer.orbit import DragDelta, OrbitCamera
 from viewer.panels.render import RenderSettings, visualize
 from viewer.panels.status import RateMeter
@@ -44,12 +45,11 @@ class LiveView:
     snapped dataset view."""
 
     def __init__(self, camera: OrbitCamera, settings: RenderSettings, *, worker: RenderWorker,
-                 views: DatasetViews, depth_range: tuple[float, float], on_screenshot: Callable,
+                 views: DatasetViews, on_screenshot: Callable,
                  on_snapped_frame: Callable, on_snap: Callable[[str, int], None] = lambda _split, _i: None):
         self.camera, self.settings = camera, settings
         self._worker = worker
         self.views = views
-        self._depth_range = depth_range
         self._on_screenshot, self._on_snapped_frame, self._on_snap = on_screenshot, on_snapped_frame, on_snap
         self.schedule = ViewSchedule()
         self.render_meter = RateMeter()  # frames shown per second
@@ -66,6 +66,7 @@ class LiveView:
         self._interacting = False  # as last told to the worker
         self.last_outputs: dict | None = None
         self.last_image: np.ndarray | None = None  # [H, W, 3] float, as uploaded
+        self.depth_shown: tuple[float, float] | None = None  # the depth range on screen (None: not depth)
         self.frame_hash = 0
         self.frames_shown = 0
 
@@ -111,7 +112,8 @@ class LiveView:
         return {"render_fps": self.render_meter.rate(now), "c2w": self.camera.c2w.tolist(),
                 "frame_hash": self.frame_hash, "frames_shown": self.frames_shown, "view_rect": self.rect(),
                 "latencies_ms": self.schedule.latencies_ms[-50:],
-                "rest_to_full_s": self.schedule.rest_to_full_s[-50:], "snapped": self.snapped()}
+                "rest_to_full_s": self.schedule.rest_to_full_s[-50:], "snapped": self.snapped(),
+                "depth_shown": self.depth_shown}
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -255,8 +257,9 @@ class LiveView:
             return
         snap = self.schedule.snap()
         gt = self.views.ground_truth(*snap, self.settings.background) if snap else None
-        image = visualize(self.last_outputs, self.settings.mode, *self._depth_range, gt)
-        self._upload(image)
+        mode = self.settings.mode
+        self.depth_shown = depth_span(self.last_outputs, self.settings.depth_span) if mode == "Depth" else None
+        self._upload(visualize(self.last_outputs, mode, gt, self.depth_shown))
 
     def _upload(self, image: np.ndarray) -> None:
         """Show image [h, w, 3] float: upload at its own size and let the GPU scale it into the view,
