@@ -1,10 +1,12 @@
 """nerf-train --serve's server and nerf-viewer --connect's client on the loopback address, against a
 TrainingWorker with the fake trainer (no NeRF, no window). Every wait is bounded by HANG."""
+import random
 import socket
 import time
 
 import numpy as np
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from nerf.data.cameras import look_at, make_cameras
@@ -15,7 +17,7 @@ from nerf.remote.client import RemoteWorker
 from nerf.remote.scene_wire import wire_render
 from nerf.remote.server import RemoteServer
 from nerf.train.worker import TrainingWorker
-from nerf.train.worker_messages import RenderRequest
+from nerf.train.worker_messages import Evaluate, Pause, RenderRequest, SetLr
 from tests.support.fakes import FakeTrainer
 
 HANG = 30.0  # seconds: bounds every wait so that a hang fails; never a speed target
@@ -252,3 +254,25 @@ def test_server_killed_then_back_the_client_reconnects(tmp_path):
             second.close()
     finally:
         assert client.stop(HANG)
+
+
+def test_fuzzed_messages_never_crash_the_server(served, client):
+    rng = random.Random(1)
+    valid = [wire.pack(m) for m in (Pause(), SetLr(0.01), Evaluate("test", None), wire.FrameAck(1))]
+    valid.append(wire.pack(wire_render(3, _request(size=8), "view")))
+    for _ in range(25):
+        data = bytearray(rng.choice(valid))
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(data))
+            data[pos:pos + rng.randint(0, 3)] = bytes(rng.randrange(256) for _ in range(rng.randint(0, 3)))
+        raw = _raw(served)
+        try:
+            raw.send(bytes(data))
+            raw.send(bytes(rng.randrange(256) for _ in range(rng.randint(0, 40))))
+        except ConnectionClosed:
+            pass  # the server already hung up on the first
+        raw.close()
+    assert served.worker.alive
+    served.worker.resume()  # a fuzzed Pause may have landed: the worker obeys valid commands
+    assert _frame(client, _request((0.0, 3.0, 1.0))).outputs is not None
+    _until(lambda: served.server.clients == 1, "the fuzzing clients gone")
