@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import struct
 import types
 import typing
@@ -307,9 +306,3 @@ def _check(hint: Any, value: Any, where: str) -> Any:
         return decode_fields(hint, value)
     raise WireError(f"{where}: no decoder for {hint}")  # a message type this module forgot to cover
 
-
-def finite(x: float, where: str) -> float:
-    """x, or WireError when it is NaN or infinite (camera numbers, learning rates)."""
-    if not math.isfinite(x):
-        raise WireError(f"{where}: not a finite number")
-    return x
