@@ -8,6 +8,7 @@ costs the user a result.
 - `PendingOutput` / `atomic_output`: the same for writers that want a path rather than a file
   object (imageio's video writer, trimesh, PIL): a temporary name with the target's suffix, renamed
   when complete, removed on any error. `check_writable` tries an output path before the work.
+- `next_numbered`: screenshot-004.png after screenshot-003.png, even when 001 was deleted.
 - `check_output_dir`: the output folder is created and tested for writing and free space before
   any training starts, not discovered to be unusable when the result is saved.
 - `read_json`: the one JSON reader: UTF-8 with or without a byte-order mark; any other encoding is
@@ -187,6 +188,18 @@ def atomic_output(path: str | Path):
         pending.discard()
         raise
     pending.commit()
+
+
+def next_numbered(folder: str | Path, prefix: str, suffix: str) -> Path:
+    """folder/<prefix>NNN<suffix> numbered one past the highest already there (not the count of them:
+    after a deletion the count names a file that exists, which would be overwritten)."""
+    folder = Path(folder)
+    taken = [0]
+    for entry in folder.glob(f"{prefix}*{suffix}"):
+        digits = entry.name[len(prefix):len(entry.name) - len(suffix)]
+        if digits.isdigit():
+            taken.append(int(digits))
+    return folder / f"{prefix}{max(taken) + 1:03d}{suffix}"
 
 
 def check_writable(path: str | Path) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from nerf.files import PendingOutput
+
 ImageLike = np.ndarray | torch.Tensor
 
 
@@ -92,9 +94,23 @@ class VideoFile:
         self.close()
 
 
-def write_video(path: str | Path, frames: Iterable[ImageLike], fps: float = 24.0) -> int:
-    """Write frames (see VideoFile) to a GIF or MP4 by the path's suffix. Returns the frame count."""
-    with VideoFile(path, fps) as video:
-        for frame in frames:
-            video.append(frame)
+def write_video(path: str | Path, frames: Iterable[ImageLike], fps: float = 24.0, *,
+                expected: int | None = None) -> int:
+    """Write frames (see VideoFile) to a GIF or MP4 by the path's suffix. Returns the frame count.
+
+    The video is encoded under a temporary name and renamed when complete, so an interrupted or
+    failed write never leaves a broken file under the real name (nor replaces an earlier one).
+    With `expected`, fewer frames (the iterator stopped early: an abort) are dropped, not kept."""
+    pending = PendingOutput(path)
+    try:
+        with VideoFile(pending.tmp, fps) as video:
+            for frame in frames:
+                video.append(frame)
+    except BaseException:
+        pending.discard()
+        raise
+    if expected is not None and video.frames < expected:
+        pending.discard()
+    else:
+        pending.commit()
     return video.frames

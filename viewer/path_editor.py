@@ -127,9 +127,13 @@ def render_path_job(path: CameraPath, out: str | Path, *, output: str = "rgb", b
     def job(trainer, should_abort):
         sink = FrameSink(out, path.fps)
         cameras = path_cameras(path)
-        done = render_frames(trainer, cameras, sink, output=output, background=background, crop=path.crop,
-                             should_abort=should_abort,
-                             progress=None if progress is None else lambda i, n: progress.put((i, n)))
+        try:
+            done = render_frames(trainer, cameras, sink, output=output, background=background, crop=path.crop,
+                                 should_abort=should_abort,
+                                 progress=None if progress is None else lambda i, n: progress.put((i, n)))
+        except BaseException:  # a failed render: no half-written video, no ffmpeg child left behind
+            sink.discard()
+            raise
         sink.close()
         return Path(out) if done else None
     return job

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nerf.data.paths.turntable import orbit_poses
+from nerf.files import next_numbered
 from nerf.runtime.mailbox import Mailbox
 from nerf.train.worker_messages import Notice
 from viewer.notices import Notes
@@ -27,7 +28,6 @@ class RecordActions:
         self._step = step
         self.recorder: Recorder | None = None
         self._next_record = 0.0
-        self._shots = 0
         self._progress: Mailbox = Mailbox()
 
     def screenshot(self) -> None:
@@ -35,10 +35,9 @@ class RecordActions:
         self.view.screenshot()
 
     def save_screenshot(self, rgb, request) -> None:
-        self._shots += 1
         cams = request.cameras
         intr = (float(cams.fx[0]), float(cams.fy[0]), float(cams.cx[0]), float(cams.cy[0]))
-        png, pose = save_screenshot(self.run_dir / f"screenshot-{self._shots:03d}.png", rgb,
+        png, pose = save_screenshot(next_numbered(self.run_dir, "screenshot-", ".png"), rgb,
                                     cams.c2w[0].numpy(), intr, scale=self.scene.scale, offset=self.scene.offset,
                                     normalised=self.scene.ndc)
         self.notes.add(f"screenshot: {png.name} (+ {pose.name})")
@@ -46,8 +45,7 @@ class RecordActions:
     def toggle_recording(self) -> None:
         if self.recorder is None:
             ext = self.panel.record_format()
-            n = len(list(self.run_dir.glob(f"recording-*.{ext}"))) + 1
-            self.recorder = Recorder(self.run_dir / f"recording-{n:03d}.{ext}", fps=RECORD_FPS)
+            self.recorder = Recorder(next_numbered(self.run_dir, "recording-", f".{ext}"), fps=RECORD_FPS)
             self.notes.add(f"recording to {self.recorder.path.name} ...")
         else:
             self.stop_recording()
@@ -58,7 +56,10 @@ class RecordActions:
         if rec is None:
             return
         path = rec.close()
-        self.notes.add(f"recording: {path.name} ({rec.frames_written} frames)" + (f" {rec.error}" if rec.error else ""))
+        if path is not None:
+            self.notes.add(f"recording: {path.name} ({rec.frames_written} frames)")
+        else:
+            self.notes.add(f"recording failed: {rec.error}" if rec.error else "recording: no frames, no file")
 
     def turntable(self) -> None:
         view = self.view
@@ -82,6 +83,9 @@ class RecordActions:
         if progress:
             self.panel.set_progress(*progress)
         view = self.view
+        if self.recorder is not None and self.recorder.error is not None:  # the encoder failed: say so now
+            self.stop_recording()
+            self.panel.set_recording(False)
         if self.recorder is not None and view.last_image is not None and now >= self._next_record:
             self._next_record = now + 1.0 / RECORD_FPS
             w, h = (int(v * view.settings.scale) for v in view.size)

@@ -20,7 +20,8 @@ import torch
 from nerf.data.cameras import fov_deg, make_cameras
 from nerf.export.render_path import render_video
 from nerf.media import VideoFile, to_uint8, write_png
-from nerf.files import read_json, write_json
+from nerf.errors import InputError
+from nerf.files import PendingOutput, read_json, write_json
 
 
 FILE_FRAME = "file"  # the scene's own files' world coordinates
@@ -74,22 +75,27 @@ class Recorder:
     """Writes frames to a GIF or MP4 on its own thread, so encoding never stalls the UI.
 
     Frames must share the size of the first one; others are cropped or padded to it (the window
-    may be resized while recording).
+    may be resized while recording). The video is encoded under a temporary name and renamed by
+    close(); a recording that failed (disk full, ffmpeg died) or has no frame leaves no file. A
+    failure sets `error` at once, and close() never waits on a dead or stuck encoder for more than
+    its timeout: the encoder drains its queue after an error, so the app can always stop recording.
     """
 
     def __init__(self, path: str | Path, fps: float = 10.0):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = fps
         self.frames_written = 0
         self.error: str | None = None
+        self._pending = PendingOutput(self.path)  # creates the folder; InputError if it cannot
         self._size: tuple[int, int] | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=64)
         self._thread = threading.Thread(target=self._write, name="recorder", daemon=True)
         self._thread.start()
 
     def add(self, frame: np.ndarray) -> bool:
-        """Queue a uint8 frame [H, W, 3]; False (frame dropped) when the encoder is behind."""
+        """Queue a uint8 frame [H, W, 3]; False (frame dropped) when the encoder is behind or failed."""
+        if self.error is not None:
+            return False
         frame = to_uint8(frame)
         if self._size is None:
             self._size = frame.shape[:2]
@@ -103,25 +109,44 @@ class Recorder:
         except queue.Full:
             return False
 
-    def close(self, timeout: float = 30.0) -> Path:
-        """Finish the file (waits for the encoder) and return its path."""
-        self._queue.put(None)
+    def close(self, timeout: float = 30.0) -> Path | None:
+        """Finish the file (waits up to `timeout` s for the encoder); its path, or None when nothing
+        was written (then `error` says why, unless no frame came at all)."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:  # the encoder is stuck in a write: leave it, a daemon thread
+            self.error = self.error or f"{self.path}: the encoder did not take frames for {timeout:g} s"
         self._thread.join(timeout)
-        return self.path
+        if self._thread.is_alive():
+            self.error = self.error or f"{self.path}: the encoder did not finish within {timeout:g} s"
+            return None
+        if self.error is not None or self.frames_written == 0:
+            self._pending.discard()
+            return None
+        try:
+            return self._pending.commit()
+        except InputError as exc:
+            self.error = str(exc)
+            return None
 
     def _write(self) -> None:
         video = None
         try:
             while (frame := self._queue.get()) is not None:
                 if video is None:
-                    video = VideoFile(self.path, self.fps)
+                    video = VideoFile(self._pending.tmp, self.fps)
                 video.append(frame)
                 self.frames_written += 1
         except Exception as exc:  # noqa: BLE001 - reported in the window by the app
-            self.error = f"{self.path}: {exc}"
+            self.error = f"{self.path}: cannot write the recording: {exc}"
+            while self._queue.get() is not None:  # keep taking frames so that close() never blocks
+                pass
         finally:
             if video is not None:
-                video.close()
+                try:
+                    video.close()
+                except Exception as exc:  # noqa: BLE001 - ffmpeg failing at the end: same report
+                    self.error = self.error or f"{self.path}: cannot finish the recording: {exc}"
 
 
 def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, height: int,

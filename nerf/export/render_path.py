@@ -59,11 +59,12 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
 def render_video(render: Callable[[Cameras, int], torch.Tensor | None], cameras: Cameras,
                  path: str | Path, fps: float = 24.0) -> int:
     """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into a video file
-    (MP4 or GIF by the suffix). Returns the frames written: fewer than len(cameras) if aborted."""
+    (MP4 or GIF by the suffix). Returns the frames rendered: fewer than len(cameras) if aborted, and
+    then no file is written (an aborted turntable is not a video of one)."""
     def frames():
         for i in range(len(cameras)):
             img = render(cameras, i)
             if img is None:
                 return
             yield img
-    return write_video(path, frames(), fps)
+    return write_video(path, frames(), fps, expected=len(cameras))

@@ -1,11 +1,17 @@
+import errno
 import json
 import math
+import threading
+from types import SimpleNamespace
 
 import imageio.v2 as imageio
 import numpy as np
 
-from nerf.data.cameras import look_at
-from nerf.media import to_uint8
+from nerf.data.cameras import look_at, make_cameras
+from nerf.files import next_numbered
+from nerf.media import VideoFile, to_uint8
+from viewer.notices import Notes
+from viewer.record_actions import RecordActions
 from viewer.recording import Recorder, read_pose, save_screenshot
 
 
@@ -55,3 +61,92 @@ def test_recorder_writes_gif_and_mp4_with_all_frames(tmp_path):
                 else [f for f in imageio.get_reader(path, format="FFMPEG")])
         assert len(read) == 6 and read[0].shape[:2] == (24, 32)
         assert abs(float(read[4][..., :3].mean()) - 160) < 8
+
+
+def _full_disk_after(monkeypatch, good: int):
+    """VideoFile.append fails with ENOSPC after `good` frames, as a full disk or a dead ffmpeg does."""
+    real = VideoFile.append
+
+    def append(self, frame):
+        if self.frames >= good:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, frame)
+    monkeypatch.setattr(VideoFile, "append", append)
+
+
+def test_a_failing_encoder_never_blocks_close_and_leaves_no_file(tmp_path, monkeypatch):
+    _full_disk_after(monkeypatch, good=2)
+    rec = Recorder(tmp_path / "r.mp4", fps=10)
+    frame = np.zeros((16, 16, 3), np.uint8)
+    for _ in range(300):  # far more than the encoder's 64-frame queue: before the fix the queue
+        rec.add(frame)    # filled once the encoder died, and close() waited on it for ever
+    closer = threading.Thread(target=rec.close, kwargs={"timeout": 20.0}, daemon=True)
+    closer.start()
+    closer.join(60.0)
+    assert not closer.is_alive(), "close() blocked on a dead encoder"
+    assert rec.error is not None and "No space left on device" in rec.error and str(tmp_path / "r.mp4") in rec.error
+    assert list(tmp_path.iterdir()) == []  # neither the video nor its temporary file
+    assert rec.add(frame) is False  # a failed recorder takes no more frames
+
+
+def test_a_recording_is_written_under_a_temporary_name_until_closed(tmp_path):
+    rec = Recorder(tmp_path / "r.gif", fps=10)
+    rec.add(np.zeros((16, 16, 3), np.uint8))
+    assert not (tmp_path / "r.gif").exists()
+    assert rec.close() == tmp_path / "r.gif" and [p.name for p in tmp_path.iterdir()] == ["r.gif"]
+    empty = Recorder(tmp_path / "e.mp4", fps=10)
+    assert empty.close() is None and empty.error is None and not (tmp_path / "e.mp4").exists()
+
+
+class _Panel:
+    recording = None
+
+    def record_format(self):
+        return "mp4"
+
+    def set_recording(self, on):
+        self.recording = on
+
+    def set_progress(self, *_):
+        pass
+
+
+class _View:
+    last_image = np.zeros((16, 16, 3), np.uint8)
+    size = (16, 16)
+    settings = SimpleNamespace(scale=1.0)
+
+    def screenshot(self):
+        pass
+
+
+def _actions(tmp_path) -> RecordActions:
+    scene = SimpleNamespace(scale=1.0, offset=(0.0, 0.0, 0.0), ndc=False)
+    return RecordActions(tmp_path, scene, view=_View(), worker=None, panel=_Panel(), notes=Notes(), step=lambda: 0)
+
+
+def test_the_encoders_failure_reaches_the_notes_while_recording(tmp_path, monkeypatch):
+    _full_disk_after(monkeypatch, good=0)
+    actions = _actions(tmp_path)
+    actions.toggle_recording()
+    recorder = actions.recorder
+    actions.update(0.0)  # one frame in: the encoder fails on it
+    recorder._thread.join(30.0)
+    actions.update(1.0)  # the next UI frame sees the failure, without the user pressing stop
+    assert actions.recorder is None and actions.panel.recording is False
+    assert any(line.startswith("recording failed:") and "No space left" in line for line in actions.notes.lines)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_files_take_the_next_free_number(tmp_path):
+    for name in ("screenshot-001.png", "screenshot-003.png", "recording-002.mp4"):
+        (tmp_path / name).write_bytes(b"earlier")
+    actions = _actions(tmp_path)
+    cams = make_cameras(look_at((3.0, 0.0, 1.0), (0, 0, 0))[None], 16, 16, fov_y_deg=40.0)
+    actions.save_screenshot(np.zeros((16, 16, 3), np.uint8), SimpleNamespace(cameras=cams))
+    assert (tmp_path / "screenshot-004.png").exists()  # counting the files would have overwritten 003
+    assert (tmp_path / "screenshot-003.png").read_bytes() == b"earlier"
+    actions.toggle_recording()
+    assert actions.recorder.path.name == "recording-003.mp4"
+    actions.stop_recording()
+    assert next_numbered(tmp_path, "camera-path-", ".mp4").name == "camera-path-001.mp4"

@@ -18,6 +18,7 @@ import numpy as np
 from nerf.data.crop import CropBox
 from nerf.data.paths.keyframes import check_path
 from nerf.errors import InputError
+from nerf.files import next_numbered
 from nerf.runtime.mailbox import Mailbox
 from viewer.path_editor import PathEditor, render_path_job
 
@@ -57,7 +58,7 @@ def keyframe_label(index: int, fov: float, duration: float, last: bool, loop: bo
 
 def next_video(run_dir: Path) -> Path:
     """camera-path-NNN.mp4 in the run folder, numbered past the ones already there."""
-    return run_dir / f"camera-path-{len(list(run_dir.glob('camera-path-*.mp4'))) + 1:03d}.mp4"
+    return next_numbered(run_dir, "camera-path-", ".mp4")
 
 
 class CameraPathPanel:
