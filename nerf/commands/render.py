@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ from nerf.data.paths.keyframes import MAX_FRAMES, MAX_SIDE
 from nerf.errors import InputError
 from nerf.export.render_path import OUTPUTS, path_cameras, render_frames
 from nerf.runtime.progress import Progress
+from nerf.runtime.stages import Stage
 from nerf.runtime.signals import StopSignals, exit_soon
 
 PROG = "nerf-render"
@@ -60,14 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene", default=None, help="scene folder, if it moved since training")
     add_device_argument(p)
     return p
-
-
-def progress_line(label: str, done: int, total: int, seconds: float) -> str:
-    """`label [#####...............] 45/150  2.1 fps  ETA 0:50`"""
-    rate = done / max(seconds, 1e-9)
-    eta = int((total - done) / rate) if rate > 0 else 0
-    bar = "#" * int(20 * done / max(total, 1))
-    return f"{label} [{bar:<20}] {done}/{total}  {rate:.1f} fps  ETA {eta // 60}:{eta % 60:02d}"
 
 
 def _resolution(text: str | None) -> tuple[int, int] | None:
@@ -159,14 +151,14 @@ def _render(args, stop: StopSignals) -> int:
     except InputError as e:
         return fail(PROG, str(e))
     bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
-    progress = Progress()
-    label, t0 = f"{PROG}: {cameras.width}x{cameras.height}", time.perf_counter()
+    progress = Progress()  # to a log: a line every LOG_SECONDS and the last; redrawn in place on a terminal
+    frames = Stage(f"{PROG}: {cameras.width}x{cameras.height}", lambda p: progress.show(p.line(), force=p.finished),
+                   total=len(cameras))
     try:
         with stop.immediate():  # SIGTERM as Ctrl-C: the video is closed with the frames so far
             render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop, ground_truth=truth,
-                          progress=lambda done, total: progress.show(progress_line(label, done, total,
-                                                                                   time.perf_counter() - t0),
-                                                                     force=done == total))
+                          progress=frames.tick)
+        frames.finish()
         progress.done()
         sink.close()
     except KeyboardInterrupt as e:

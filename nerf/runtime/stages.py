@@ -1,8 +1,8 @@
-"""Progress of the processing stages: the record the pipeline reports.
+"""Progress of a counted job in stages: the record a job reports, and its one bar line.
 
-The pipeline only calls `report(StageProgress)`; nerf-process's terminal bar
+nerf-process's pipeline only calls `report(StageProgress)`; its terminal bar
 (nerf/runtime/progress.StageBar) and the viewer's processing window are two readers of the same
-record, so neither knows about the other.
+record, so neither knows about the other. nerf-render shows its frames with the same line.
 """
 from __future__ import annotations
 
@@ -32,15 +32,20 @@ class StageProgress:
             return None
         return self.elapsed * max(self.total - self.done, 0) / self.done
 
+    @property
+    def rate(self) -> float:
+        """Items per second so far (0 before any time has passed)."""
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
     def line(self) -> str:
-        """`features  [#######.........]  12/30  4s  ETA 6s`."""
+        """`features  [#######.........]     12/30    4.0s  3.0/s  ETA 6s`."""
         frac = min(self.done / self.total, 1.0) if self.total else 0.0
         filled = int(round(frac * BAR_WIDTH))
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         counts = f"{self.done}/{self.total}" if self.total else f"{self.done}"
         eta = self.eta
         tail = "done" if self.finished else ("ETA --" if eta is None else f"ETA {eta:.0f}s")
-        return f"{self.stage:<9} [{bar}] {counts:>9}  {self.elapsed:5.1f}s  {tail}"
+        return f"{self.stage:<9} [{bar}] {counts:>9}  {self.elapsed:5.1f}s  {self.rate:.1f}/s  {tail}"
 
 
 Report = Callable[[StageProgress], None]
