@@ -40,6 +40,7 @@ from viewer.record_actions import RecordActions
 from viewer.scene_overlay import SceneOverlay, points_or_note
 from viewer.session import Session
 from viewer.session_actions import SessionActions
+from viewer.split_view import Divider
 
 FPS_CAP = 32.0  # a little over 30, so that 2 s averages stay at 30 or more despite jitter
 WINDOW_SIZE = (1280, 800)  # SOFTWARE_WINDOW_SIZE under a software OpenGL renderer
@@ -179,7 +180,7 @@ class ViewerApp:
         self.view.snap_to("train", self._first_view, moved=False)
         overlay = PathOverlay(self.view.overlay)
         self.scene_overlay.build(self.view.add_layer(perspective_divide=True, depth_clipping=True))
-        depth_bar = DepthBar(self.view.add_layer())
+        depth_bar, divider = DepthBar(self.view.add_layer()), Divider(self.view.add_layer())
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
         self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
                                 self.render_panel.debug]
@@ -191,6 +192,7 @@ class ViewerApp:
             self.record.update,
             self.overlays_panel.update,
             lambda now: depth_bar.update(self.view.depth_shown, self.view.size),
+            lambda now: divider.update(self.view.split, self.view.compare_labels, self.view.compare_note),
             lambda now: self.render_panel.show_depth_span(self.view.depth_shown),
             lambda now: self.autosave.poll(self.stats, self.worker),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),

@@ -10,6 +10,7 @@ import numpy as np
 
 from nerf.media import colormap
 from viewer.depth_view import depth_image
+from viewer.split_view import GROUND_TRUTH, OFF
 from viewer.textures import Texture
 
 MODES = ("RGB", "Depth", "Opacity", "Error")
@@ -54,6 +55,7 @@ class RenderSettings:
     scale: float = 0.5  # full-quality resolution relative to the view's size
     max_samples: int = 0  # 0: the model's own number
     depth_span: tuple[float, float] | None = None  # (near, far) the depth view colours; None: each frame's own
+    compare: str = OFF  # right of the split view's divider: OFF, a mode, or GROUND_TRUTH
 
 
 class RenderPanel:
@@ -79,6 +81,9 @@ class RenderPanel:
         with dpg.collapsing_header(label="Render", default_open=True, parent=parent):
             self.mode_combo = dpg.add_combo(MODES, default_value=s.mode, label="mode", width=150,
                           callback=lambda _s, v: self._set(mode=v))
+            self.compare_combo = dpg.add_combo((OFF, GROUND_TRUTH, *MODES), default_value=s.compare,
+                                               label="compare (right of a divider)", width=150,
+                                               callback=lambda _s, v: self._set(compare=v))
             with dpg.group(horizontal=True):
                 self.depth_auto = dpg.add_checkbox(label="auto", default_value=s.depth_span is None,
                                                    callback=lambda _s, v: self._depth_fields())
@@ -118,16 +123,18 @@ class RenderPanel:
         self._gt_texture.set(fit_into(self._ground_truth("train", 0), GT_SIZE, GT_SIZE))
 
     def debug(self, _now: float) -> dict:
-        """For NERF_VIEWER_DEBUG_STATE: the settings and where the depth controls are."""
-        items = {"mode": self.mode_combo, "auto": self.depth_auto, "near": self.depth_near, "far": self.depth_far}
-        return {"render": {"mode": self.settings.mode, "depth_span": self.settings.depth_span,
+        """For NERF_VIEWER_DEBUG_STATE: the settings and where the view's controls are."""
+        items = {"mode": self.mode_combo, "compare": self.compare_combo, "auto": self.depth_auto,
+                 "near": self.depth_near, "far": self.depth_far}
+        return {"render": {"mode": self.settings.mode, "compare": self.settings.compare,
+                           "depth_span": self.settings.depth_span,
                            "depth_fields": [dpg.get_value(self.depth_near), dpg.get_value(self.depth_far)],
                            "items": {k: [*dpg.get_item_rect_min(i), *dpg.get_item_rect_size(i),
                                          dpg.is_item_visible(i)] for k, i in items.items()}}}
 
     def _set(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)
-        self._on_change(self.settings, not set(changes) <= {"mode", "depth_span"})  # those only redraw
+        self._on_change(self.settings, not set(changes) <= {"mode", "depth_span", "compare"})  # those only redraw
 
     def _depth_fields(self) -> None:
         """auto: each frame's own range; else the near / far fields (unticking auto keeps the range

@@ -23,6 +23,7 @@ from viewer.depth_view import depth_span
 from viewer.orbit import DragDelta, OrbitCamera
 from viewer.panels.render import RenderSettings, visualize
 from viewer.panels.status import RateMeter
+from viewer.split_view import GROUND_TRUTH, OFF, Split, resize_nearest, split_image
 from viewer.textures import Texture
 from viewer.view_schedule import FULL, ViewSchedule, ViewTag, sample_cap
 
@@ -67,6 +68,9 @@ class LiveView:
         self.last_outputs: dict | None = None
         self.last_image: np.ndarray | None = None  # [H, W, 3] float, as uploaded
         self.depth_shown: tuple[float, float] | None = None  # the depth range on screen (None: not depth)
+        self.split = Split()  # the compare view's divider
+        self.compare_labels: tuple[str, str] | None = None  # (left, right) while the view is split
+        self.compare_note = ""  # why the compare side is not shown
         self.frame_hash = 0
         self.frames_shown = 0
 
@@ -113,18 +117,26 @@ class LiveView:
                 "frame_hash": self.frame_hash, "frames_shown": self.frames_shown, "view_rect": self.rect(),
                 "latencies_ms": self.schedule.latencies_ms[-50:],
                 "rest_to_full_s": self.schedule.rest_to_full_s[-50:], "snapped": self.snapped(),
-                "depth_shown": self.depth_shown}
+                "depth_shown": self.depth_shown,
+                "compare": {"labels": self.compare_labels, "fraction": self.split.fraction, "divider_x": self.split.x,
+                            "frame": list(self.split.frame), "note": self.compare_note}}
 
     # --- input ---------------------------------------------------------------------------------
 
     def on_press(self, button: int) -> None:
         self._drag_ok = self.hovered()
         self._dragged = 0.0
+        if button == 0 and self._drag_ok and self.compare_labels is not None:
+            self.split.grab(dpg.get_drawing_mouse_pos()[0])
 
     def on_drag(self, button: int, cum_dx: float, cum_dy: float) -> None:
         if button not in self._drag:
             return
         dx, dy = self._drag[button].update(cum_dx, cum_dy)
+        if button == 0 and self.split.dragging:
+            self.split.move_to(dpg.get_drawing_mouse_pos()[0])
+            self.show()  # the same frame, divided elsewhere: nothing to render
+            return
         if button == 0:
             self._dragged = max(self._dragged, abs(cum_dx) + abs(cum_dy))
         if not self._drag_ok or (dx == 0 and dy == 0) or (button == 0 and self._dragged < CLICK_PX):
@@ -139,6 +151,9 @@ class LiveView:
         if button in self._drag:
             self._drag[button].release()
             self.schedule.released(time.perf_counter())
+        if button == 0 and self.split.dragging:
+            self.split.dragging = False
+            return
         if button == 0 and self._drag_ok and self._dragged < CLICK_PX and self.hovered():
             x, y = dpg.get_drawing_mouse_pos()
             self.on_click((float(x), float(y)))
@@ -257,9 +272,19 @@ class LiveView:
             return
         snap = self.schedule.snap()
         gt = self.views.ground_truth(*snap, self.settings.background) if snap else None
-        mode = self.settings.mode
-        self.depth_shown = depth_span(self.last_outputs, self.settings.depth_span) if mode == "Depth" else None
-        self._upload(visualize(self.last_outputs, mode, gt, self.depth_shown))
+        mode, compare = self.settings.mode, self.settings.compare
+        self.depth_shown = depth_span(self.last_outputs, self.settings.depth_span) \
+            if "Depth" in (mode, compare) else None
+        image = visualize(self.last_outputs, mode, gt, self.depth_shown)
+        right, self.compare_note = None, ""
+        if compare == GROUND_TRUTH and gt is None:
+            self.compare_note = "ground truth: snap to a dataset view ([ / ], a camera, the view slider)"
+        elif compare == GROUND_TRUTH:
+            right = resize_nearest(gt, *image.shape[:2])  # moving, the frame is smaller than the image
+        elif compare != OFF:
+            right = visualize(self.last_outputs, compare, gt, self.depth_shown)
+        self.compare_labels = None if right is None else (mode, compare)
+        self._upload(image if right is None else split_image(image, right, self.split.fraction))
 
     def _upload(self, image: np.ndarray) -> None:
         """Show image [h, w, 3] float: upload at its own size and let the GPU scale it into the view,
@@ -271,6 +296,7 @@ class LiveView:
         dw, dh = int(w * s), int(h * s)
         x0, y0 = (vw - dw) // 2, (vh - dh) // 2
         dpg.configure_item(self.image, pmin=(x0, y0), pmax=(x0 + dw, y0 + dh))
+        self.split.frame = (x0, y0, dw, dh)
         self.last_image = image
         small = (image[::4, ::4] * 255).astype(np.uint8)
         self.frame_hash = zlib.crc32(small.tobytes())
