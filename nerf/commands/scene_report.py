@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from nerf.commands.cli import fail
 from nerf.data.formats.registry import estimate_scene_memory, load_scene
 from nerf.data.scene import Scene
 from nerf.errors import InputError
@@ -61,7 +62,8 @@ def _print_text(info: dict) -> None:
     print(f"format:   {info['format']}")
     print(f"{'split':<8}{'images':>7}  {'resolution':>11}  {'fx':>9}  {'fy':>9}  {'channels':>8}  distortion")
     for name, s in info["splits"].items():
-        dist = "no" if s["distortion"] is None else "k1,k2,k3,k4,p1,p2 = " + ", ".join(f"{v:.4g}" for v in s["distortion"])
+        dist = "no" if s["distortion"] is None else \
+            "k1,k2,k3,k4,p1,p2 = " + ", ".join(f"{v:.4g}" for v in s["distortion"])
         dist = dist if s["camera_type"] == "perspective" else f"{s['camera_type']}, {dist}"
         print(f"{name:<8}{s['count']:>7}  {str(s['width']) + 'x' + str(s['height']):>11}  {s['fx']:>9.2f}"
               f"  {s['fy']:>9.2f}  {'RGBA' if s['channels'] == 4 else 'RGB':>8}  {dist}")
@@ -98,8 +100,7 @@ def run_inspect(args) -> int:
                            scene_type=args.scene_type)
         seconds = time.perf_counter() - start
     except InputError as exc:
-        print(f"nerf-train: error: {exc.path}: {exc.problem}", file=sys.stderr)
-        return 2
+        return fail("nerf-train", str(exc))
     info = scene_summary(scene)
     info.update(memory_bytes=estimate["bytes"], ram_bytes=ram, load_seconds=round(seconds, 3),
                 downscale=args.downscale)
