@@ -68,11 +68,17 @@ def llff_scene(root, n=9, factor=4):
     return root
 
 
-def huge_png_header() -> bytes:
-    """A PNG that declares 100000 x 100000 pixels (a decompression bomb's header) with one row of data."""
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height RGB pixels but holds one row of data: the header of a
+    decompression bomb, a few hundred bytes on disk."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 300_001)) \
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * (3 * width + 1))) \
         + chunk(b"IEND", b"")
+
+
+def huge_png_header() -> bytes:
+    """A PNG that declares 100000 x 100000 pixels (a decompression bomb's header) with one row of data."""
+    return png_header(100_000, 100_000)

@@ -8,6 +8,9 @@ loaders and the toy lab both decode here, so an image means the same to both.
 from __future__ import annotations
 
 import os
+import re
+import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +25,13 @@ from nerf.errors import InputError
 
 MAX_PIXELS_ENV = "NERF_MAX_IMAGE_PIXELS"  # raises (or lowers) the limit below
 DEFAULT_MAX_PIXELS = 100_000_000  # a 10000 x 10000 image; decoding one takes 1.6 GB as float32 RGBA
-# Pillow's own decompression-bomb check would warn (a second line on stderr) or raise with its own
-# limit; ours reads the header first and says how to raise it, so Pillow's is turned off.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's own decompression-bomb check stays on for every image the process opens (photos in
+# nerf-process, the viewer's files), at our limit or its default, whichever is higher. Its warning
+# (a second line on stderr) is silenced only around our own opens, where _check_size says the same
+# in one line and how to raise the limit; catch_warnings swaps the process's filter list, so those
+# opens take turns (the header only: decoding happens after, in parallel).
+_OPEN_LOCK = threading.Lock()
+_PILLOW_DEFAULT_PIXELS = Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
@@ -38,11 +45,22 @@ def _has_alpha(img: Image.Image) -> bool:
 def _opened(path: str | Path) -> Iterator[Image.Image]:
     """PIL's image at `path`; every way it can fail becomes InputError(path, ...)."""
     try:
-        with Image.open(path) as img:  # reads the header only: the pixels wait for load()
+        limit = max_pixels()
+        # raised, never lowered below Pillow's default: a lowered limit would outlive this call
+        Image.MAX_IMAGE_PIXELS = max(limit, _PILLOW_DEFAULT_PIXELS)
+        with _OPEN_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)  # reads the header only: the pixels wait for load()
+        with opened as img:
             _check_size(img, path)
             yield img
     except InputError:
         raise
+    except Image.DecompressionBombError as exc:  # over twice Pillow's limit: it refuses before we look
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels" if pixels else "too large"
+        raise InputError(path, f"image is {size}, over the limit of {limit / 1e6:.0f}; to decode it anyway, "
+                               f"set {MAX_PIXELS_ENV}" + (f"={pixels.group(1)}" if pixels else "")) from None
     except FileNotFoundError:
         raise InputError(path, "image file is missing") from None
     except IsADirectoryError:
