@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import torch.distributed as dist
 
+from nerf.distributed.group import collective
 from nerf.errors import InputError
 
 
-def check_same_run(facts: dict, world: int) -> None:
+def check_same_run(facts: dict, world: int, who: object = None) -> list:
     """InputError, the same on every rank, unless every rank's `facts` equal rank 0's and none holds
-    an "error" (the one line a rank's own start failed with). `facts` must pickle."""
-    everyone: list[dict | None] = [None] * world
-    dist.all_gather_object(everyone, facts)
+    an "error" (the one line a rank's own start failed with); -> every rank's `who` (its host and
+    process, to name a rank lost later). `facts` and `who` must pickle."""
+    gathered: list[tuple | None] = [None] * world
+    with collective():
+        dist.all_gather_object(gathered, (facts, who))
+    everyone = [f for f, _ in gathered]
     for rank, theirs in enumerate(everyone):
         if theirs.get("error"):
             raise InputError(f"rank {rank}", theirs["error"])
@@ -26,3 +30,4 @@ def check_same_run(facts: dict, world: int) -> None:
             if theirs.get(key) != first.get(key):
                 raise InputError(f"rank {rank}", f"{key} is {theirs.get(key)!r} but rank 0 has {first.get(key)!r}; "
                                                  "every rank must run the same command on the same scene")
+    return [w for _, w in gathered]

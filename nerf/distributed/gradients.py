@@ -18,6 +18,8 @@ from typing import Sequence
 import torch
 import torch.distributed as dist
 
+from nerf.distributed.group import collective
+
 BUCKET_BYTES = 25 << 20  # DDP's default: few enough collectives, and the last one starts early
 
 
@@ -56,6 +58,19 @@ class GradientReducer:
         reached = torch.tensor([p.grad is not None for p in self.params], dtype=torch.float64)
         scalars = torch.cat([torch.tensor([float(s) for s in scalars], dtype=torch.float64), reached])
         self._scalars = scalars.to(self._scalars.device)
+        with collective():
+            self._reduce()
+        totals = self._scalars.cpu()
+        n = len(totals) - len(self.params)
+        for indices, buf in self.buckets:
+            offset = 0
+            for i in indices:
+                p = self.params[i]
+                p.grad = buf[offset:offset + p.numel()].view_as(p) if totals[n + i] > 0 else None
+                offset += p.numel()
+        return totals[:n].tolist()
+
+    def _reduce(self) -> None:
         works = [dist.all_reduce(self._scalars, async_op=True)]
         for indices, buf in self.buckets:
             offset = 0
@@ -70,12 +85,3 @@ class GradientReducer:
             works.append(dist.all_reduce(buf, async_op=True))
         for work in works:
             work.wait()
-        totals = self._scalars.cpu()
-        n = len(totals) - len(self.params)
-        for indices, buf in self.buckets:
-            offset = 0
-            for i in indices:
-                p = self.params[i]
-                p.grad = buf[offset:offset + p.numel()].view_as(p) if totals[n + i] > 0 else None
-                offset += p.numel()
-        return totals[:n].tolist()

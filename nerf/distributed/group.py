@@ -7,8 +7,10 @@ others' wait with an error instead of a job that never returns.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -37,6 +39,20 @@ class Group:
     def is_main(self) -> bool:
         """Rank 0: the one that writes files and prints progress."""
         return self.rank == 0
+
+
+class RankLost(RuntimeError):
+    """A collective failed: another rank ended, hung past the timeout or cannot be reached."""
+
+
+@contextlib.contextmanager
+def collective() -> Iterator[None]:
+    """Around a collective call: its failure (gloo's RuntimeError "Connection closed by peer", a
+    timeout, NCCL's DistBackendError) becomes a RankLost, told apart from this rank's own errors."""
+    try:
+        yield
+    except (RuntimeError, dist.DistError) as exc:
+        raise RankLost((str(exc).splitlines() or [type(exc).__name__])[0]) from exc
 
 
 def launched(env: Mapping[str, str] = os.environ) -> bool:

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import time
 from itertools import pairwise
 from typing import Callable, Sequence
 
@@ -19,6 +20,7 @@ import torch
 import torch.distributed as dist
 
 from nerf.data.scene import shard_views
+from nerf.distributed.group import collective
 from nerf.errors import InputError
 from nerf.train.shards import even_bounds
 
@@ -51,6 +53,7 @@ class RankRows:
     def __init__(self, rank: int, world: int):
         self.rank, self.world = rank, world
         self.size = 1  # as a pool, it runs one piece at a time on this rank
+        self.seconds = 0.0  # spent gathering: the transfer, and waiting for the slowest rank
 
     def split_rows(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         bounds = even_bounds(x.shape[0], self.world)
@@ -59,7 +62,10 @@ class RankRows:
         padded = mine.new_zeros((longest, *mine.shape[1:]))
         padded[:mine.shape[0]] = mine
         parts = [torch.empty_like(padded) for _ in range(self.world)]
-        dist.all_gather(parts, padded.contiguous())
+        t0 = time.perf_counter()
+        with collective():
+            dist.all_gather(parts, padded.contiguous())
+        self.seconds += time.perf_counter() - t0
         return torch.cat([part[:b - a] for part, (a, b) in zip(parts, pairwise(bounds), strict=True)])
 
 
@@ -77,7 +83,8 @@ def gather_frames(render: Callable[[int], torch.Tensor], n: int, rank: int, worl
     for k, frame in enumerate(mine):
         stack[k] = frame
     parts = [torch.empty_like(stack) for _ in range(world)] if rank == 0 else None
-    dist.gather(stack, parts, dst=0)
+    with collective():
+        dist.gather(stack, parts, dst=0)
     if rank != 0:
         return None
     return [parts[i % world][i // world].cpu() for i in range(n)]
@@ -87,5 +94,6 @@ def agree_step(stop: bool, seconds: float, device: torch.device) -> tuple[bool, 
     """After each step: whether any rank wants to stop, and the longest training time among the ranks
     (the budget every rank then checks)."""
     flags = torch.tensor([1.0 if stop else 0.0, seconds], dtype=torch.float64, device=device)
-    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    with collective():
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
     return bool(flags[0] > 0), float(flags[1])

@@ -9,21 +9,15 @@ from __future__ import annotations
 import os
 import pickle
 import queue
-import socket
 import time
 import traceback
 
 import torch.multiprocessing as mp
 
 from nerf.distributed.group import join, leave
+from nerf.distributed.launch import free_port
 
 COLLECTIVE_TIMEOUT_S = 60.0  # inside a test, a collective that waits longer is a hang
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rank_env(rank: int, world: int, port: int) -> dict[str, str]:

@@ -8,6 +8,7 @@ import torch.distributed as dist
 
 from nerf.distributed.agreement import check_same_run
 from nerf.distributed.gradients import GradientReducer
+from nerf.distributed.group import RankLost, collective
 from nerf.distributed.work import RankRows, agree_step, batch_shares, gather_frames, rank_seed
 from nerf.errors import InputError
 from nerf.volume.occupancy import OccupancyGrid
@@ -93,15 +94,15 @@ def test_frames_gather_in_order_on_rank_0_and_any_rank_stops_every_rank():
 
 def _check(group, facts):
     try:
-        check_same_run(facts[group.rank], group.world)
+        who = check_same_run(facts[group.rank], group.world, f"rank {group.rank} here")
     except InputError as e:
         return str(e)
-    return None
+    return who
 
 
 def test_ranks_that_disagree_all_refuse_with_the_same_line():
     same = {"seed": 0, "scene": "abc"}
-    assert run_ranks(_check, 2, [same, dict(same)]) == [None, None]
+    assert run_ranks(_check, 2, [same, dict(same)]) == [["rank 0 here", "rank 1 here"]] * 2
     lines = run_ranks(_check, 2, [same, {"seed": 1, "scene": "abc"}])
     assert lines[0] == lines[1] and "rank 1" in lines[0] and "seed is 1 but rank 0 has 0" in lines[0]
     lines = run_ranks(_check, 2, [same, {**same, "error": "scene/x.png: cannot read"}])
@@ -113,9 +114,10 @@ def _die_or_wait(group):
         os._exit(3)  # a rank killed mid-run: no goodbye, no exception
     t0 = time.monotonic()
     try:
-        dist.all_reduce(torch.ones(1))
-    except (RuntimeError, dist.DistBackendError) as e:
-        return time.monotonic() - t0, str(e).splitlines()[0]
+        with collective():
+            dist.all_reduce(torch.ones(1))
+    except RankLost as e:
+        return time.monotonic() - t0, str(e)
     return time.monotonic() - t0, None
 
 
