@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-import torch
 
 from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
 from nerf.commands.trained_model import load_trained
@@ -20,6 +18,7 @@ from nerf.device import pick_device
 from nerf.data.crop import CropBox
 from nerf.errors import InputError
 from nerf.export.mesh import DEFAULT_THRESHOLD
+from nerf.export.trained import mesh_file, points_file
 from nerf.runtime.signals import StopSignals, exit_soon
 
 PROG = "nerf-export"
@@ -48,53 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _colour_fn(trainer):
-    """What the model shows a ray: its rays start `near` earlier, since models march from t = near."""
-    model, near = trainer.model, trainer.scene.near
-    bg = torch.zeros(3, device=trainer.device)
-
-    def colour(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        return model.render_rays(o - near * d, d, bg, stratified=False, generator=None).rgb
-    return colour
-
-
-def _ray_fn(trainer):
-    model = trainer.model
-    bg = torch.zeros(3, device=trainer.device)
-
-    def rays(o: torch.Tensor, d: torch.Tensor):
-        out = model.render_rays(o, d, bg, stratified=False, generator=None)
-        return out.rgb, out.depth, out.opacity
-    return rays
-
-
 def export_mesh(args, trainer, crop: CropBox) -> str:
-    from nerf.export.mesh import extract_mesh
-    from nerf.export.mesh_files import write_mesh
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     if args.threshold is None:
         print(f"{PROG}: density threshold {threshold:g} (the default; --threshold to change)", file=sys.stderr)
-    with torch.no_grad():
-        mesh = extract_mesh(trainer.model.density, _colour_fn(trainer), crop, args.resolution, threshold,
-                            args.faces, trainer.device)
-    if len(mesh.faces) == 0:
-        raise InputError(args.checkpoint, f"no surface at density {threshold:g} inside the crop box "
-                                          "(try a lower --threshold)")
-    write_mesh(args.out, mesh.transformed(trainer.scene.scale, trainer.scene.offset))
-    return f"{len(mesh.vertices)} vertices, {len(mesh.faces)} faces"
+    return mesh_file(trainer, crop, args.out, resolution=args.resolution, threshold=threshold, faces=args.faces,
+                     source=args.checkpoint, threshold_name="--threshold")
 
 
 def export_points(args, trainer, crop: CropBox) -> str:
-    from nerf.export.mesh_files import write_points
-    from nerf.export.pointcloud import remove_outliers, surface_points
-    cams = trainer.scene.split("train").cameras
-    points, colours = surface_points(_ray_fn(trainer), cams, args.points, crop, device=trainer.device)
-    keep = remove_outliers(points)
-    points, colours = points[keep], colours[keep]
-    if len(points) == 0:
-        raise InputError(args.checkpoint, "no training ray ends inside the crop box")
-    write_points(args.out, points * trainer.scene.scale + np.asarray(trainer.scene.offset), colours)
-    return f"{len(points)} points ({int((~keep).sum())} outliers removed)"
+    return points_file(trainer, crop, args.out, n_points=args.points, source=args.checkpoint)
 
 
 def crop_box(text: str | None, bound: float) -> CropBox:

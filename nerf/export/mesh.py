@@ -51,8 +51,10 @@ def grid_shape(crop: CropBox, resolution: int) -> tuple[int, int, int]:
 
 @torch.no_grad()
 def density_grid(density: DensityFn, crop: CropBox, resolution: int, device="cpu",
-                 should_abort: Callable[[], bool] | None = None) -> np.ndarray | None:
-    """sigma on the lattice of the crop box: [nx, ny, nz] float32 (None when aborted)."""
+                 should_abort: Callable[[], bool] | None = None,
+                 progress: Callable[[float], None] | None = None) -> np.ndarray | None:
+    """sigma on the lattice of the crop box: [nx, ny, nz] float32 (None when aborted); progress(f)
+    after each slab, f the fraction of the lattice done."""
     nx, ny, nz = grid_shape(crop, resolution)
     axes = [torch.linspace(lo, hi, n, device=device) for lo, hi, n in zip(crop.lo, crop.hi, (nx, ny, nz), strict=True)]
     out = np.empty((nx, ny, nz), np.float32)
@@ -64,6 +66,8 @@ def density_grid(density: DensityFn, crop: CropBox, resolution: int, device="cpu
         xs = axes[0][i:i + slab]
         pts = torch.cat([xs.repeat_interleave(yz.shape[0])[:, None], yz.repeat(len(xs), 1)], dim=1)
         out[i:i + len(xs)] = density(pts).float().reshape(len(xs), ny, nz).cpu().numpy()
+        if progress is not None:
+            progress((i + len(xs)) / nx)
     return out
 
 
@@ -116,9 +120,15 @@ def colour_vertices(mesh: Mesh, colour: ColourFn, look_back: float, device="cpu"
 
 
 def extract_mesh(density: DensityFn, colour: ColourFn | None, crop: CropBox, resolution: int = 256,
-                 threshold: float = DEFAULT_THRESHOLD, faces: int | None = None, device="cpu") -> Mesh:
-    """Marching cubes on `density` over `crop`, optionally simplified to `faces`, coloured by `colour`."""
-    grid = density_grid(density, crop, resolution, device)
+                 threshold: float = DEFAULT_THRESHOLD, faces: int | None = None, device="cpu", *,
+                 should_abort: Callable[[], bool] | None = None,
+                 progress: Callable[[float], None] | None = None) -> Mesh | None:
+    """Marching cubes on `density` over `crop`, optionally simplified to `faces`, coloured by `colour`.
+    None when should_abort() stopped it (checked between lattice slabs, where nearly all the time
+    goes); progress(fraction) as density_grid's."""
+    grid = density_grid(density, crop, resolution, device, should_abort, progress)
+    if grid is None:
+        return None
     mesh = marching_cubes(grid, crop, threshold)
     if faces is not None and len(mesh.faces):
         mesh = simplify(mesh, faces)

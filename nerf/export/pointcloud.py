@@ -37,10 +37,11 @@ def remove_outliers(points: np.ndarray, k: int = 16, std_ratio: float = 2.0) -> 
 @torch.no_grad()
 def surface_points(rays: RayFn, cameras: Cameras, n_points: int, crop: CropBox, *, seed: int = 0,
                    min_opacity: float = 0.5, device="cpu",
-                   should_abort: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                   should_abort: Callable[[], bool] | None = None,
+                   progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """About n_points surface points [N, 3] and uint8 colours [N, 3] from random training pixels
     (before outlier removal); None when aborted. Draws rays until n_points survive or 8 x n_points
-    rays were cast."""
+    rays were cast; progress(fraction) after each chunk of rays, the nearer of the two ends."""
     gen = torch.Generator().manual_seed(seed)
     pts, cols, cast = [], [], 0
     while sum(len(p) for p in pts) < n_points and cast < 8 * n_points:
@@ -57,5 +58,7 @@ def surface_points(rays: RayFn, cameras: Cameras, n_points: int, crop: CropBox, 
         pts.append(p[keep].float().cpu().numpy())
         cols.append((rgb[keep].float().clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8))
         cast += n
+        if progress is not None:
+            progress(min(1.0, max(sum(len(p) for p in pts) / n_points, cast / (8 * n_points))))
     points, colours = np.concatenate(pts)[:n_points], np.concatenate(cols)[:n_points]
     return points.astype(np.float64), colours
