@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from nerf.data.cameras import fov_deg, make_cameras
-from nerf.export.render_path import render_video
+from nerf.export.render_path import render_to_file
 from nerf.media import VideoFile, to_uint8, write_png
 from nerf.errors import InputError
 from nerf.files import PendingOutput, read_json, write_json
@@ -156,14 +156,6 @@ def render_turntable(trainer, should_abort, *, c2ws: np.ndarray, width: int, hei
     `progress` (a Mailbox) receives (done, total) after each frame.
     """
     cameras = make_cameras(torch.as_tensor(c2ws, dtype=torch.float32), width, height, fov_y_deg=fov_y_deg)
-
-    def frame(cams, i: int):
-        out = trainer.render(cams, i, background=background, should_abort=should_abort)
-        if out is None or should_abort():
-            return None
-        if progress is not None:
-            progress.put((i + 1, len(cams)))
-        return out.rgb
-
-    written = render_video(frame, cameras, path, fps)
-    return path if written == len(cameras) else None
+    report = None if progress is None else (lambda done, total: progress.put((done, total)))
+    return render_to_file(trainer, cameras, path, fps, background=background, should_abort=should_abort,
+                          progress=report)

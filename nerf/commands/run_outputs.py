@@ -15,7 +15,7 @@ except ImportError:  # Windows has no resource module; importing it stopped nerf
 import torch
 
 from nerf.data.paths.turntable import turntable_cameras
-from nerf.export.render_path import render_video
+from nerf.export.render_path import render_to_file
 from nerf.media import write_png
 from nerf.files import write_json
 from nerf.report.curves import CURVES_FILE, read_run_log, write_curves
@@ -62,7 +62,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     if video_frames > 0:
         bg = BACKGROUNDS[trainer.config.eval_background]
         cams = turntable_cameras(trainer.scene, video_frames)
-        render_video(lambda c, i: trainer.render(c, i, background=bg).rgb, cams, out / "turntable.mp4")
+        render_to_file(trainer, cams, out / "turntable.mp4", background=bg)
     metrics = {
         "test_psnr": test_psnr, "test_ssim": test_ssim, "test_lpips": scores.mean("lpips"), "test_split": split,
         "test_views": len(scores.views), "eval_seconds": eval_seconds,

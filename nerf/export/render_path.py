@@ -1,5 +1,6 @@
-"""Render a set of cameras (a camera path, an orbit, a dataset split) into a FrameSink, or with a
-render callable straight into a video file (render_video: nerf-train's and the viewer's turntables).
+"""Render a set of cameras (a camera path, an orbit, a dataset split) into a FrameSink (render_frames,
+which keeps the frames so far when stopped: nerf-render), or into a file all or nothing
+(render_to_file: nerf-train's and the viewer's turntables).
 
 Shared by nerf-render and the viewer's render button: the viewer passes should_abort and a
 progress callback and runs this on its training worker; nerf-render stops it with Ctrl-C.
@@ -14,7 +15,7 @@ import torch
 
 from nerf.data.paths.keyframes import CameraPath, sample_path
 from nerf.data.cameras import focal_length, make_cameras
-from nerf.media import to_uint8, write_video
+from nerf.media import to_uint8
 from nerf.data.scene import Cameras
 from nerf.export.frames import FrameSink, depth_range, to_image
 
@@ -56,15 +57,17 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
     return True
 
 
-def render_video(render: Callable[[Cameras, int], torch.Tensor | None], cameras: Cameras,
-                 path: str | Path, fps: float = 24.0) -> int:
-    """Render every camera with render(cameras, i) -> [H, W, 3] (None aborts) into a video file
-    (MP4 or GIF by the suffix). Returns the frames rendered: fewer than len(cameras) if aborted, and
-    then no file is written (an aborted turntable is not a video of one)."""
-    def frames():
-        for i in range(len(cameras)):
-            img = render(cameras, i)
-            if img is None:
-                return
-            yield img
-    return write_video(path, frames(), fps, expected=len(cameras))
+def render_to_file(trainer, cameras: Cameras, path: str | Path, fps: float = 24.0, **options) -> Path | None:
+    """Render every camera into a video (.mp4, .gif) or a PNG folder at `path`, all or nothing: the
+    path, or None when should_abort (in `options`, with the rest of render_frames' keywords) stopped
+    it; then, as on any error, no video is left (an aborted turntable is not a video of one)."""
+    sink = FrameSink(path, fps)
+    try:
+        done = render_frames(trainer, cameras, sink, **options)
+    except BaseException:
+        sink.discard()
+        raise
+    if not done:
+        sink.discard()
+        return None
+    return sink.close()

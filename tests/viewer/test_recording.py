@@ -9,10 +9,13 @@ import numpy as np
 
 from nerf.data.cameras import look_at, make_cameras
 from nerf.files import next_numbered
+from nerf.data.paths.turntable import orbit_poses
 from nerf.media import VideoFile, to_uint8
+from nerf.runtime.mailbox import Mailbox
+from tests.support.fakes import FakeTrainer
 from viewer.notices import Notes
 from viewer.record_actions import RecordActions
-from viewer.recording import Recorder, read_pose, save_screenshot
+from viewer.recording import Recorder, read_pose, render_turntable, save_screenshot
 
 
 def test_screenshot_pose_round_trip_in_file_coordinates(tmp_path):
@@ -150,3 +153,14 @@ def test_new_files_take_the_next_free_number(tmp_path):
     assert actions.recorder.path.name == "recording-003.mp4"
     actions.stop_recording()
     assert next_numbered(tmp_path, "camera-path-", ".mp4").name == "camera-path-001.mp4"
+
+
+def test_turntable_job_writes_the_video_reports_progress_and_aborts_cleanly(tmp_path):
+    c2ws = orbit_poses(look_at((3.0, 0.0, 1.0), (0, 0, 0)).numpy(), np.zeros(3), np.array([0, 0, 1.0]), 3)
+    job = dict(c2ws=c2ws, width=16, height=12, fov_y_deg=40.0, background=(1.0, 1.0, 1.0))
+    progress = Mailbox()
+    path = render_turntable(FakeTrainer(), lambda: False, **job, path=tmp_path / "t.mp4", progress=progress)
+    assert path == tmp_path / "t.mp4" and progress.take() == (3, 3)
+    assert len([f for f in imageio.get_reader(path, format="FFMPEG")]) == 3
+    assert render_turntable(FakeTrainer(), lambda: True, **job, path=tmp_path / "cut.mp4") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.mp4"]

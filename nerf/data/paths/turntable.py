@@ -3,7 +3,7 @@ that picks the axis, radius and height from its training views.
 
 Used by nerf-train (headless), by the viewer's turntable button (around the current view) and by
 nerf-render's --orbit (nerf.data.paths.keyframes.orbit_path); the videos are rendered by
-nerf.export.render_path.render_video.
+nerf.export.render_path.render_to_file.
 """
 from __future__ import annotations
 
