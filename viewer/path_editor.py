@@ -14,6 +14,7 @@ import numpy as np
 from nerf.data.paths.keyframes import CameraPath, Keyframe, evaluate_path
 from nerf.data.crop import CropBox
 from nerf.data.paths.path_files import read_camera_path, write_camera_path
+from nerf.export.render_path import path_cameras, render_to_file
 
 PATH_SAMPLES_PER_SECOND = 20  # points of the drawn path: smooth at the window's size, cheap to project
 
@@ -121,19 +122,9 @@ def render_path_job(path: CameraPath, out: str | Path, *, output: str = "rgb", b
                     progress=None):
     """A worker job fn(trainer, should_abort) rendering `path` into `out` through nerf-render's code.
     Returns the output path, or None when aborted (the frames so far are kept, as with Ctrl-C)."""
-    from nerf.export.frames import FrameSink
-    from nerf.export.render_path import path_cameras, render_frames
+    report = None if progress is None else (lambda done, total: progress.put((done, total)))
 
     def job(trainer, should_abort):
-        sink = FrameSink(out, path.fps)
-        cameras = path_cameras(path)
-        try:
-            done = render_frames(trainer, cameras, sink, output=output, background=background, crop=path.crop,
-                                 should_abort=should_abort,
-                                 progress=None if progress is None else lambda i, n: progress.put((i, n)))
-        except BaseException:  # a failed render: no half-written video, no ffmpeg child left behind
-            sink.discard()
-            raise
-        sink.close()
-        return Path(out) if done else None
+        return render_to_file(trainer, path_cameras(path), out, path.fps, keep_partial=True, output=output,
+                              background=background, crop=path.crop, should_abort=should_abort, progress=report)
     return job

@@ -57,17 +57,21 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
     return True
 
 
-def render_to_file(trainer, cameras: Cameras, path: str | Path, fps: float = 24.0, **options) -> Path | None:
-    """Render every camera into a video (.mp4, .gif) or a PNG folder at `path`, all or nothing: the
-    path, or None when should_abort (in `options`, with the rest of render_frames' keywords) stopped
-    it; then, as on any error, no video is left (an aborted turntable is not a video of one)."""
+def render_to_file(trainer, cameras: Cameras, path: str | Path, fps: float = 24.0, *, keep_partial: bool = False,
+                   **options) -> Path | None:
+    """Render every camera into a video (.mp4, .gif) or a PNG folder at `path`. Returns the path, or
+    None when should_abort (in `options`, with the rest of render_frames' keywords) stopped it; then
+    the frames so far are dropped (an aborted turntable is not a video of one), or with keep_partial
+    closed into the file (a long camera path stopped by its user, as nerf-render's Ctrl-C does).
+    On an error nothing half-written is left."""
     sink = FrameSink(path, fps)
     try:
         done = render_frames(trainer, cameras, sink, **options)
     except BaseException:
         sink.discard()
         raise
-    if not done:
+    if not done and not keep_partial:
         sink.discard()
         return None
-    return sink.close()
+    sink.close()
+    return sink.path if done else None

@@ -37,3 +37,14 @@ def test_an_abort_or_an_error_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="fake render failure"):
         render_to_file(broken, _cameras(), tmp_path / "err.mp4")
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no video, no temporary file
+
+
+def test_keep_partial_closes_the_file_with_the_frames_so_far(tmp_path):
+    calls = []
+
+    def abort_in_third_frame():
+        calls.append(1)
+        return len(calls) > 2 * 7
+    out = tmp_path / "part.gif"
+    assert render_to_file(FakeTrainer(), _cameras(), out, keep_partial=True, should_abort=abort_in_third_frame) is None
+    assert len(imageio.mimread(out)) == 2
