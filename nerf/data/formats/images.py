@@ -166,10 +166,25 @@ def read_image(path: str | Path, downscale: int = 1) -> np.ndarray:
         raise InputError(path, str(exc)) from None
 
 
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without failing: Linux's MemAvailable (free memory plus
+    reclaimable caches) plus free swap; None where /proc/meminfo is not there (no check then)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            info = {k: int(v.split()[0]) * 1024 for k, _, v in (line.partition(":") for line in f) if v.strip()}
+    except (OSError, ValueError):
+        return None
+    if "MemAvailable" not in info:
+        return None
+    return info["MemAvailable"] + info.get("SwapFree", 0)
+
+
 def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
     """Decode a split's images into one [N, H, W, C] float32 tensor, all the same size.
 
-    Sizes are checked from headers before anything is decoded, so a mismatched image fails fast;
+    Sizes are checked from headers before anything is decoded, so a mismatched image fails fast,
+    and so is the memory the tensor needs, so a scene too large for the machine is one line, not an
+    out-of-memory kill half-way through decoding;
     the tensor is allocated once and filled in place (no second copy from stacking). Decoding runs
     on a few threads: PIL releases the GIL while it inflates PNG/JPEG data.
     """
@@ -182,6 +197,13 @@ def read_images(files: list[Path], downscale: int, split: str) -> torch.Tensor:
     channels = max(c for _, _, c in headers)  # any RGBA image -> keep alpha for all (RGB gets 1)
     if width // downscale == 0 or height // downscale == 0:
         raise InputError(files[0], f"image of {width}x{height} is smaller than downscale {downscale}")
+    need = len(files) * (height // downscale) * (width // downscale) * channels * 4  # float32
+    free = available_memory()
+    if free is not None and need > free:  # torch.empty would succeed (overcommit); filling it gets us killed
+        factor = next((k for k in (2, 4, 8, 16, 32) if need / k ** 2 <= free), None)
+        raise InputError(files[0].parent, f"decoding the {len(files)} '{split}' images of {width}x{height} takes "
+                                          f"{need / 2**30:.1f} GiB, but only {free / 2**30:.1f} GiB of memory is free"
+                                          + (f"; a {factor}x larger --downscale would fit" if factor else ""))
     out = torch.empty(len(files), height // downscale, width // downscale, channels)
 
     def fill(i: int) -> None:

@@ -9,11 +9,12 @@ import os
 import numpy as np
 import pytest
 
+import nerf.data.formats.images as images
 from nerf.commands.train import main
 from nerf.data.formats.pointcloud import read_ply_points
 from nerf.data.formats.registry import load_scene
 from nerf.errors import InputError
-from tests.support.scenes import llff_scene, transforms_scene
+from tests.support.scenes import blender_scene, llff_scene, transforms_scene
 
 XYZ = b"property float x\nproperty float y\nproperty float z\n"
 BAD_PLY = {
@@ -128,3 +129,17 @@ def test_llff_focal_and_image_size_must_be_positive(tmp_path, column, value, cap
     with pytest.raises(InputError, match="must be positive"):
         load_scene(root)
     _inspect_fails_in_one_line(root, capsys, "poses_bounds.npy")
+
+
+def test_a_scene_larger_than_free_memory_is_refused_before_decoding(tmp_path, monkeypatch, capsys):
+    root = blender_scene(tmp_path)  # 4 train images of 8x6 RGBA: 3072 bytes as float32
+    decoded = []
+    monkeypatch.setattr(images, "read_image", lambda *a, **k: decoded.append(a) or pytest.fail("decoded"))
+    monkeypatch.setattr(images, "available_memory", lambda: 1000)  # 3072 / 2**2 = 768 fits: downscale 2x
+    with pytest.raises(InputError, match=r"decoding the \d+ 'train' images of 8x6 takes .* only 0.0 GiB of memory "
+                                         r"is free; a 2x larger --downscale would fit") as caught:
+        load_scene(root)
+    assert caught.value.path == str(root / "train") and not decoded
+    _inspect_fails_in_one_line(root, capsys, "of memory is free")
+    monkeypatch.undo()  # the machine's real free memory: the same scene loads
+    assert len(load_scene(root).split("train")) == 4
