@@ -23,7 +23,7 @@ class DatasetViews:
 
     def ground_truth(self, split: str, index: int, background) -> np.ndarray:
         """Dataset image `index` of `split` [H, W, 3] on `background` (RGB in [0, 1])."""
-        return self.scene.split(split).rgb(torch.tensor(background))[index].numpy()
+        return self.scene.split(split).rgb(torch.tensor(background), index).numpy()
 
     def camera(self, split: str, index: int, scale: float):
         """Camera `index` of a split at `scale` x its resolution (at most full), distortion kept."""

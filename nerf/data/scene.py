@@ -65,11 +65,13 @@ class Split:
     def has_alpha(self) -> bool:
         return self.images.shape[-1] == 4
 
-    def rgb(self, background: torch.Tensor | float = 1.0) -> torch.Tensor:
-        """Images composited onto `background` (a scalar or an RGB tensor [3]): [N, H, W, 3]."""
+    def rgb(self, background: torch.Tensor | float = 1.0, index: int | None = None) -> torch.Tensor:
+        """Images composited onto `background` (a scalar or an RGB tensor [3]): [N, H, W, 3], or only
+        view `index`: [H, W, 3] (the viewer shows one per frame; the whole split would be a copy of it)."""
+        images = self.images if index is None else self.images[index]
         if not self.has_alpha:
-            return self.images
-        rgb, alpha = self.images[..., :3], self.images[..., 3:]
+            return images
+        rgb, alpha = images[..., :3], images[..., 3:]
         bg = torch.as_tensor(background, dtype=rgb.dtype, device=rgb.device)
         return rgb * alpha + bg * (1.0 - alpha)
 

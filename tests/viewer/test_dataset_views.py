@@ -1,7 +1,9 @@
 """DatasetViews: cameras at a scale keep the principal point's place, images follow the background."""
 import numpy as np
 import pytest
+import torch
 
+from nerf.data.scene import Split
 from tests.support.fakes import make_fake_scene
 from viewer.dataset_views import DatasetViews
 
@@ -22,6 +24,26 @@ def test_ground_truth_is_the_image_on_the_background():
     gt = views.ground_truth("test", 0, (0.0, 0.0, 0.0))
     assert gt.shape == (16, 16, 3)
     np.testing.assert_allclose(gt, views.scene.split("test").images[0, ..., :3].numpy(), atol=1e-6)
+
+
+def test_ground_truth_composites_only_the_view_shown(monkeypatch):
+    """It runs for every displayed frame: compositing the whole split there cost a copy of all of it."""
+    views = DatasetViews(make_fake_scene(16))
+    split = views.scene.split("train")
+    alpha = torch.linspace(0, 1, 16 * 16).reshape(1, 16, 16, 1).expand(len(split), -1, -1, -1)
+    split.images = torch.cat([split.images, alpha], dim=-1)  # RGBA: the background shows through
+    whole = split.rgb(torch.tensor([0.2, 0.4, 0.6]))
+    composited = []
+    real_rgb = Split.rgb
+
+    def spy(self, *args, **kwargs):
+        out = real_rgb(self, *args, **kwargs)
+        composited.append(tuple(out.shape))
+        return out
+    monkeypatch.setattr(Split, "rgb", spy)
+    gt = views.ground_truth("train", 2, (0.2, 0.4, 0.6))
+    np.testing.assert_allclose(gt, whole[2].numpy(), atol=1e-6)
+    assert composited == [(16, 16, 3)]  # one image, not [4, 16, 16, 3]
 
 
 def test_brackets_step_through_the_cameras_from_a_snapped_view_or_start_at_the_nearest():
