@@ -1,3 +1,4 @@
-"""The data layer: the scene model here (scene.py: Scene, Cameras, Split; cameras.py: rays and
-projection; crop.py: the crop box), and beside it formats/ (the readers, one registry), paths/
-(camera trajectories and their files) and generated/ (the analytic scenes and their command lines)."""
+"""The data layer: the scene model here (scene.py: Scene, Cameras, Split; cameras.py: rays, projection,
+look_at, fov <-> focal; crop.py: the crop box), and beside it formats/ (the readers behind one registry,
+PLY point clouds), paths/ (camera trajectories: one orbit generator, keyframe splines, their files) and
+generated/ (the analytic scenes)."""

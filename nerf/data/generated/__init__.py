@@ -1,1 +1,2 @@
-"""Generated scenes: the analytic default scene and an unbounded outdoor capture, each with its own command line."""
+"""Generated scenes: the analytic default scene and an unbounded outdoor capture (written to disk by
+`python -m nerf.commands.generate`)."""

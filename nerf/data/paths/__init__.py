@@ -1,1 +1,2 @@
-"""Camera trajectories: turntables around a scene, keyframe splines, and camera_path.json files."""
+"""Camera trajectories: the one orbit generator and a scene's turntable (turntable), keyframe splines
+and orbit_path (keyframes), and camera_path.json files (path_files). Rendering them is nerf.export's."""
