@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nerf.data.cameras import look_at
 from nerf.data.formats.images import image_header, read_images
 from nerf.data.formats.frames import MIN_FOCAL, check_enough_views, check_pose, holdout_split, share_of
 from nerf.data.scene import Cameras, Scene, Split, TrainShard
@@ -55,16 +56,10 @@ def llff_image_files(root: Path, factor: int) -> tuple[list[Path], int]:
 
 
 def _average_pose(c2w: np.ndarray) -> np.ndarray:
-    """Mean camera [4, 4] of c2w [N, 3, 4]: mean centre, mean back (z) axis, mean up (y) axis."""
+    """Mean camera [4, 4] of c2w [N, 3, 4]: at the mean centre, looking against the mean back (z)
+    axis, the mean up (y) axis as up (LLFF's poses_avg)."""
     centre = c2w[:, :, 3].mean(0)
-    z = c2w[:, :, 2].sum(0)
-    z /= np.linalg.norm(z)
-    x = np.cross(c2w[:, :, 1].sum(0), z)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    avg = np.eye(4)
-    avg[:3, 0], avg[:3, 1], avg[:3, 2], avg[:3, 3] = x, y, z, centre
-    return avg
+    return look_at(centre, centre - c2w[:, :, 2].sum(0), c2w[:, :, 1].sum(0), dtype=torch.float64).numpy()
 
 
 def load_llff(root: Path, downscale: int = 1, llff_factor: int = 4,
