@@ -11,7 +11,7 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import GifImagePlugin, Image
 
 from nerf.files import PendingOutput
 
@@ -59,6 +59,31 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+class _GifStream:
+    """An animated GIF written frame by frame: each frame goes to the file as it comes, with its
+    own palette. imageio's (Pillow's) GIF writer keeps every frame until it closes, so a long
+    recording of the live view grew in memory until the process died. append_data / close, as
+    imageio's writers."""
+
+    def __init__(self, path: Path, duration_ms: float):
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close(), as imageio's writers
+        self._duration = max(10, round(duration_ms))  # GIF counts hundredths; 10 ms is its finest
+        self._started = False
+
+    def append_data(self, rgb: np.ndarray) -> None:
+        frame = Image.fromarray(rgb[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE)  # as Pillow's own GIF save
+        if not self._started:  # screen size, the first palette and loop-for-ever, from the first frame
+            header, _ = GifImagePlugin.getheader(frame, info={"loop": 0})
+            self._file.write(b"".join(header))
+            self._started = True
+        for chunk in GifImagePlugin.getdata(frame, duration=self._duration, include_color_table=True):
+            self._file.write(chunk)
+
+    def close(self) -> None:
+        with self._file:
+            self._file.write(b";")  # the GIF trailer
+
+
 class VideoFile:
     """A GIF or an H.264 MP4 (chosen by the path's suffix) written one frame at a time.
 
@@ -77,7 +102,7 @@ class VideoFile:
                                               quality=8, macro_block_size=1, pixelformat="yuv420p",
                                               ffmpeg_log_level="error")
         else:
-            self._writer = imageio.get_writer(self.path, mode="I", duration=1000.0 / fps, loop=0)
+            self._writer = _GifStream(self.path, duration_ms=1000.0 / fps)
 
     def append(self, frame: ImageLike) -> None:
         rgb = to_uint8(frame)

@@ -37,6 +37,24 @@ def test_gif_keeps_its_frame_time(tmp_path):
         assert gif.info["duration"] == 100  # ms per frame at 10 fps
 
 
+def test_gif_frames_stream_to_disk_and_read_back(tmp_path):
+    """A recording of the live view can run for many minutes: each GIF frame must reach the file
+    as it comes (imageio's writer kept them all in memory until close)."""
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(20)]
+    video = VideoFile(tmp_path / "a.gif", fps=10)
+    for frame in frames:
+        video.append(frame)
+    written = (tmp_path / "a.gif").stat().st_size  # before close: noise needs ~3 KiB a frame
+    video.close()
+    assert written > 10 * 64 * 64 * 3 // 2, written
+    back = imageio.mimread(tmp_path / "a.gif")
+    assert len(back) == 20 and back[0].shape[:2] == (64, 64)
+    flat = [np.full((4, 4, 3), (200, 30, 90), np.uint8)] * 2  # few colours: the palette keeps them exactly
+    write_video(tmp_path / "flat.gif", flat, fps=10)
+    assert np.array_equal(np.asarray(imageio.mimread(tmp_path / "flat.gif")[1])[..., :3], flat[1])
+
+
 def test_mp4_of_odd_size_is_padded_not_empty(tmp_path):
     with VideoFile(tmp_path / "a.mp4", fps=5) as video:
         for v in (0.0, 0.5, 1.0):
