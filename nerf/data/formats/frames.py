@@ -130,9 +130,24 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
         w, h, _ = image_header(f.image)
         if (w, h) != (f.width, f.height):
             raise InputError(f.image, f"image is {w}x{h} but its transforms say {f.width}x{f.height}")
-    images = read_images([f.image for f in frames], downscale, name)
+    copies = downscaled_copies(frames, downscale)
+    images = read_images(copies, 1, name) if copies else read_images([f.image for f in frames], downscale, name)
     cameras = frame_cameras(frames, centre, scale, downscale, images.shape[2], images.shape[1])
     return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames])
+
+
+def downscaled_copies(frames: list[Frame], downscale: int) -> list[Path] | None:
+    """nerfstudio's images_N/: with --downscale N, the copies N times smaller that nerf-process and
+    ns-process-data write beside images/ (images/x.jpg -> images_N/x.jpg), decoded instead of the
+    full-size images when every view has one at the size a 1/N decode gives (W // N x H // N, so the
+    intrinsics divide by N exactly); None: decode the full-size images."""
+    if downscale == 1 or any(f.image.parent.name != "images" for f in frames):
+        return None
+    copies = [f.image.parent.parent / f"images_{downscale}" / f.image.name for f in frames]
+    for f, copy in zip(frames, copies, strict=True):
+        if not copy.is_file() or image_header(copy)[:2] != (f.width // downscale, f.height // downscale):
+            return None
+    return copies
 
 
 def frame_cameras(frames: list[Frame], centre: np.ndarray, scale: float, downscale: int, width: int,
