@@ -21,11 +21,13 @@ from viewer.camera_scores import JOB_NAME as SCORES_JOB
 from viewer.dataset_views import DatasetViews
 from viewer.debug_state import DebugState
 from viewer.depth_view import DepthBar
+from viewer.export_job import JOB_NAME as EXPORT_JOB
 from viewer.keys import BINDINGS, KeyMap
 from viewer.notices import Notes, NoticeTable
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_renderer
 from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
+from viewer.panels.export import ExportPanel
 from viewer.panels.help import HelpOverlay, seen_marker
 from viewer.panels.overlays import OverlaysPanel
 from viewer.panels.record import RecordPanel
@@ -102,11 +104,14 @@ class ViewerApp:
         self.scene_overlay = SceneOverlay(views, points)
         self.overlays_panel = OverlaysPanel(self.scene_overlay, points_note, worker=self.worker, view=self.view)
         self.view.on_click = self.overlays_panel.click
+        self.export_panel = ExportPanel(self.worker, session.run_dir, None if scene.ndc else scene.bound,
+                                        crop=lambda: self.view.crop)
         self.notices = NoticeTable({
             "evaluate": notices.evaluated,
             "turntable": self.record.turntable_done,
             JOB_NAME: lambda n: self.path_panel.finished(n.result),
             SCORES_JOB: lambda n: self.overlays_panel.finished(n.result),
+            EXPORT_JOB: lambda n: self.export_panel.finished(n.result),
             "save": notices.saved,
             "autosave": self._autosaved,
             "nan_recovered": lambda n: self.status.show_nan(n.result, paused=False),
@@ -141,7 +146,7 @@ class ViewerApp:
                                                                 no_scrollbar=True, border=False)
                         side = dpg.add_child_window(width=SIDE_WIDTH, height=-30)
                     for panel in (self.training_panel, self.render_panel, self.overlays_panel, self.record_panel,
-                                  self.path_panel):
+                                  self.export_panel, self.path_panel):
                         panel.build(side)
                     self.status.build(nerf_tab)
                 self.nerf_tab = nerf_tab
@@ -183,7 +188,7 @@ class ViewerApp:
         depth_bar, divider = DepthBar(self.view.add_layer()), Divider(self.view.add_layer())
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
         self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
-                                self.render_panel.debug]
+                                self.render_panel.debug, self.export_panel.debug]
         self._per_frame = [
             self.path_panel.update,
             lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
@@ -191,6 +196,7 @@ class ViewerApp:
                                        visible=self.path_panel.preview is None),
             self.record.update,
             self.overlays_panel.update,
+            self.export_panel.update,
             lambda now: depth_bar.update(self.view.depth_shown, self.view.size),
             lambda now: divider.update(self.view.split, self.view.compare_labels, self.view.compare_note),
             lambda now: self.render_panel.show_depth_span(self.view.depth_shown),

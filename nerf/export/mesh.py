@@ -28,6 +28,7 @@ ColourFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DEFAULT_THRESHOLD = 10.0  # sigma per normalised unit: 1 - exp(-10 x 0.1) = 63 % opaque over 0.1 units
 LOOK_BACK_VOXELS = 3.0  # colour rays start this many voxels outside the surface
 CHUNK = 1 << 18  # points per density / colour call
+GRID_SHARE = 0.7  # of extract_mesh's progress: the lattice, then the vertex colours
 
 
 @dataclass
@@ -52,14 +53,14 @@ def grid_shape(crop: CropBox, resolution: int) -> tuple[int, int, int]:
 @torch.no_grad()
 def density_grid(density: DensityFn, crop: CropBox, resolution: int, device="cpu",
                  should_abort: Callable[[], bool] | None = None,
-                 progress: Callable[[float], None] | None = None) -> np.ndarray | None:
+                 progress: Callable[[float], None] | None = None, chunk: int = CHUNK) -> np.ndarray | None:
     """sigma on the lattice of the crop box: [nx, ny, nz] float32 (None when aborted); progress(f)
-    after each slab, f the fraction of the lattice done."""
+    after each slab of about `chunk` points (at least one lattice plane), f the fraction done."""
     nx, ny, nz = grid_shape(crop, resolution)
     axes = [torch.linspace(lo, hi, n, device=device) for lo, hi, n in zip(crop.lo, crop.hi, (nx, ny, nz), strict=True)]
     out = np.empty((nx, ny, nz), np.float32)
     yz = torch.stack(torch.meshgrid(axes[1], axes[2], indexing="ij"), dim=-1).reshape(-1, 2)  # [ny*nz, 2]
-    slab = max(1, CHUNK // yz.shape[0])
+    slab = max(1, chunk // yz.shape[0])
     for i in range(0, nx, slab):
         if should_abort is not None and should_abort():
             return None
@@ -106,27 +107,37 @@ def simplify(mesh: Mesh, faces: int) -> Mesh:
 
 
 @torch.no_grad()
-def colour_vertices(mesh: Mesh, colour: ColourFn, look_back: float, device="cpu") -> Mesh:
-    """The mesh with normals and colours: each vertex as seen from `look_back` outside it along its normal."""
+def colour_vertices(mesh: Mesh, colour: ColourFn, look_back: float, device="cpu", *,
+                    should_abort: Callable[[], bool] | None = None,
+                    progress: Callable[[float], None] | None = None, chunk: int = CHUNK) -> Mesh | None:
+    """The mesh with normals and colours: each vertex as seen from `look_back` outside it along its
+    normal, `chunk` rays per colour call (None when should_abort() stopped it between calls)."""
     normals = vertex_normals(mesh.vertices, mesh.faces)
     rgb = np.zeros((len(normals), 3), np.float32)
     n = torch.as_tensor(normals, dtype=torch.float32, device=device)
     v = torch.as_tensor(mesh.vertices, dtype=torch.float32, device=device)
-    for s in range(0, len(v), CHUNK):
-        origins = v[s:s + CHUNK] + look_back * n[s:s + CHUNK]
-        rgb[s:s + CHUNK] = colour(origins, -n[s:s + CHUNK]).float().clamp(0, 1).cpu().numpy()
+    for s in range(0, len(v), chunk):
+        if should_abort is not None and should_abort():
+            return None
+        origins = v[s:s + chunk] + look_back * n[s:s + chunk]
+        rgb[s:s + chunk] = colour(origins, -n[s:s + chunk]).float().clamp(0, 1).cpu().numpy()
+        if progress is not None:
+            progress(min(s + chunk, len(v)) / len(v))
     colours = (rgb * 255.0 + 0.5).astype(np.uint8)
     return Mesh(mesh.vertices, mesh.faces, colours, normals)
 
 
 def extract_mesh(density: DensityFn, colour: ColourFn | None, crop: CropBox, resolution: int = 256,
                  threshold: float = DEFAULT_THRESHOLD, faces: int | None = None, device="cpu", *,
-                 should_abort: Callable[[], bool] | None = None,
-                 progress: Callable[[float], None] | None = None) -> Mesh | None:
+                 should_abort: Callable[[], bool] | None = None, progress: Callable[[float], None] | None = None,
+                 chunk: int = CHUNK, ray_chunk: int = CHUNK) -> Mesh | None:
     """Marching cubes on `density` over `crop`, optionally simplified to `faces`, coloured by `colour`.
-    None when should_abort() stopped it (checked between lattice slabs, where nearly all the time
-    goes); progress(fraction) as density_grid's."""
-    grid = density_grid(density, crop, resolution, device, should_abort, progress)
+    None when should_abort() stopped it (checked between density calls of `chunk` points and colour
+    calls of `ray_chunk` rays, where the time goes); progress(fraction done)."""
+    def part(lo: float, hi: float):
+        return None if progress is None else lambda f: progress(lo + (hi - lo) * f)
+
+    grid = density_grid(density, crop, resolution, device, should_abort, part(0.0, GRID_SHARE), chunk)
     if grid is None:
         return None
     mesh = marching_cubes(grid, crop, threshold)
@@ -134,5 +145,8 @@ def extract_mesh(density: DensityFn, colour: ColourFn | None, crop: CropBox, res
         mesh = simplify(mesh, faces)
     if colour is not None and len(mesh.faces):
         voxel = float(crop.size.max()) / (resolution - 1)
-        mesh = colour_vertices(mesh, colour, LOOK_BACK_VOXELS * voxel, device)
+        mesh = colour_vertices(mesh, colour, LOOK_BACK_VOXELS * voxel, device, should_abort=should_abort,
+                               progress=part(GRID_SHARE, 1.0), chunk=ray_chunk)
+    elif progress is not None:
+        progress(1.0)
     return mesh

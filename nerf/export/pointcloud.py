@@ -38,16 +38,17 @@ def remove_outliers(points: np.ndarray, k: int = 16, std_ratio: float = 2.0) -> 
 def surface_points(rays: RayFn, cameras: Cameras, n_points: int, crop: CropBox, *, seed: int = 0,
                    min_opacity: float = 0.5, device="cpu",
                    should_abort: Callable[[], bool] | None = None,
-                   progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+                   progress: Callable[[float], None] | None = None,
+                   chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray] | None:
     """About n_points surface points [N, 3] and uint8 colours [N, 3] from random training pixels
     (before outlier removal); None when aborted. Draws rays until n_points survive or 8 x n_points
-    rays were cast; progress(fraction) after each chunk of rays, the nearer of the two ends."""
+    rays were cast, `chunk` rays per call; progress(fraction) after each call, the nearer of the two ends."""
     gen = torch.Generator().manual_seed(seed)
     pts, cols, cast = [], [], 0
     while sum(len(p) for p in pts) < n_points and cast < 8 * n_points:
         if should_abort is not None and should_abort():
             return None
-        n = CHUNK
+        n = chunk
         cam = torch.randint(len(cameras), (n,), generator=gen)
         px = torch.rand(n, generator=gen) * cameras.width
         py = torch.rand(n, generator=gen) * cameras.height

@@ -20,6 +20,13 @@ from nerf.export.mesh_files import write_mesh, write_points
 from nerf.export.pointcloud import remove_outliers, surface_points
 
 Progress = Callable[[float], None]  # the fraction done, 0..1
+# Model calls per abort check on a CPU: one default chunk of the vanilla NeRF (16k rays, 262k
+# density points) takes tens of seconds there, too long for Abort and the progress bar.
+CPU_POINTS, CPU_RAYS = 1 << 14, 1 << 11
+
+
+def _cpu(trainer) -> bool:
+    return torch.device(trainer.device).type == "cpu"
 
 
 def colour_fn(trainer):
@@ -51,8 +58,9 @@ def mesh_file(trainer, crop: CropBox, out: str | Path, *, resolution: int = 256,
     written to `out`: a one-line summary, or None when aborted (nothing written). InputError naming
     `source` when no surface lies inside the box (its hint names the setting `threshold_name`)."""
     with torch.no_grad():
+        small = {"chunk": CPU_POINTS, "ray_chunk": CPU_RAYS} if _cpu(trainer) else {}
         mesh = extract_mesh(trainer.model.density, colour_fn(trainer), crop, resolution, threshold, faces,
-                            trainer.device, should_abort=should_abort, progress=progress)
+                            trainer.device, should_abort=should_abort, progress=progress, **small)
     if mesh is None:
         return None
     if len(mesh.faces) == 0:
@@ -68,8 +76,9 @@ def points_file(trainer, crop: CropBox, out: str | Path, *, n_points: int = 100_
     one-line summary, or None when aborted (nothing written). InputError naming `source` when no
     ray ends inside the box."""
     cams = trainer.scene.split("train").cameras
+    small = {"chunk": CPU_RAYS} if _cpu(trainer) else {}
     found = surface_points(ray_fn(trainer), cams, n_points, crop, device=trainer.device,
-                           should_abort=should_abort, progress=progress)
+                           should_abort=should_abort, progress=progress, **small)
     if found is None:
         return None
     points, colours = found

@@ -1,44 +1,16 @@
 """nerf/export/trained.py: a model's mesh and point cloud written in the scene file's coordinates,
 with progress and abort (as the viewer's Export panel runs them), on an analytic sphere model."""
-import dataclasses
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from nerf.data.crop import CropBox
 from nerf.data.formats.pointcloud import read_ply_points
 from nerf.errors import InputError
 from nerf.export.trained import mesh_file, points_file
-from tests.support.fakes import make_fake_scene
-
-RADIUS = 0.5
-
-
-class SphereModel:
-    """A solid red sphere of RADIUS at the origin, as a model's density and render_rays."""
-
-    def __init__(self, radius: float = RADIUS):
-        self.radius = radius
-
-    def density(self, pts: torch.Tensor) -> torch.Tensor:
-        return torch.where(pts.norm(dim=-1) < self.radius, 1000.0, 0.0)
-
-    def render_rays(self, o, d, bg, stratified, generator):
-        b = (o * d).sum(-1)
-        disc = b * b - ((o * o).sum(-1) - self.radius ** 2)
-        hit = disc > 0
-        t = torch.where(hit, -b - disc.clamp(min=0).sqrt(), torch.zeros_like(b))
-        rgb = torch.where(hit[:, None], torch.tensor([1.0, 0.0, 0.0]), bg)
-        return SimpleNamespace(rgb=rgb, depth=t, opacity=hit.float())
-
-
-def _trainer(radius: float = RADIUS):
-    scene = dataclasses.replace(make_fake_scene(32), near=0.0)  # scale 2, offset (0.5, -1, 0.25)
-    return SimpleNamespace(model=SphereModel(radius), scene=scene, device=torch.device("cpu"))
-
+from tests.support.sphere_model import RADIUS
+from tests.support.sphere_model import sphere_trainer as _trainer
 
 def _normalised(points, scene):
     return (points - np.asarray(scene.offset)) / scene.scale
@@ -58,7 +30,9 @@ def test_points_lie_on_the_sphere_in_file_coordinates(tmp_path):
     trainer, seen = _trainer(), []
     summary = points_file(trainer, CropBox.cube(1.0), tmp_path / "p.ply", n_points=500, progress=seen.append)
     kept, removed = (int(w) for w in re.match(r"(\d+) points \((\d+) outliers removed\)", summary).groups())
-    assert kept + removed == 500 and kept >= 400  # the statistical test drops a few even on a clean sphere
+    # at most the 500 asked for (fewer when 8 x 500 rays found fewer), and the statistical test
+    # drops only a few from a clean sphere
+    assert 100 < kept + removed <= 500 and kept >= 0.85 * (kept + removed)
     radii = np.linalg.norm(_normalised(read_ply_points(tmp_path / "p.ply"), trainer.scene), axis=1)
     np.testing.assert_allclose(radii, RADIUS, atol=1e-4)
     assert seen[-1] == 1.0

@@ -78,6 +78,22 @@ def click_item(env: dict, rect, dy: float = 0.0) -> None:
     xdo(env, "click", 1)
 
 
+def scroll_to(env: dict, debug: Path, app: subprocess.Popen, section: str, item: str,
+              side_width: int = 420) -> dict:
+    """Scroll the side column until the debug state's section["items"][item] is on screen (it is
+    `side_width` px wide: viewer.app.SIDE_WIDTH); the state then."""
+    for _ in range(40):
+        time.sleep(0.3)  # the last wheel event's scroll shows in a state written after it
+        s = read_state(debug)
+        x, y, _w, h, visible = s[section]["items"][item]
+        if visible and 40 < y and y + h < s["window"][1] - 40:
+            return s
+        # over the column's scrollbar: a plot under the mouse would take the wheel for itself
+        xdo(env, "mousemove", int(x + side_width - 22), 300)
+        xdo(env, "click", 5 if y > 40 else 4)  # the wheel, down or up
+    pytest.fail(f"{section} {item} never came on screen: {read_state(debug)[section]}")
+
+
 def read_state(path: Path) -> dict | None:
     """The app's NERF_VIEWER_DEBUG_STATE snapshot, or None while it is missing or half-written."""
     try:

@@ -10,24 +10,9 @@ import time
 
 import pytest
 
-from tests.support.xdriver import click_item, drag, read_state, viewer_without_help, wait_state, xdo
-from viewer.app import SIDE_WIDTH
+from tests.support.xdriver import click_item, drag, read_state, scroll_to, viewer_without_help, wait_state, xdo
 
 pytestmark = pytest.mark.gui
-
-
-def _scroll_to(env, debug, app, item: str) -> dict:
-    """Scroll the side column until the overlays panel's `item` is on screen; the state then."""
-    for _ in range(40):
-        s = read_state(debug)
-        x, y, _w, h, visible = s["overlays"]["items"][item]
-        if visible and y + h < s["window"][1] - 40:
-            return s
-        # over the column's scrollbar: a plot under the mouse would take the wheel for itself
-        xdo(env, "mousemove", int(x + SIDE_WIDTH - 22), 300)
-        xdo(env, "click", 5)  # the wheel, down
-        time.sleep(0.15)
-    pytest.fail(f"the overlays panel's {item} never came on screen: {read_state(debug)['overlays']}")
 
 
 def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
@@ -55,7 +40,7 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
         tx, ty = (int(vx + c) for c in f["centres"][target])
 
         # Hidden cameras cannot be clicked.
-        s = _scroll_to(env, debug, app, "cameras")
+        s = scroll_to(env, debug, app, "overlays", "cameras")
         click_item(env, s["overlays"]["items"]["cameras"])
         wait_state(debug, app, lambda s: s["overlays"]["cameras"] is False and not s["frustums"]["shown"], 10,
                    "the cameras to be hidden")
@@ -78,7 +63,7 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
         # Scoring renders every training camera against its image, colouring the frustums as it
         # goes; Abort ends it (all 64 would take minutes on a busy CPU; the job itself is tested in
         # test_camera_scores.py).
-        s = _scroll_to(env, debug, app, "score")
+        s = scroll_to(env, debug, app, "overlays", "score")
         click_item(env, s["overlays"]["items"]["score"])
         s = wait_state(debug, app, lambda s: s["overlays"]["scored"] >= 2, 120, "two cameras scored")
         assert s["overlays"]["status"].startswith("scoring ")
