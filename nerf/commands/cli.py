@@ -17,10 +17,11 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Callable
 
-from nerf.errors import InputError
+from nerf.errors import InputError, InputWarning
 
 
 def package_version() -> str:
@@ -58,9 +59,12 @@ def crash_report(prog: str, exc: BaseException) -> Path | None:
 def guarded_main(prog: str, body: Callable[[], int]) -> int:
     """body()'s exit status; an InputError becomes one line and 2, Ctrl-C 130, anything else one line
     naming the traceback file and 1 (a stop signal: 128 + its number). SystemExit (argparse's own
-    errors, exit 2) passes through."""
+    errors, exit 2) passes through. An InputWarning issued by the body is one line,
+    `prog: warning: <path>: <problem>`."""
     try:
-        return body()
+        with warnings.catch_warnings():  # the one-line form lasts as long as the body, no longer
+            warnings.showwarning = _one_line_warnings(prog, warnings.showwarning)
+            return body()
     except InputError as exc:
         return fail(prog, str(exc))
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into nerf.runtime.signals.Stopped
@@ -76,6 +80,15 @@ def guarded_main(prog: str, body: Callable[[], int]) -> int:
         first = (str(exc).splitlines() or [""])[0]
         print(f"{prog}: error: unexpected {type(exc).__name__}: {first}{where}", file=sys.stderr)
         return 1
+
+
+def _one_line_warnings(prog: str, show_other: Callable) -> Callable:
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            show_other(message, category, filename, lineno, file, line)
+    return show
 
 
 def number(kind: type = float, *, low: float | None = None, high: float | None = None,

@@ -15,7 +15,7 @@ import numpy as np
 from nerf.data.cameras import focal_length
 from nerf.data.formats.frames import DISTORTION_KEYS, MIN_FOCAL, VALUE_LIMIT, Frame, check_pose, holdout_split
 from nerf.data.formats.images import image_header
-from nerf.errors import InputError
+from nerf.errors import InputError, warn_input
 from nerf.files import read_json
 
 BLENDER_SPLITS = ("train", "val", "test")
@@ -104,7 +104,23 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
                             cx=w / 2.0 if num["cx"] is None else num["cx"],
                             cy=h / 2.0 if num["cy"] is None else num["cy"],
                             width=w, height=h, distortion=dist if dist.any() else None, camera_type=camera_type))
+    warn_unused_fields(meta["frames"], file)
     return frames
+
+
+# nerfstudio's per-frame fields that this project reads but does not act on, and what that means
+UNUSED_FIELDS = {
+    "depth_file_path": "depth maps are not used (no depth supervision): training uses the colours alone",
+    "mask_path": "masks are not used yet: masked pixels supervise training like the others",
+}
+
+
+def warn_unused_fields(frames: list, file: Path) -> None:
+    """One warning per field of UNUSED_FIELDS that any frame carries (nerf.errors.warn_input)."""
+    for key, meaning in UNUSED_FIELDS.items():
+        count = sum(isinstance(fr, dict) and key in fr for fr in frames)
+        if count:
+            warn_input(file, f"{count} frames have '{key}': {meaning}")
 
 
 def camera_type_of(meta: dict, file: Path) -> str:
@@ -118,7 +134,6 @@ def camera_type_of(meta: dict, file: Path) -> str:
     if not isinstance(fisheye, bool):
         raise InputError(file, f"'is_fisheye' must be true or false, got {str(fisheye)[:40]!r}")
     return "fisheye" if model == "OPENCV_FISHEYE" or fisheye else "perspective"
-
 
 
 def blender_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[str, Path]]:
