@@ -122,24 +122,40 @@ class Box(Primitive):
     half: float = 0.25  # a cube [-half, half]^3 in local coordinates
 
     @property
+    def half_extents(self) -> np.ndarray:
+        return np.full(3, self.half)
+
+    @property
     def bound_radius(self) -> float:
-        return self.half * math.sqrt(3.0)
+        return float(np.linalg.norm(self.half_extents))
 
     def intersect(self, o: np.ndarray, d: np.ndarray) -> np.ndarray:
         o, d = self._to_local(o, d)
+        half = self.half_extents
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = 1.0 / d
-            ta, tb = (-self.half - o) * inv, (self.half - o) * inv
+            ta, tb = (-half - o) * inv, (half - o) * inv
         t_near = np.nanmax(np.minimum(ta, tb), axis=1)
         t_far = np.nanmin(np.maximum(ta, tb), axis=1)
         hit = (t_near <= t_far) & (t_far > 0)
         return np.where(hit, np.where(t_near > 0, t_near, t_far), np.inf)
 
     def _local_normal(self, p: np.ndarray) -> np.ndarray:
-        axis = np.argmax(np.abs(p), axis=1)
+        axis = np.argmax(np.abs(p) / self.half_extents, axis=1)  # the face the point lies on
         n = np.zeros_like(p)
         n[np.arange(len(p)), axis] = np.sign(p[np.arange(len(p)), axis])
         return n
+
+
+@dataclass(frozen=True)
+class Cuboid(Box):
+    """A box with three half sizes [-sx, sx] x [-sy, sy] x [-sz, sz] (local): a wall, a slab, a table top."""
+
+    size: tuple[float, float, float] = (1.0, 0.1, 1.0)  # half extents along local x, y, z
+
+    @property
+    def half_extents(self) -> np.ndarray:
+        return np.asarray(self.size, np.float64)
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,16 @@ Written to disk by `python -m nerf.commands.generate unbounded --out DIR`.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from PIL import Image
 
-from nerf.data.generated.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, camera_rays, pose_at
+from nerf.data.generated.capture import Intrinsics, render_frame, write_capture
+from nerf.data.generated.synthetic import AMBIENT, DIFFUSE, LIGHT_DIR, _shade, _trace, pose_at
 from nerf.data.generated.shapes import EPS, Box, Cylinder, Sphere, default_objects
 
 GROUND_Z = -0.65  # the default scene's disk rests on it
@@ -54,26 +56,40 @@ def _ground_albedo(p: np.ndarray) -> np.ndarray:
     return np.where(checker[:, None], [0.72, 0.68, 0.55], [0.40, 0.45, 0.32]) * tint[:, None]
 
 
-def sky(d: np.ndarray) -> np.ndarray:
-    """Colour [n, 3] of unit directions d [n, 3]: horizon to zenith, the same below the horizon."""
-    up = np.clip(d[:, 2], 0.0, 1.0)[:, None] ** 0.6
-    return HORIZON * (1.0 - up) + ZENITH * up
+@dataclass(frozen=True)
+class World:
+    """What a ray meets when it misses every object: a lit ground plane that fades with distance into
+    the horizon's colour (aerial perspective), and a sky from `horizon` to `zenith` above it."""
+
+    ground_albedo: Callable[[np.ndarray], np.ndarray] = _ground_albedo  # ground points [n, 3] -> albedo [n, 3]
+    haze_distance: float = HAZE_DISTANCE  # e-folding distance of the ground's fade
+    horizon: tuple[float, float, float] = tuple(HORIZON)
+    zenith: tuple[float, float, float] = tuple(ZENITH)
+    ground_z: float = GROUND_Z
+
+    def sky(self, d: np.ndarray) -> np.ndarray:
+        """Colour [n, 3] of unit directions d [n, 3]: horizon to zenith, the same below the horizon."""
+        up = np.clip(d[:, 2], 0.0, 1.0)[:, None] ** 0.6
+        return np.asarray(self.horizon) * (1.0 - up) + np.asarray(self.zenith) * up
 
 
-def shade_rays(objects, o: np.ndarray, d: np.ndarray) -> np.ndarray:
+OUTDOORS = World()
+
+
+def shade_rays(objects, o: np.ndarray, d: np.ndarray, world: World = OUTDOORS) -> np.ndarray:
     """Colour [n, 3] of unit rays o, d [n, 3]: objects, else the lit and hazed ground, else the sky."""
     colour, hit, t_obj = _shade(objects, o, d)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_ground = np.where(d[:, 2] < 0, (GROUND_Z - o[:, 2]) / d[:, 2], np.inf)
+        t_ground = np.where(d[:, 2] < 0, (world.ground_z - o[:, 2]) / d[:, 2], np.inf)
     ground = np.flatnonzero(~hit & (t_ground > 0) & np.isfinite(t_ground))
-    out = np.where(hit[:, None], colour, sky(d))
+    out = np.where(hit[:, None], colour, world.sky(d))
     t = t_ground[ground]
     p = o[ground] + t[:, None] * d[ground]
     shadow_t, _ = _trace(objects, p + np.array([0.0, 0.0, 10 * EPS]), np.repeat(LIGHT_DIR[None], len(p), 0))
     lit = (~np.isfinite(shadow_t)) * LIGHT_DIR[2]
-    lambert = _ground_albedo(p) * (AMBIENT + DIFFUSE * lit)[:, None]
-    fade = np.exp(-t / HAZE_DISTANCE)[:, None]
-    out[ground] = lambert * fade + HORIZON * (1.0 - fade)
+    lambert = world.ground_albedo(p) * (AMBIENT + DIFFUSE * lit)[:, None]
+    fade = np.exp(-t / world.haze_distance)[:, None]
+    out[ground] = lambert * fade + np.asarray(world.horizon) * (1.0 - fade)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -81,10 +97,8 @@ def render_outdoor(c2w: np.ndarray, width: int, height: int, fov_x: float = FOV_
                    supersample: int = 3, objects=None) -> np.ndarray:
     """RGB [H, W, 3] float32 in [0, 1] of the outdoor scene from c2w [4, 4] (OpenGL convention)."""
     objects = default_objects() + far_objects() if objects is None else objects
-    offsets = (np.arange(supersample) + 0.5) / supersample
-    o, d = camera_rays(c2w, width, height, fov_x, offsets)
-    rgb = shade_rays(objects, o, d).reshape(height, width, supersample * supersample, 3).mean(axis=2)
-    return rgb.astype(np.float32)
+    return render_frame(partial(shade_rays, objects), c2w, Intrinsics.from_fov(width, height, fov_x),
+                        width, height, supersample)
 
 
 def capture_poses(n: int, seed: int = 0) -> np.ndarray:
@@ -102,20 +116,7 @@ def capture_poses(n: int, seed: int = 0) -> np.ndarray:
 def write_unbounded_scene(out_dir: str | Path, n_frames: int = 48, width: int = 96, height: int = 72,
                           seed: int = 0, supersample: int = 3, quality: int = 95) -> Path:
     """Render the capture into `out_dir`: images/frame_NNNNN.jpg and a nerfstudio transforms.json."""
-    out = Path(out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "images").glob("frame_*.jpg"):
-        stale.unlink()
-    focal = 0.5 * width / math.tan(0.5 * FOV_X)
-    frames = []
-    for i, c2w in enumerate(capture_poses(n_frames, seed)):
-        rgb = render_outdoor(c2w, width, height, FOV_X, supersample)
-        name = f"images/frame_{i + 1:05d}.jpg"
-        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(out / name, quality=quality)
-        # per-frame intrinsics, as nerfstudio writes them for captures from several cameras
-        frames.append({"file_path": name, "transform_matrix": c2w.tolist(), "fl_x": focal, "fl_y": focal,
-                       "cx": width / 2.0, "cy": height / 2.0, "w": width, "h": height})
-    meta = {"camera_model": "OPENCV", "frames": frames}
-    (out / "transforms.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return out
-
+    shade = partial(shade_rays, default_objects() + far_objects())
+    intrinsics = [Intrinsics.from_fov(width, height, FOV_X)] * n_frames
+    return write_capture(out_dir, shade, capture_poses(n_frames, seed), intrinsics, width, height, supersample,
+                         quality=quality)

@@ -41,3 +41,12 @@ def test_an_unwritable_folder_is_one_line_exit_2(tmp_path, capsys):
                  "--height", "4", "--supersample", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("python -m nerf.commands.generate: error: ") and "blocker" in err
+
+
+@pytest.mark.parametrize("kind", ["ring360", "walls360", "arcs360", "backdrop", "room"])
+def test_suite_captures_are_written_by_the_command(tmp_path, kind):
+    assert main([kind, "--out", str(tmp_path / kind), "--n-frames", "3", "--width", "8", "--height", "6",
+                 "--supersample", "1"]) == 0
+    meta = json.loads((tmp_path / kind / "transforms.json").read_text())
+    assert len(meta["frames"]) == 3 and meta["frames"][0]["w"] == 8
+    assert meta.get("aabb_scale") == (1 if kind == "backdrop" else None)
