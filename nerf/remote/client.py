@@ -228,6 +228,9 @@ class RemoteWorker:
             result = None
             try:
                 result = fn(RemoteRenderer(self, self.scene), aborted)
+            except AttributeError as exc:  # the job wants more of the trainer than its renders
+                self.errors.put(f"{name}: not available over --connect, it needs the model itself "
+                                f"({exc.name}); run it on the server (nerf-export, nerf-render)")
             except Exception as exc:  # noqa: BLE001 - a failed job is shown to the user, the viewer goes on
                 self.errors.put(f"{name} failed: {exc.__class__.__name__}: {exc}")
             self.notices.put(Notice(name, None if aborted() else result))

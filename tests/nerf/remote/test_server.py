@@ -173,6 +173,16 @@ def test_a_job_renders_through_the_server(served, client):
     assert notice.result == (8, 10, 3)
 
 
+def test_a_job_that_needs_the_model_itself_says_so(served, client):
+    client.submit("export", lambda trainer, _abort: trainer.model.query_density)
+    notice = client.notices.get(timeout=HANG)
+    while notice.name != "export":
+        notice = client.notices.get(timeout=HANG)
+    assert notice.result is None
+    error = client.errors.wait(HANG)
+    assert "export: not available over --connect" in error and "model" in error
+
+
 def test_save_goes_to_the_servers_run_folder(served, client, tmp_path):
     client.save_checkpoint("mine.pt")
     _until(lambda: (tmp_path / "mine.pt").exists(), "checkpoint on the server")
