@@ -18,6 +18,7 @@ from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
 from viewer.autosave import DEFAULT_MINUTES, Autosave
 from viewer.camera_scores import JOB_NAME as SCORES_JOB
+from viewer.crop_handles import CropHandles
 from viewer.dataset_views import DatasetViews
 from viewer.debug_state import DebugState
 from viewer.depth_view import DepthBar
@@ -186,6 +187,7 @@ class ViewerApp:
         overlay = PathOverlay(self.view.overlay)
         self.scene_overlay.build(self.view.add_layer(perspective_divide=True, depth_clipping=True))
         depth_bar, divider = DepthBar(self.view.add_layer()), Divider(self.view.add_layer())
+        handles = self._crop_handles()
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
         self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
                                 self.render_panel.debug, self.export_panel.debug]
@@ -207,6 +209,21 @@ class ViewerApp:
             lambda now: self.toy.update(),
             lambda now: self.help.update(self.view.size),
         ]
+        if handles is not None:
+            self._per_frame.insert(0, handles.update)
+
+    def _crop_handles(self) -> CropHandles | None:
+        """The crop box's handles over the view, taking left drags before the rest (forward-facing
+        scenes have no crop box: None)."""
+        scene = self.views.scene
+        if scene.ndc:
+            return None
+        cam = self.view.camera
+        handles = CropHandles(self.view.add_layer(), crop=lambda: self.view.crop, set_crop=self.path_panel.set_crop,
+                              camera=lambda: (cam.c2w, self.view.display_fov(), self.view.size), bound=scene.bound)
+        self.view.grabbers.insert(0, handles)
+        self.debug.sections.append(handles.debug)
+        return handles
 
     def _fit_view(self) -> None:
         size = (dpg.get_viewport_client_width(), dpg.get_viewport_client_height())

@@ -6,6 +6,8 @@ the two sides' names into a draw layer over the view.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dearpygui.dearpygui as dpg
 import numpy as np
 
@@ -34,11 +36,14 @@ def split_image(left: np.ndarray, right: np.ndarray, fraction: float) -> np.ndar
 
 class Split:
     """Where the divider is: `fraction` of the frame's width, the frame's rect in view pixels
-    (x, y, w, h) as last drawn, and whether a drag holds it."""
+    (x, y, w, h) as last drawn, whether the view is split now (`active`) and whether a drag holds
+    the divider. As a grabber of the view (grab, drag, release) it calls on_move() when it moved."""
 
-    def __init__(self, fraction: float = 0.5):
+    def __init__(self, on_move: Callable[[], None] = lambda: None, fraction: float = 0.5):
+        self.on_move = on_move
         self.fraction = fraction
         self.frame = (0.0, 0.0, 1.0, 1.0)
+        self.active = False
         self.dragging = False
 
     @property
@@ -46,10 +51,17 @@ class Split:
         """The divider's view x, px."""
         return self.frame[0] + self.fraction * self.frame[2]
 
-    def grab(self, x: float) -> bool:
-        """A press at view x: on the divider, it holds the divider (True)."""
-        self.dragging = abs(x - self.x) <= GRAB_PX
+    def grab(self, xy) -> bool:
+        """A left press at view pixel xy: on the divider of a split view, it holds the divider (True)."""
+        self.dragging = self.active and abs(xy[0] - self.x) <= GRAB_PX
         return self.dragging
+
+    def drag(self, xy) -> None:
+        self.move_to(xy[0])
+        self.on_move()
+
+    def release(self) -> None:
+        self.dragging = False
 
     def move_to(self, x: float) -> None:
         """Put the divider at view x (kept inside the frame)."""

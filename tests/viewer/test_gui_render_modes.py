@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.xdriver import click_item, drag, press, read_state, viewer_without_help, wait_state, xdo
+from tests.support.xdriver import click_item, drag, press, read_state, scroll_to, viewer_without_help, wait_state, xdo
 from viewer.panels.render import MODES
 from viewer.split_view import GROUND_TRUTH, OFF
 
@@ -21,7 +21,7 @@ def choose(env, debug, app, combo: str, value: str) -> dict:
     """Pick `value` in the Render panel's `combo` ("mode" or "compare"): open it, click its row in
     the list below."""
     rows = MODES if combo == "mode" else (OFF, GROUND_TRUTH, *MODES)
-    rect = read_state(debug)["render"]["items"][combo]
+    rect = scroll_to(env, debug, app, "render", combo)["render"]["items"][combo]
     click_item(env, rect)
     time.sleep(0.3)
     click_item(env, rect, dy=rect[3] * (rows.index(value) + 1) + 4)

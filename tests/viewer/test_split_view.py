@@ -16,13 +16,18 @@ def test_left_up_to_the_divider_right_from_it():
 
 
 def test_the_divider_is_grabbed_near_it_and_stays_inside_the_frame():
-    s = Split()
+    moves = []
+    s = Split(on_move=lambda: moves.append(s.fraction))
     s.frame = (100.0, 20.0, 400.0, 300.0)  # the frame letterboxed at x 100 .. 500
     assert s.x == 300.0
-    assert not s.grab(300.0 + GRAB_PX + 1) and not s.dragging
-    assert s.grab(300.0 - GRAB_PX + 1) and s.dragging
-    s.move_to(200.0)
-    assert s.fraction == pytest.approx(0.25) and s.x == pytest.approx(200.0)
+    assert not s.grab((300.0, 50.0)) and not s.dragging  # not split: nothing to hold
+    s.active = True
+    assert not s.grab((300.0 + GRAB_PX + 1, 50.0)) and not s.dragging
+    assert s.grab((300.0 - GRAB_PX + 1, 50.0)) and s.dragging
+    s.drag((200.0, 80.0))
+    assert s.fraction == pytest.approx(0.25) and s.x == pytest.approx(200.0) and moves == [0.25]
+    s.release()
+    assert not s.dragging
     s.move_to(50.0)
     assert s.fraction == 0.0
     s.move_to(900.0)

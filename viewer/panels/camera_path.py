@@ -200,6 +200,11 @@ class CameraPathPanel:
         self.editor.set_crop(crop)
         self._on_crop(crop)
 
+    def set_crop(self, crop: CropBox | None) -> None:
+        """A crop box set elsewhere (its handles dragged in the view): the path's, the sliders' and the view's."""
+        self.editor.set_crop(crop)
+        self._show_crop()
+
     def _show_crop(self) -> None:
         """The sliders from the editor's crop box (a loaded path's)."""
         crop = self.editor.path.crop

@@ -39,6 +39,17 @@ class RenderWorker(Protocol):
     def set_interacting(self, on: bool) -> None: ...
 
 
+class Grabber(Protocol):
+    """Something drawn over the view that a left drag starting on it moves (viewer.split_view.Split,
+    viewer.crop_handles.CropHandles)."""
+
+    def grab(self, xy: tuple[float, float]) -> bool: ...
+
+    def drag(self, xy: tuple[float, float]) -> None: ...
+
+    def release(self) -> None: ...
+
+
 class LiveView:
     """The view and its render requests. `views`: the scene's dataset views (viewer.dataset_views:
     their cameras to snap to, their images for the error map); `on_screenshot(rgb, request)`
@@ -68,7 +79,11 @@ class LiveView:
         self.last_outputs: dict | None = None
         self.last_image: np.ndarray | None = None  # [H, W, 3] float, as uploaded
         self.depth_shown: tuple[float, float] | None = None  # the depth range on screen (None: not depth)
-        self.split = Split()  # the compare view's divider
+        self.split = Split(on_move=self.show)  # the compare view's divider
+        # Things in the view a left drag can hold instead of orbiting (the divider, crop handles),
+        # asked in order at each press: grab(xy) -> bool, drag(xy), release()
+        self.grabbers: list[Grabber] = [self.split]
+        self._grabbed: Grabber | None = None
         self.compare_labels: tuple[str, str] | None = None  # (left, right) while the view is split
         self.compare_note = ""  # why the compare side is not shown
         self.frame_hash = 0
@@ -126,16 +141,16 @@ class LiveView:
     def on_press(self, button: int) -> None:
         self._drag_ok = self.hovered()
         self._dragged = 0.0
-        if button == 0 and self._drag_ok and self.compare_labels is not None:
-            self.split.grab(dpg.get_drawing_mouse_pos()[0])
+        if button == 0 and self._drag_ok:
+            xy = dpg.get_drawing_mouse_pos()
+            self._grabbed = next((g for g in self.grabbers if g.grab(xy)), None)
 
     def on_drag(self, button: int, cum_dx: float, cum_dy: float) -> None:
         if button not in self._drag:
             return
         dx, dy = self._drag[button].update(cum_dx, cum_dy)
-        if button == 0 and self.split.dragging:
-            self.split.move_to(dpg.get_drawing_mouse_pos()[0])
-            self.show()  # the same frame, divided elsewhere: nothing to render
+        if button == 0 and self._grabbed is not None:
+            self._grabbed.drag(dpg.get_drawing_mouse_pos())
             return
         if button == 0:
             self._dragged = max(self._dragged, abs(cum_dx) + abs(cum_dy))
@@ -151,8 +166,9 @@ class LiveView:
         if button in self._drag:
             self._drag[button].release()
             self.schedule.released(time.perf_counter())
-        if button == 0 and self.split.dragging:
-            self.split.dragging = False
+        if button == 0 and self._grabbed is not None:
+            self._grabbed.release()
+            self._grabbed = None
             return
         if button == 0 and self._drag_ok and self._dragged < CLICK_PX and self.hovered():
             x, y = dpg.get_drawing_mouse_pos()
@@ -284,6 +300,7 @@ class LiveView:
         elif compare != OFF:
             right = visualize(self.last_outputs, compare, gt, self.depth_shown)
         self.compare_labels = None if right is None else (mode, compare)
+        self.split.active = right is not None
         self._upload(image if right is None else split_image(image, right, self.split.fraction))
 
     def _upload(self, image: np.ndarray) -> None:
