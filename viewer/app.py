@@ -90,7 +90,8 @@ class ViewerApp:
                                         on_change=self.view.set_settings, on_snap=self.view.snap_to)
         self.training_panel = TrainingPanel(self.worker, session.trainer.config, render_share,
                                             on_toggle=self.actions.toggle_training,
-                                            on_evaluate=self.actions.evaluate, on_model=self.actions.change_model)
+                                            on_evaluate=self.actions.evaluate, on_model=self.actions.change_model,
+                                            scene_type=scene.scene_type)
         self.record_panel = RecordPanel(session.run_dir, on_screenshot=lambda: self.record.screenshot(),
                                         on_record=lambda: self.record.toggle_recording(),
                                         on_turntable=lambda: self.record.turntable(),

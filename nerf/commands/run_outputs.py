@@ -19,6 +19,7 @@ from nerf.export.render_path import render_to_file
 from nerf.media import write_png
 from nerf.files import write_json
 from nerf.report.curves import CURVES_FILE, read_run_log, write_curves
+from nerf.report.generalisation import judge, recent_train_psnr
 from nerf.report.lpips import open_lpips
 from nerf.report.views import EVAL_FILE, ViewScore, eval_split, image_name, score_views
 from nerf.train.batching import BACKGROUNDS
@@ -41,7 +42,8 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
                   video_frames: int, log: RunLog | None = None) -> dict:
     """Evaluate the test split (eval.json: each view's scores), write each view's prediction beside
     its ground truth (test/003-r_12-31.42dB.png), curves.png from the log, the turntable MP4 and
-    metrics.json. LPIPS is scored when its weights are on disk (nerf.report.lpips), as nerf-eval would."""
+    metrics.json (with the train/held-out gap and its warning, nerf.report.generalisation). LPIPS is
+    scored when its weights are on disk (nerf.report.lpips), as nerf-eval would."""
     split = eval_split(trainer)
     (out / "test").mkdir(parents=True, exist_ok=True)
 
@@ -55,10 +57,15 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     eval_seconds = time.perf_counter() - t0
     scores.write(out / EVAL_FILE)
     test_psnr, test_ssim = scores.mean("psnr"), scores.mean("ssim")
+    curves = None
     if log is not None:
         log.evaluation(trainer.step_count, figures["train_seconds"], test_psnr, test_ssim)
         if log.path is not None and log.path.is_file():  # not when the log could not be written
-            write_curves([read_run_log(log.path)], out / CURVES_FILE)
+            curves = read_run_log(log.path)
+            write_curves([curves], out / CURVES_FILE)
+    # the training PSNR of the last records (one batch each: one step's alone is noise), else the last step's
+    train_psnr = figures["final_train_psnr"] if curves is None else recent_train_psnr(curves.steps, curves.psnr)
+    generalisation = judge(train_psnr, test_psnr, trainer.scene.scene_type)
     if video_frames > 0:
         bg = BACKGROUNDS[trainer.config.eval_background]
         cams = turntable_cameras(trainer.scene, video_frames)
@@ -72,6 +79,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
         "model": trainer.config.model, "peak_memory_bytes": peak_memory_bytes(trainer.device),
         "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
         "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
+        "scene_type": trainer.scene.scene_type, **generalisation.to_json(),
     }
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from nerf.train.worker_messages import WorkerStats
+from nerf.report.generalisation import judge, recent_train_psnr
+from nerf.train.worker_messages import EvalScore, WorkerStats
 
 PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: long lines are costly to
 #                    rasterise in software (BENCHMARKS.md, "Viewer"), and the panel is 400 px wide
@@ -17,11 +18,12 @@ PLOT_POINTS = 400  # curves are drawn as bin means of at most this many points: 
 
 class TrainingPanel:
     """`worker`: the TrainingWorker the knobs command; `config`: the TrainConfig it started with;
-    `on_toggle()` / `on_evaluate()` / `on_model(name)`: pause or resume, evaluate, change the model."""
+    `on_toggle()` / `on_evaluate()` / `on_model(name)`: pause or resume, evaluate, change the model;
+    `scene_type`: the scene's (what the generalisation warning suggests depends on it)."""
 
     def __init__(self, worker, config, render_share: float, *, on_toggle: Callable[[], None],
-                 on_evaluate: Callable[[], None], on_model: Callable[[str], None]):
-        self.worker, self.config, self.render_share = worker, config, render_share
+                 on_evaluate: Callable[[], None], on_model: Callable[[str], None], scene_type: str | None = None):
+        self.worker, self.config, self.render_share, self.scene_type = worker, config, render_share, scene_type
         self._on_toggle, self._on_evaluate, self._on_model = on_toggle, on_evaluate, on_model
         self._running = None
         self._history_len = -1
@@ -35,7 +37,7 @@ class TrainingPanel:
                 self.model_combo = dpg.add_combo(("ngp", "nerf"), default_value=cfg.model, width=70,
                                                  callback=lambda _s, v: self._on_model(v))
             self.numbers = dpg.add_text("step 0")
-            self.test_text = dpg.add_text("test PSNR: not evaluated")
+            self.test_text = dpg.add_text("test PSNR: not evaluated", wrap=390)
             with dpg.group(horizontal=True):
                 self.eval_button = dpg.add_button(label="Evaluate test views", callback=lambda: self._on_evaluate())
                 dpg.add_button(label="Abort", callback=lambda: self.worker.abort_job())
@@ -85,8 +87,7 @@ class TrainingPanel:
                       f"{stats.rays_per_s / 1000:.1f} k rays/s   trained {stats.train_seconds:.0f} s"
                       f"{budget}   model {stats.model}")
         if stats.test:
-            t = stats.test
-            dpg.set_value(self.test_text, f"test PSNR {t.psnr:.2f} dB (step {t.step}, {t.views} views)")
+            dpg.set_value(self.test_text, evaluation_line(stats.test, stats.history, self.scene_type))
         elif self._history_len != 0:
             dpg.set_value(self.test_text, "test PSNR: not evaluated")
         dpg.set_value(self.model_combo, stats.model)
@@ -100,6 +101,15 @@ class TrainingPanel:
                 dpg.fit_axis_data(self.x_axis)
                 dpg.fit_axis_data(self.loss_axis)
                 dpg.fit_axis_data(self.psnr_axis)
+
+
+def evaluation_line(test: EvalScore, history, scene_type: str | None) -> str:
+    """The panel's test line, with nerf-train's generalisation warning under it when the training PSNR
+    (the history's last records up to the evaluated step) is far above the held-out one."""
+    steps, _losses, psnrs = history
+    verdict = judge(recent_train_psnr(steps, psnrs, at_step=test.step), test.psnr, scene_type)
+    line = f"test PSNR {test.psnr:.2f} dB (step {test.step}, {test.views} views)"
+    return line if verdict.warning is None else f"{line}\nwarning: {verdict.warning}"
 
 
 def binned_means(values, points: int = PLOT_POINTS) -> list[float]:
