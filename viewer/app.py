@@ -8,6 +8,7 @@ controllers (record_actions, session_actions, notices, keys), each given only wh
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -29,6 +30,7 @@ from viewer.opengl import SOFTWARE_WINDOW_SIZE, gl_renderer, is_software_rendere
 from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.export import ExportPanel
+from viewer.panels.open_source import OpenPanel
 from viewer.panels.help import HelpOverlay, seen_marker
 from viewer.panels.overlays import OverlaysPanel
 from viewer.panels.record import RecordPanel
@@ -40,6 +42,7 @@ from viewer.panels.view import LiveView
 from viewer.path_editor import PathEditor
 from viewer.path_overlay import PathOverlay
 from viewer.record_actions import RecordActions
+from viewer.reopen import Carried, relaunch_argv
 from viewer.scene_overlay import SceneOverlay, points_or_note
 from viewer.session import Session
 from viewer.session_actions import SessionActions
@@ -106,6 +109,8 @@ class ViewerApp:
         self.scene_overlay = SceneOverlay(views, points)
         self.overlays_panel = OverlaysPanel(self.scene_overlay, points_note, worker=self.worker, view=self.view)
         self.view.on_click = self.overlays_panel.click
+        self.open_panel = OpenPanel(session.run_dir.resolve().parent, on_open=self._open)
+        self._reopen: list[str] | None = None  # the command of the session File > Open asked for
         self.export_panel = ExportPanel(self.worker, session.run_dir, None if scene.ndc else scene.bound,
                                         crop=lambda: self.view.crop)
         self.notices = NoticeTable({
@@ -140,7 +145,9 @@ class ViewerApp:
         # A plain borderless window without background over the viewport's clear colour looks the same.
         with dpg.window(tag="main", no_scrollbar=True, no_title_bar=True, no_move=True, no_resize=True,
                         no_collapse=True, no_background=True, no_bring_to_front_on_focus=True,
-                        pos=(0, 0), width=width, height=height) as main:
+                        pos=(0, 0), width=width, height=height, menubar=True) as main:
+            with dpg.menu_bar():
+                self.open_panel.build_menu(on_quit=dpg.stop_dearpygui)
             with dpg.tab_bar() as self.tab_bar:
                 with dpg.tab(label="NeRF") as nerf_tab:
                     with dpg.group(horizontal=True):
@@ -148,7 +155,7 @@ class ViewerApp:
                                                                 no_scrollbar=True, border=False)
                         side = dpg.add_child_window(width=SIDE_WIDTH, height=-30)
                     for panel in (self.training_panel, self.render_panel, self.overlays_panel, self.record_panel,
-                                  self.export_panel, self.path_panel):
+                                  self.export_panel, self.path_panel, self.open_panel):
                         panel.build(side)
                     self.status.build(nerf_tab)
                 self.nerf_tab = nerf_tab
@@ -191,7 +198,7 @@ class ViewerApp:
         handles = self._crop_handles()
         self.help = HelpOverlay(self.view.add_layer(), seen_marker())
         self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
-                                self.render_panel.debug, self.export_panel.debug]
+                                self.render_panel.debug, self.export_panel.debug, self.open_panel.debug]
         self._per_frame = [
             self.path_panel.update,
             lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
@@ -272,7 +279,17 @@ class ViewerApp:
                 # render ends the wait at once: it goes on screen without waiting out the frame.
                 self._early_frame = self.worker.frames.wait(spare)
         self.shutdown()
+        if self._reopen and not self.stop.requested:
+            sys.stderr.flush()
+            os.execv(self._reopen[0], self._reopen)  # see viewer.reopen: the new session, a fresh process
         return self.stop.exit_code if self.stop.requested else 0
+
+    def _open(self, source) -> None:
+        """File > Open: close this session as on quit, then open `source` (viewer.reopen)."""
+        carried = Carried(self.session.device.type, self.session.downscale, self.stats.model if self.stats else None,
+                          self.autosave.every_s / 60.0)
+        self._reopen = relaunch_argv(source, self.session.run_dir, carried)
+        dpg.stop_dearpygui()
 
     def _frame(self, now: float) -> None:
         stats = self.worker.stats.take()

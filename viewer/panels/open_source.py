@@ -1,0 +1,73 @@
+"""File menu and Open panel: another scene folder, checkpoint, video or folder of photos, picked in
+a file dialog or typed in, opened in a new session (viewer.reopen). What cannot be opened is said
+in the panel, and the current session goes on."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+
+from nerf.process.ingest import VIDEO_SUFFIXES
+from viewer.reopen import CHECKPOINT_SUFFIX, source_problem
+
+HINT = "scene folder, checkpoint (.pt), video or folder of photos"
+
+
+class OpenPanel:
+    """`start_dir`: where the dialogs open; `on_open(path)`: open a source that passed the checks
+    (it closes this session)."""
+
+    def __init__(self, start_dir: Path, on_open: Callable[[Path], None]):
+        self.start_dir, self._on_open = Path(start_dir), on_open
+
+    def build_menu(self, on_quit: Callable[[], None]) -> None:
+        """The File menu, inside the window's menu bar."""
+        self._dialogs()
+        with dpg.menu(label="File"):
+            dpg.add_menu_item(label="Open scene or photo folder...", callback=lambda: dpg.show_item(self.folder_dialog))
+            dpg.add_menu_item(label="Open checkpoint or video...", callback=lambda: dpg.show_item(self.file_dialog))
+            dpg.add_separator()
+            dpg.add_menu_item(label="Quit", shortcut="Esc", callback=on_quit)
+
+    def _dialogs(self) -> None:
+        # DearPyGui's dialog picks either folders or files, so one of each
+        self.folder_dialog = dpg.add_file_dialog(directory_selector=True, show=False, modal=True, width=640,
+                                                 height=400, default_path=str(self.start_dir),
+                                                 callback=lambda _s, data: self._picked(data))
+        with dpg.file_dialog(directory_selector=False, show=False, modal=True, width=640, height=400,
+                             default_path=str(self.start_dir), callback=lambda _s, data: self._picked(data)) as f:
+            dpg.add_file_extension(f"Checkpoints and videos{{{CHECKPOINT_SUFFIX},{','.join(VIDEO_SUFFIXES)}}}")
+            dpg.add_file_extension(".*")
+        self.file_dialog = f
+
+    def build(self, parent) -> None:
+        with dpg.collapsing_header(label="Open", default_open=False, parent=parent) as self.header:
+            dpg.add_text(f"another {HINT}: this session is saved and closed, the new one opens")
+            self.path = dpg.add_input_text(hint=HINT, width=-1, on_enter=True,
+                                           callback=lambda: self.open(dpg.get_value(self.path)))
+            with dpg.group(horizontal=True):
+                self.open_button = dpg.add_button(label="Open", callback=lambda: self.open(dpg.get_value(self.path)))
+                dpg.add_button(label="Browse folders...", callback=lambda: dpg.show_item(self.folder_dialog))
+                dpg.add_button(label="Browse files...", callback=lambda: dpg.show_item(self.file_dialog))
+            self.status = dpg.add_text("", wrap=380)
+
+    def _picked(self, data) -> None:
+        path = data.get("file_path_name") if isinstance(data, dict) else None
+        if path:
+            dpg.set_value(self.path, path)
+            self.open(path)
+
+    def open(self, path: str) -> None:
+        problem = source_problem(path)
+        if problem:
+            dpg.set_value(self.status, problem)
+            return
+        dpg.set_value(self.status, f"opening {path} ...")
+        self._on_open(Path(path).expanduser())
+
+    def debug(self, _now: float) -> dict:
+        items = {"header": self.header, "path": self.path, "open": self.open_button}
+        return {"open": {"status": dpg.get_value(self.status),
+                         "items": {k: [*dpg.get_item_rect_min(i), *dpg.get_item_rect_size(i),
+                                       dpg.is_item_visible(i)] for k, i in items.items()}}}
