@@ -1,5 +1,6 @@
 """The wire format (nerf.remote.wire), frames (nerf.remote.frames) and access (nerf.remote.access):
 round trips, and every malformed input becomes a WireError or an InputError, never anything else."""
+import dataclasses
 import json
 import random
 import struct
@@ -17,7 +18,7 @@ from nerf.remote.frames import QUALITY_MAX, QUALITY_MIN, JpegQuality, decode_fra
 from nerf.remote.scene_wire import (
     SceneBuilder, cameras_of, image_message, render_request, scene_messages, wire_camera, wire_render,
 )
-from nerf.train.worker_messages import EvalScore, Evaluate, Pause, RenderRequest, SetBudget, SetLr
+from nerf.train.worker_messages import EvalScore, Evaluate, Pause, RenderRequest, SetBudget, SetLr, WorkerStats
 from tests.support.fakes import FakeConfig, make_fake_scene
 
 
@@ -180,3 +181,10 @@ def test_tokens_and_addresses(monkeypatch):
         parse_address("7000", "--connect", default_host=None)
     assert exposure_warning(parse_address("7000", "--serve")) is None
     assert "not encrypted" in exposure_warning(parse_address("0.0.0.0:7000", "--serve"))
+
+
+def test_wire_stats_carry_every_field_of_the_workers_stats():
+    """A field added to WorkerStats must be added to wire.Stats (and the client's rebuild) too."""
+    worker = [f.name for f in dataclasses.fields(WorkerStats) if f.name != "history"]
+    sent = [f.name for f in dataclasses.fields(wire.Stats)]
+    assert sent == worker + ["history_from", "history_new"]
