@@ -3,7 +3,6 @@ each, one after the other, and the ratio of their rays/s.
 
     git worktree add /tmp/before COMMIT               # the engine before the marcher
     python bench/bench_marcher.py --before /tmp/before [--minutes 2] [--scene PATH --downscale 8]
-    python bench/bench_marcher.py --dense             # this engine, ngp_marcher="dense" vs "rounds"
 
 Each run is `python -m nerf.commands.train ... --minutes M` in a fresh process with PYTHONPATH set to
 that checkout; figures come from its metrics.json. Run it on a quiet machine: they are wall-clock
@@ -37,26 +36,20 @@ def run(label: str, checkout: Path, args: argparse.Namespace, out: Path, extra: 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--before", help="a checkout of the engine before the marcher")
-    p.add_argument("--dense", action="store_true", help="compare with this engine's dense marcher instead")
+    p.add_argument("--before", required=True, help="a checkout of the engine before the marcher")
     p.add_argument("--minutes", type=float, default=2.0)
     p.add_argument("--scene", default=None, help="scene folder (default: the embedded scene)")
     p.add_argument("--downscale", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="nerf-train --threads (1 on a busy CPU)")
     p.add_argument("--out", default=None, help="keep run folders here (default: a temp dir)")
     args = p.parse_args(argv)
-    if not args.before and not args.dense:
-        p.error("give --before CHECKOUT or --dense")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
-        if args.dense:
-            before = run("dense", HERE, args, out, ["--marcher", "dense"])
-        else:
-            before = run("before", Path(args.before).resolve(), args, out, [])
+        before = run("before", Path(args.before).resolve(), args, out, [])
         after = run("rounds", HERE, args, out, [])
     print("| engine | steps | rays/s | samples/ray | test PSNR | SSIM |")
     print("|---|---|---|---|---|---|")
-    for label, m in (("before" if args.before else "dense", before), ("rounds", after)):
+    for label, m in (("before", before), ("rounds", after)):
         print(f"| {label} | {m['steps']} | {m['rays_per_second']:.0f} | {m['samples_per_ray']:.2f} | "
               f"{m['test_psnr']:.2f} | {m['test_ssim']:.3f} |")
     print(f"\nrays/s ratio {after['rays_per_second'] / before['rays_per_second']:.2f}x, "

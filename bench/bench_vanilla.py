@@ -3,7 +3,7 @@ budget on a scene, then evaluate on the test split. Prints one JSON line with ra
 peak memory and test PSNR (the numbers recorded in BENCHMARKS.md).
 
     python bench/bench_vanilla.py --minutes 10 --downscale 2
-    python bench/bench_vanilla.py --minutes 3 --set nerf_coarse_samples=32 --set batch_rays=128
+    python bench/bench_vanilla.py --minutes 3 --set model.coarse_samples=32 --set batch_rays=128
 """
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ import time
 import torch
 
 from nerf.train.config import TrainConfig
-from nerf.data.formats.registry import load_scene
-from nerf.train.trainer import Trainer
-from nerf.models.vanilla import VanillaNeRF
+from nerf.train.run import RunSpec, SceneOptions, open_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,36 +31,31 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a TrainConfig field (repeatable)")
     args = p.parse_args(argv)
     try:
-        overrides = TrainConfig.parse_overrides(args.set)
+        overrides = TrainConfig.parse_overrides(args.set, model="nerf")
     except ValueError as exc:
         p.error(f"--set {exc}")
     torch.set_num_threads(args.threads)
-    if args.scene is None:
-        from assets import default_scene_path
-        args.scene = default_scene_path()
-    scene = load_scene(args.scene, downscale=args.downscale)
-    fields = {"model": "nerf", **VanillaNeRF.defaults("cpu"), **overrides}
-    config = TrainConfig(**fields)
-    trainer = Trainer(scene, config)
+    run = open_run(RunSpec(SceneOptions(args.scene, args.downscale), model="nerf", device="cpu", overrides=overrides))
+    trainer, config = run.trainer, run.trainer.config
 
     t0 = time.perf_counter()
     rays, samples, log = 0, 0.0, []
     while time.perf_counter() - t0 < args.minutes * 60:
         s = trainer.step()
-        rays += s["rays"]
-        samples += s["samples_per_ray"] * s["rays"]
-        if s["step"] % 50 == 0:
-            log.append((s["step"], round(time.perf_counter() - t0, 1), round(s["psnr"], 2)))
-            print(f"step {s['step']} t={log[-1][1]}s train psnr {s['psnr']:.2f}", file=sys.stderr)
+        rays += s.rays
+        samples += s.samples_per_ray * s.rays
+        if s.step % 50 == 0:
+            log.append((s.step, round(time.perf_counter() - t0, 1), round(s.psnr, 2)))
+            print(f"step {s.step} t={log[-1][1]}s train psnr {s.psnr:.2f}", file=sys.stderr)
     train_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     ev = None  # --eval-views 0: throughput only
     if args.eval_views != 0:
         ev = trainer.evaluate("test", max_views=args.eval_views)
     result = {
-        "scene": str(args.scene), "downscale": args.downscale, "threads": args.threads,
-        "config": {k: v for k, v in config.to_dict().items() if k.startswith("nerf_") or k in
-                   ("lr", "batch_rays", "lr_decay_steps", "lr_decay", "lr_min_factor")},
+        "scene": str(run.scene.root), "downscale": args.downscale, "threads": args.threads,
+        "config": {k: v for k, v in config.to_dict().items() if k in
+                   ("model", "lr", "batch_rays", "lr_decay_steps", "lr_decay", "lr_min_factor")},
         "steps": trainer.step_count, "train_s": round(train_s, 1),
         "rays_per_s": round(rays / train_s, 1), "samples_per_ray": round(samples / max(rays, 1), 1),
         "test_psnr": ev and round(ev.psnr, 2), "test_ssim": ev and round(ev.ssim, 3),

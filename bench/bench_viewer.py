@@ -38,11 +38,14 @@ FAKE_LAUNCHER = """
 import sys, torch
 from pathlib import Path
 from tests.support.fakes import FakeTrainer, make_fake_scene
+from nerf.train.loop import Budget
+from nerf.train.run import Run, RunSpec
 from viewer.app import ViewerApp
 from viewer.session import Session
 trainer = FakeTrainer(make_fake_scene(64), step_seconds=0.01)
 Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
-sys.exit(ViewerApp(Session(trainer, torch.device("cpu"), Path(sys.argv[1]))).run())
+run = Run(RunSpec(), trainer.scene, trainer, torch.device("cpu"), Budget(), Path(sys.argv[1]))
+sys.exit(ViewerApp(Session(run)).run())
 """
 
 

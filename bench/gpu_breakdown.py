@@ -4,9 +4,9 @@
 
 Loads a trained ngp checkpoint (with its scene) and times, with a device synchronisation around
 each phase, the phases of `NGPModel.render_rays` + `Trainer.step` on the checkpoint's adaptive
-batch: ray sampling, marching, the no-grad early-termination pass, the hash encoding, the MLPs,
-compositing + loss, backward, the optimizer step and the occupancy-grid update (amortised over its
-16-step period). The synchronisations make the phases sum to more than a real step, which has
+batch: ray sampling, marching in rounds with the field's forward pass (one phase: the rounds
+interleave them), compositing + loss, backward, the optimizer step and the occupancy-grid update
+(amortised over its 16-step period). The synchronisations make the phases sum to more than a real step, which has
 fewer; the real step time is measured too. Then renders test views at several chunk sizes.
 """
 from __future__ import annotations
@@ -23,9 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nerf.models.hash_field import trunc_exp  # noqa: E402
-from nerf.models.ngp import _sliced  # noqa: E402
-from nerf.volume.compositing import composite, volume_weights_packed  # noqa: E402
+from nerf.train.run import load_trained  # noqa: E402
 from nerf.train.trainer import Trainer  # noqa: E402
 
 
@@ -54,28 +52,13 @@ def phased_step(trainer: Trainer, t: Timer) -> None:
     m, field = trainer.model, trainer.model.field
     with t("sample rays"):
         rays_o, rays_d, target, bg = trainer.sample_batch(trainer.batch_rays)
-        n = rays_o.shape[0]
-    with t("march (occupancy grid)"):
-        ray_idx, t_mid = m.grid.march(rays_o, rays_d, m.near, m.far, m.step_size, stratified=True,
-                                      generator=trainer.generator)
-    with t("early-termination pass (no grad)"):
-        with torch.no_grad():
-            pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-            alive = m._alive(_sliced(field.density, pts), ray_idx, n)
-            ray_idx, t_mid = ray_idx[alive], t_mid[alive]
     with m._autocast(rays_o.device):
-        with t("hash encoding (fwd)"):
-            pts = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-            feats = field.grid((pts + field.bound) / (2.0 * field.bound))
-        with t("MLPs (fwd)"):
-            h = field.density_mlp(feats)
-            sigma = trunc_exp(h[:, 0])
-            rgb = field.color(h, rays_d[ray_idx])
+        with t("march in rounds + field (fwd)"):
+            samples, sigma, rgb = m.sampler().sample(
+                m.grid, rays_o, rays_d, lambda pts, ray_idx: field(m._to_grid(pts), rays_d[ray_idx]),
+                stratified=True, generator=trainer.generator, levels=None if m.unbounded else m._empty_levels())
     with t("compositing + loss (fwd)"):
-        deltas = torch.full_like(t_mid, m.step_size)
-        weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
-        rgb_out, _, _ = composite(weights, rgb, t_mid, ray_idx, n, bg)
-        loss = torch.mean((rgb_out - target) ** 2)
+        loss = torch.mean((m.composite(samples, sigma, rgb, bg).rgb - target) ** 2)
     with t("backward (all)"):
         trainer.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -95,7 +78,7 @@ def main() -> int:
     p.add_argument("--device", default="cuda")
     p.add_argument("--chunks", default=f"{1 << 16},{1 << 18},0", help="render chunks to time (0: whole image)")
     args = p.parse_args()
-    trainer = Trainer.load(args.checkpoint, device=args.device)
+    trainer = load_trained(args.checkpoint, args.device)
     trainer.progress = 1.0  # the final learning rate; timing does not depend on it
     result = {"batch_rays": trainer.batch_rays,
               "device": torch.cuda.get_device_name() if args.device == "cuda" else args.device}
@@ -107,8 +90,8 @@ def main() -> int:
     rays = samples = 0.0
     for _ in range(args.steps):
         stats = trainer.step()
-        rays += stats["rays"]
-        samples += stats["rays"] * stats["samples_per_ray"]
+        rays += stats.rays
+        samples += stats.rays * stats.samples_per_ray
     sync()
     step_s = (time.perf_counter() - t0) / args.steps
     result.update(step_ms=step_s * 1e3, rays_per_step=rays / args.steps, samples_per_step=samples / args.steps,

@@ -1,7 +1,7 @@
 """Short unbounded-scene training runs with config overrides, for choosing defaults
 (BENCHMARKS.md, "Unbounded CPU defaults").
 
-    python bench/sweep_unbounded.py --set batch_rays=128 ngp_early_stop=0.01      # fox, 150 s
+    python bench/sweep_unbounded.py --set batch_rays=128 model.early_stop=0.01      # fox, 150 s
     python bench/sweep_unbounded.py --trace --seconds 300     # + occupancy and samples every 16 steps
     python bench/sweep_unbounded.py --marchers                # + a test view and 8 steps per marcher
 
@@ -20,28 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nerf.data.formats.registry import load_scene  # noqa: E402
 from nerf.runtime.allocator import tune_malloc  # noqa: E402
 from nerf.train.config import TrainConfig  # noqa: E402
-from nerf.train.trainer import Trainer  # noqa: E402
+from nerf.train.run import RunSpec, SceneOptions, open_run  # noqa: E402
 
 FOX = "/work/shared/datasets/instant_ngp_fox/fox"
-
-
-def time_marchers(trainer: Trainer) -> dict:
-    """Seconds for one test view and for one step with each marcher, on the same model."""
-    base, cams, out = trainer.model.config, trainer.scene.split("test").cameras, {}
-    for name in ("dense", "rounds"):
-        trainer.model.config = base.replace(ngp_marcher=name)
-        t0 = time.perf_counter()
-        trainer.render(cams, 0)
-        out[f"{name}_render_s"] = round(time.perf_counter() - t0, 2)
-        t0 = time.perf_counter()
-        for _ in range(8):
-            trainer.step()
-        out[f"{name}_step_s"] = round((time.perf_counter() - t0) / 8, 3)
-    trainer.model.config = base
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,20 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     p.add_argument("--eval-views", type=int, default=3)
     p.add_argument("--trace", action="store_true", help="print the grid's state every 16 steps")
-    p.add_argument("--marchers", action="store_true", help="time a render and steps with each marcher")
     args = p.parse_args(argv)
     try:
         overrides = TrainConfig.parse_overrides(args.set)
     except ValueError as exc:
         p.error(f"--set {exc}")
     tune_malloc()  # as nerf-train: without it every step page-faults its temporaries in again
-    scene = load_scene(args.scene, downscale=args.downscale)
-    config = TrainConfig.for_model("ngp", "cpu", scene.scene_type, seed=0, **overrides)
-    trainer = Trainer(scene, config, "cpu")
+    run = open_run(RunSpec(SceneOptions(args.scene, args.downscale), device="cpu", overrides=overrides))
+    trainer, config = run.trainer, run.trainer.config
     t0, history = time.perf_counter(), []
     while time.perf_counter() - t0 < args.seconds:
         stats = trainer.step()
-        history.append((stats["psnr"], float(stats["samples_per_ray"])))
+        history.append((stats.psnr, float(stats.samples_per_ray)))
         if args.trace and len(history) % 16 == 0:
             grid = trainer.model.grid
             print(f"step {len(history)}  {time.perf_counter() - t0:6.1f} s  occupied {grid.occupied_fraction():.3f}"
@@ -73,12 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
     last = history[-32:]
     result = dict(scene=args.scene, set=args.set, seconds=args.seconds, steps=len(history),
-                  batch_rays=config.batch_rays, early_stop=config.ngp_early_stop,
+                  batch_rays=config.batch_rays, early_stop=config.model.early_stop,
                   train_psnr=round(sum(h[0] for h in last) / len(last), 2),
                   samples_per_ray=round(sum(h[1] for h in last) / len(last), 1),
                   occupied=round(trainer.model.grid.occupied_fraction(), 3))
-    if args.marchers:
-        result.update(time_marchers(trainer))
     if args.eval_views > 0:
         result["test_psnr"] = round(trainer.evaluate("test", max_views=args.eval_views).psnr, 2)
     print(json.dumps(result), flush=True)

@@ -23,6 +23,7 @@ import math
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -124,6 +125,12 @@ def read_json(path: str | Path) -> Any:
         raise InputError(path, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal of thousands of digits
         raise InputError(path, f"invalid JSON: {exc}") from None
+
+
+def new_run_folder(name: str) -> Path:
+    """Where a run goes without --out: runs/<name>-<date>-<time> (the viewer, nerf-train and a
+    processed video all name it so)."""
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def check_output_dir(folder: str | Path, need_bytes: int = 0) -> Path:

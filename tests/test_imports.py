@@ -186,18 +186,11 @@ def crossings(found: list[Import], package: str, forbidden: tuple[str, ...]) -> 
             if imp.source.split(".")[0] == package and imp.target.split(".")[0] in forbidden]
 
 
-# The one cycle left from before, hidden behind a function-level import; issue 25 removes it (the
-# model classes). Only it may remain until then, and it may not grow.
-KNOWN = [{"nerf.models.base", "nerf.models.ngp", "nerf.models.vanilla"}]
-
-
 def test_the_import_graph_has_no_cycle():
     modules, found = scan()
     graph = graph_of(modules, found)
     report = []
     for component in tangles(graph):
-        if any(component <= known for known in KNOWN):
-            continue
         cycle = _cycle_in(graph, component)
         report.append(f"cycle among {', '.join(sorted(component))}, for example:")
         report += [f"    {_where(found, modules, a, b)}" for a, b in zip(cycle, cycle[1:], strict=False)]

@@ -17,7 +17,7 @@ import dearpygui.dearpygui as dpg
 from nerf.runtime.signals import StopSignals
 from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
-from viewer.autosave import DEFAULT_MINUTES, Autosave
+from viewer.autosave import Autosave
 from viewer.camera_scores import JOB_NAME as SCORES_JOB
 from viewer.crop_handles import CropHandles
 from viewer.dataset_views import DatasetViews
@@ -58,18 +58,19 @@ class ViewerApp:
     """The window, its loop and the wiring. Each panel and controller gets at construction only
     what it uses (the worker it commands, callables for the actions it offers) and never sees the app."""
 
-    def __init__(self, session: Session, stop: StopSignals | None = None, autosave_minutes: float = DEFAULT_MINUTES):
+    def __init__(self, session: Session, stop: StopSignals | None = None):
         """stop: SIGINT/SIGTERM as installed by the command line (None: only the window closes the app)."""
         self.session = session
         self.stop = stop or StopSignals()
-        self.autosave = Autosave(session.run_dir, autosave_minutes)
+        self.autosave = Autosave(session.run_dir)
         scene, device = session.trainer.scene, session.device
         # Share of the worker's time for view refreshes while training: on a CPU a refresh costs a
         # few steps and the window already takes a third of a core; on a GPU both are cheap.
         render_share = 0.3 if device.type == "cuda" else 0.1
         self.worker = TrainingWorker(session.trainer, log_path=session.run_dir / "log.jsonl",
                                      render_share=render_share, num_threads=session.train_threads,
-                                     shards=session.shards)
+                                     shards=session.shards, budget=session.budget, autosave_path=self.autosave.path,
+                                     autosave_s=session.spec.autosave_minutes * 60.0)
         self.views = views = DatasetViews(scene)
         fov = views.fov_y_deg("train")
         self._first_view = central_view(views.c2ws("train"))  # instant-ngp starts at a training camera
@@ -210,7 +211,6 @@ class ViewerApp:
             lambda now: depth_bar.update(self.view.depth_shown, self.view.size),
             lambda now: divider.update(self.view.split, self.view.compare_labels, self.view.compare_note),
             lambda now: self.render_panel.show_depth_span(self.view.depth_shown),
-            lambda now: self.autosave.poll(self.stats, self.worker),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                                            ("| recording " if self.record.recorder else "")
                                            + snap_hint(self.view.snapped())),

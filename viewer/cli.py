@@ -1,44 +1,48 @@
 """`nerf-viewer`'s command line: parse it, open the session, run the app.
 
-Bad input (a missing scene, a broken checkpoint, a bad flag value) is one line and exit status 2,
-before any window opens. SIGINT (Ctrl-C) and SIGTERM stop a loading scene at once, and a running
-app after it saved its training (viewer.autosave): exit status 130 / 143.
+It takes nerf-train's training flags (nerf.commands.train_flags): the same run description, opened
+the same way, so a viewer session reproduces a headless run. Bad input (a missing scene, a broken
+checkpoint, a bad flag value, an --out that holds another run) is one line and exit status 2, before
+any window opens. SIGINT (Ctrl-C) and SIGTERM stop a loading scene at once, and a running app after
+it saved its training: exit status 130 / 143.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from nerf.commands.cli import command_parser
+from nerf.commands.cli import command_parser, fail, guarded_main
+from nerf.commands.train_flags import add_training_arguments, run_spec
 from nerf.runtime.signals import StopSignals, Stopped, exit_soon
 from nerf.errors import InputError
 from nerf.runtime.allocator import tune_malloc
 from viewer.app import ViewerApp
-from viewer.autosave import DEFAULT_MINUTES
 from viewer.opengl import tune_software_gl
 from viewer.processing import process_if_needed
 from viewer.session import open_session
 
+PROG = "nerf-viewer"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = command_parser(prog="nerf-viewer", description="Train a NeRF and fly around it live.")
+    p = command_parser(prog=PROG, description="Train a NeRF and fly around it live.")
     p.add_argument("source", nargs="?", default=None, metavar="SCENE|CHECKPOINT",
                    help="scene folder, checkpoint (.pt), video or folder of photos (processed "
                         "first, see nerf-process); default: the embedded scene")
-    p.add_argument("--model", choices=("ngp", "nerf"), default=None, help="ngp (default) or nerf")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--downscale", type=int, default=1, metavar="K", help="downscale images by K at load")
-    p.add_argument("--scene-type", choices=("bounded", "unbounded", "forward"), default=None,
-                   help="space to train in (default: chosen from the files, see nerf-train --inspect)")
-    p.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<scene>-<time>)")
-    p.add_argument("--autosave", type=float, default=DEFAULT_MINUTES, metavar="MIN",
-                   help=f"save checkpoint.pt in the run folder every MIN minutes of training (default "
-                        f"{DEFAULT_MINUTES:g}; 0: only when the app closes)")
+    add_training_arguments(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    code = guarded_main(PROG, lambda: _run(args))
+    if argv is None:
+        exit_soon()
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     tune_software_gl()
     tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
     with StopSignals() as stop:
@@ -47,17 +51,16 @@ def main(argv: list[str] | None = None) -> int:
                 args = process_if_needed(args)  # a video or photos: recover the cameras first
                 if args is None:
                     return 0
-                session = open_session(args)
+                source = Path(args.source) if args.source else None
+                checkpoint = args.source if source is not None and source.is_file() else None
+                spec = run_spec(args, None if checkpoint else args.source, resume=checkpoint)
+                session = open_session(spec, args.threads)
         except InputError as exc:
-            print(f"nerf-viewer: error: {exc.path}: {exc.problem}", file=sys.stderr)
-            return 2
+            return fail(PROG, str(exc))
         except Stopped:
-            print(f"nerf-viewer: stopped by {stop.name} while loading; nothing written", file=sys.stderr)
+            print(f"{PROG}: stopped by {stop.name} while loading; nothing written", file=sys.stderr)
             return stop.exit_code
-        code = ViewerApp(session, stop, autosave_minutes=args.autosave).run()
-    if argv is None:
-        exit_soon()
-    return code
+        return ViewerApp(session, stop).run()
 
 
 if __name__ == "__main__":

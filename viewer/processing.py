@@ -6,7 +6,8 @@ open a second viewport in one process (the first GLFW window's late focus event 
 second context and crashes it), and the app's own window follows. The processed scene goes to
 <run folder>/scene, and <run folder>/source.json records what it came from (path, size,
 modification time), so opening the same video again, with the same --out or without one, reuses
-the newest matching run under runs/ instead of processing it twice.
+the newest matching run under runs/ instead of processing it twice, and continues the model
+trained there (its checkpoint.pt) instead of training over it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import datetime
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
@@ -23,7 +23,7 @@ import dearpygui.dearpygui as dpg
 from nerf.process.ingest import PHOTO_SUFFIXES, is_video
 from nerf.data.formats.registry import detect_format
 from nerf.errors import InputError
-from nerf.files import read_json
+from nerf.files import new_run_folder, read_json
 from nerf.process.pipeline import ProcessOptions, process
 from nerf.runtime.stages import StageProgress
 from nerf.process.sfm import Cancelled
@@ -69,19 +69,25 @@ def _reusable_run(source: Path, out: str | None) -> Path | None:
 
 
 def process_if_needed(args: argparse.Namespace) -> argparse.Namespace | None:
-    """args with `source` pointing at a posed scene (and `out` at its run folder); None when the
-    user closed the window while processing. Raises InputError when processing fails."""
+    """args with `source` pointing at a posed scene, or at the checkpoint trained on it when the
+    video was opened before (and `out` at its run folder); None when the user closed the window
+    while processing. Raises InputError when processing fails, or when --out holds a run made from
+    something else (unless --overwrite)."""
     if not needs_processing(args.source):
         return args
     source = Path(args.source)
     run = _reusable_run(source, args.out)
     if run is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        run = Path(args.out) if args.out else RUNS / f"{source.stem}-{stamp}"
+        run = Path(args.out) if args.out else new_run_folder(source.stem)
+        if run.is_dir() and any(run.iterdir()) and not getattr(args, "overwrite", False):
+            raise InputError(run, f"holds another run, not one made from {source.name}; choose another --out, "
+                                  "or pass --overwrite to replace it")
         if not _process_in_child(source, run / "scene"):
             return None
         (run / "source.json").write_text(json.dumps(source_fingerprint(source)) + "\n")
-    return argparse.Namespace(**{**vars(args), "source": str(run / "scene"), "out": str(run)})
+    checkpoint = run / "checkpoint.pt"  # opened before: go on with what was trained, never over it
+    opened = checkpoint if checkpoint.is_file() else run / "scene"
+    return argparse.Namespace(**{**vars(args), "source": str(opened), "out": str(run)})
 
 
 def _process_in_child(source: Path, out: Path) -> bool:

@@ -1,45 +1,56 @@
-"""What one viewer session works on: the trainer (from a scene or a checkpoint), the device and
-the run folder. Input errors become one InputError carrying the file and the problem."""
+"""What one viewer session works on: the opened run (its scene, trainer, device, budget and run
+folder, from nerf.train.run.open_run, as nerf-train opens it) and how the worker threads it.
+Input errors become one InputError carrying the file and the problem."""
 from __future__ import annotations
 
-import argparse
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import torch
 
-from assets import default_scene_path
-from nerf.train.config import TrainConfig
-from nerf.data.formats.registry import load_scene
-from nerf.device import pick_device
-from nerf.errors import InputError
 from nerf.files import check_output_dir
-from nerf.train.checkpoint import check_resume_flags, checkpoint_bytes, read_checkpoint
-from nerf.train.trainer import Trainer
-
-
+from nerf.train.checkpoint import checkpoint_bytes
+from nerf.train.loop import Budget
+from nerf.train.run import Run, RunSpec, open_run, start_run_files
 
 
 @dataclass
 class Session:
-    trainer: object  # nerf.train.trainer.Trainer (or a stand-in with its API)
-    device: torch.device
-    run_dir: Path
-    downscale: int = 1
+    run: Run
     train_threads: int | None = None  # torch CPU threads of the training worker (None: leave as is)
     shards: bool = False  # those threads split steps and renders into pieces (see nerf.train.shards)
 
+    @property
+    def trainer(self):
+        """The trainer the session opened with (the worker owns it once started)."""
+        return self.run.trainer
+
+    @property
+    def device(self) -> torch.device:
+        return self.run.device
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.out
+
+    @property
+    def budget(self) -> Budget:
+        return self.run.budget
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.run.spec
+
     def new_trainer(self, model: str):
-        """A fresh trainer for `model` on the same scene (built in the worker thread)."""
-        scene = self.trainer.scene
-        t = Trainer(scene, TrainConfig.for_model(model, self.device.type, scene.scene_type), self.device)
-        t.meta["downscale"] = self.downscale
-        return t
+        """A fresh trainer for `model` on the same scene and flags (built in the worker thread)."""
+        spec = self.spec.replace(model=model, resume=None, distortion=None if model != "ngp" else self.spec.distortion)
+        return open_run(spec, scene=self.run.scene, device=self.device).trainer
 
     def load(self, path):
-        return Trainer.load(path, scene=self.trainer.scene, device=self.device)
+        """The run saved in checkpoint `path`, on the scene shown (built in the worker thread)."""
+        spec = self.spec.replace(resume=str(path), model=None, seed=None, batch_rays=None, distortion=None)
+        return open_run(spec, scene=self.run.scene, device=self.device).trainer
 
 
 def training_threads() -> tuple[int, bool]:
@@ -51,25 +62,24 @@ def training_threads() -> tuple[int, bool]:
     return (n, n > 1) if n <= 2 else (n - 1, False)
 
 
-def open_session(args: argparse.Namespace) -> Session:
-    """Load the scene or checkpoint named on the command line and make the run folder.
+def open_session(spec: RunSpec, threads: int | None = None) -> Session:
+    """Open the run `spec` describes and make the run folder.
 
     Call from the UI thread: from here on it runs torch ops on one thread. OpenMP (libgomp) keeps
     a team of helper threads for each thread that ever ran a parallel op, for as long as that
     thread lives, and once there are more such threads than cores it stops spin-waiting and puts
     them to sleep after every op: the training worker's steps then ran 20-25 % slower. So only the
     worker runs multi-threaded, and loading runs on a short-lived thread whose team ends with it.
+    threads: the worker's torch threads (--threads; None: chosen by training_threads).
     """
-    device = pick_device(args.device)
-    threads, shards = training_threads()
+    auto_threads, shards = training_threads()
+    threads = threads or auto_threads
+    shards = shards and threads == auto_threads
     torch.set_num_threads(1)
-    if args.source is not None and args.downscale < 1:
-        raise InputError("--downscale", "must be >= 1")
-    trainer = _in_own_thread(lambda: _load_trainer(args, device), threads)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.out) if args.out else Path("runs") / f"{trainer.scene.name}-{stamp}"
-    check_output_dir(run_dir, checkpoint_bytes(trainer.model))  # before the window opens, not at the first save
-    return Session(trainer, device, run_dir, args.downscale, threads, shards and device.type == "cpu")
+    run = _in_own_thread(lambda: open_run(spec), threads)
+    check_output_dir(run.out, checkpoint_bytes(run.trainer.model))  # before the window opens, not at the first save
+    start_run_files(run)
+    return Session(run, threads, shards and run.device.type == "cpu")
 
 
 def _in_own_thread(fn, threads: int):
@@ -89,22 +99,3 @@ def _in_own_thread(fn, threads: int):
     if "error" in box:
         raise box["error"]
     return box["result"]
-
-
-def _load_trainer(args: argparse.Namespace, device: torch.device):
-    source = Path(args.source) if args.source else None
-    try:
-        if source is not None and source.is_file():
-            check_resume_flags(read_checkpoint(source), model=args.model)
-            trainer = Trainer.load(source, device=device)
-        else:
-            if source is None:
-                source = default_scene_path()
-            scene = load_scene(source, downscale=args.downscale, scene_type=getattr(args, "scene_type", None))
-            trainer = Trainer(scene, TrainConfig.for_model(args.model or "ngp", device.type, scene.scene_type), device)
-            trainer.meta["downscale"] = args.downscale
-    except InputError as exc:
-        raise InputError(exc.path, exc.problem) from None
-    except OSError as exc:
-        raise InputError(exc.filename or source, exc.strerror or str(exc)) from None
-    return trainer

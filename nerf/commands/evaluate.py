@@ -37,7 +37,7 @@ def build_parser():
 
 def run(args) -> int:
     # torch and the model load in seconds: after argparse, so --help and bad flags answer at once
-    from nerf.commands.trained_model import load_trained
+    from nerf.train.run import load_trained
     from nerf.device import pick_device
     from nerf.errors import InputError
     from nerf.files import check_writable

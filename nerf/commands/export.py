@@ -13,7 +13,7 @@ import sys
 
 
 from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
-from nerf.commands.trained_model import load_trained
+from nerf.train.run import load_trained
 from nerf.device import pick_device
 from nerf.data.crop import CropBox
 from nerf.errors import InputError

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
-from nerf.commands.trained_model import load_trained
+from nerf.train.run import load_trained
 from nerf.device import pick_device
 from nerf.data.cameras import fov_deg, resized_cameras
 from nerf.data.crop import CropBox

@@ -59,7 +59,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
     test_psnr, test_ssim = scores.mean("psnr"), scores.mean("ssim")
     curves = None
     if log is not None:
-        log.evaluation(trainer.step_count, figures["train_seconds"], test_psnr, test_ssim)
+        log.evaluation(trainer.step_count, trainer.train_seconds, test_psnr, test_ssim)
         if log.path is not None and log.path.is_file():  # not when the log could not be written
             curves = read_run_log(log.path)
             write_curves([curves], out / CURVES_FILE)
@@ -76,7 +76,7 @@ def write_outputs(trainer: Trainer, out: Path, figures: dict, eval_views: int | 
         "steps": trainer.step_count, "train_seconds": figures["train_seconds"],
         "rays_per_second": figures["rays_per_second"], "samples_per_ray": figures["samples_per_ray"],
         "nan_recovered": figures["nan_recovered"], "device": str(trainer.device),
-        "model": trainer.config.model, "peak_memory_bytes": peak_memory_bytes(trainer.device),
+        "model": trainer.config.model_name, "peak_memory_bytes": peak_memory_bytes(trainer.device),
         "scene": str(trainer.scene.root), "image_size": [trainer.images.shape[2], trainer.images.shape[1]],
         "torch_threads": torch.get_num_threads(), "config": trainer.config.to_dict(),
         "scene_type": trainer.scene.scene_type, **generalisation.to_json(),

@@ -85,25 +85,26 @@ def _print_text(info: dict) -> None:
 def run_inspect(args) -> int:
     """Entry for `nerf-train --inspect`; args has .scene, .downscale, .llff_factor, .json."""
     path = args.scene
+    downscale, llff_factor = args.downscale or 1, args.llff_factor or 4
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
     try:
-        estimate = estimate_scene_memory(path, args.downscale, args.llff_factor)
+        estimate = estimate_scene_memory(path, downscale, llff_factor)
         ram = total_ram_bytes()
         if ram and estimate["bytes"] > RAM_WARN_FRACTION * ram:
             print(f"nerf-train: warning: the images need {_human(estimate['bytes'])} as float32, more "
-                  f"than half of the {_human(ram)} RAM; try --downscale {2 * args.downscale}",
+                  f"than half of the {_human(ram)} RAM; try --downscale {2 * downscale}",
                   file=sys.stderr)
         start = time.perf_counter()
-        scene = load_scene(path, downscale=args.downscale, llff_factor=args.llff_factor,
+        scene = load_scene(path, downscale=downscale, llff_factor=llff_factor,
                            scene_type=args.scene_type)
         seconds = time.perf_counter() - start
     except InputError as exc:
         return fail("nerf-train", str(exc))
     info = scene_summary(scene)
     info.update(memory_bytes=estimate["bytes"], ram_bytes=ram, load_seconds=round(seconds, 3),
-                downscale=args.downscale)
+                downscale=downscale)
     if args.json:
         print(json.dumps(info))
     else:

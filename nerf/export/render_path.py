@@ -40,9 +40,8 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
     """Render every camera into `sink` (beside ground_truth(i) [H, W, 3] when given). Returns False
     when should_abort() stopped it; the frames written so far stay in the sink."""
     span = None
-    cropped = {} if crop is None else {"crop": crop}  # renderers without a crop box never see one
     for i in range(len(cameras)):
-        out = trainer.render(cameras, i, background=background, should_abort=should_abort, **cropped)
+        out = trainer.render(cameras, i, background=background, should_abort=should_abort, crop=crop)
         if out is None:
             return False
         if output == "depth" and span is None:

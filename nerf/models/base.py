@@ -5,8 +5,8 @@ grid for `ngp`, stratified + hierarchical for `nerf`) and the volume rendering. 
 sees `render_rays`, the loss terms it returns, and the hooks below, whose defaults suit a model
 with no state outside its parameters and nothing to refresh between steps.
 
-`config` is a nerf.train.config.TrainConfig; models read their own fields from it (fields prefixed
-`ngp_` / `nerf_` belong to one model).
+Each model owns its config dataclass (nerf.models.ngp.NGPConfig, nerf.models.vanilla.NeRFConfig),
+with its tuned values per device and scene type; nerf.models.registry names them.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from nerf.data.scene import Scene
+from nerf.data.crop import CropBox
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,9 @@ class RenderOutput:
 class RadianceModel(nn.Module):
     """Base of every model the Trainer can train: `render_rays` plus hooks with no-op defaults."""
 
-    @classmethod
-    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
-        """TrainConfig fields tuned for this model on a device kind ("cpu" | "cuda") and a scene type
-        ("bounded" | "unbounded" | "forward", nerf.data.formats.scene_type): TrainConfig.for_model applies
-        them over the dataclass defaults."""
-        return {}
-
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None, crop=None) -> RenderOutput:
+                    max_samples: int | None = None, crop: CropBox | None = None) -> RenderOutput:
         """rays_o, rays_d [n, 3], rays_d unit length; background [n, 3] or [3] -> RenderOutput [n].
 
         For `ndc` scenes the caller (the Trainer) has already mapped the rays with
@@ -79,24 +72,3 @@ class RadianceModel(nn.Module):
 
     def load_extra_state(self, d: dict) -> None:
         """Restores what extra_state() gave."""
-
-
-MODEL_NAMES = ("ngp", "nerf")
-
-
-def model_class(name: str) -> type[RadianceModel]:
-    """The class of model `name` ("ngp" | "nerf")."""
-    # imported here: the models import this module for their base class
-    if name == "ngp":
-        from nerf.models.ngp import NGPModel
-        return NGPModel
-    if name == "nerf":
-        from nerf.models.vanilla import VanillaNeRF
-        return VanillaNeRF
-    raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODEL_NAMES)})")
-
-
-def build_model(name: str, scene: Scene, config, device: torch.device | str) -> RadianceModel:
-    """A fresh model `name` ("ngp" | "nerf") for `scene`, on `device`."""
-    model = model_class(name)(scene.bound, scene.near, scene.far, scene.ndc, config, unbounded=scene.unbounded)
-    return model.to(device)

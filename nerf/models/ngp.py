@@ -1,40 +1,34 @@
 """The `ngp` model: instant-NGP's hash-grid field, occupancy-culled marching, packed rendering.
 
-render_rays keeps each ray's occupied samples in front of the point where its transmittance drops
-below `ngp_early_stop` and trains or renders on those alone. The dense reference finds them as
-nerfacc does, with a no-grad density pass over every occupied sample before the gradient pass;
-without gradients (rendering) colour runs only on the kept samples, in both.
-
-`ngp_marcher` picks the marching: "rounds" (nerf.volume.occupied_march and nerf.volume.rounds: a
-few occupied samples per live ray at a time, each evaluated once, with gradients while training;
-rays dropped once opaque, so nothing behind a surface is evaluated) or "dense" (every step of every
-ray in one tensor, the two passes above over all occupied samples: the reference the tests compare
-with). Both keep exactly the same samples.
+Field + sampler + renderer, as nerfacc composes them: render_rays asks the occupancy sampler
+(nerf.volume.occupancy_sampler) for each ray's occupied samples in front of the point where its
+transmittance drops below `early_stop`, evaluating the field once per sample as it marches (with
+gradients while training; without them only density first, then colour on the kept samples), and
+composites them. Rays are dropped once opaque, so nothing behind a surface is evaluated.
 
 Unbounded scenes (nerf.data.formats.scene_type) put the hash grid and the occupancy grid over contracted
 space (nerf.volume.contraction: the region of full detail [-bound, bound]^3 fills the inner half of
 [-2, 2]^3) and march from the near plane with steps that grow with distance
-(nerf.volume.marching) up to where the contraction saturates for the occupancy grid. Both marchers
-serve the contracted grid: the rounds marcher walks the same cone steps (nerf.volume.steps.EdgeSteps),
-testing each against the grid through the contraction.
+(nerf.volume.marching) up to where the contraction saturates for the occupancy grid.
 """
 from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
+from nerf.data.crop import CropBox
 from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.hash_field import HashField
-from nerf.volume.aabb import ray_aabb
+from nerf.volume.compositing import composite, distortion_packed, volume_weights_packed
 from nerf.volume.contraction import CONTRACTED_BOUND, contract, saturation_distance, uncontract
-from nerf.volume.compositing import composite, distortion_packed, packed_exclusive_sum, volume_weights_packed
-from nerf.volume.marching import cone_step_edges, march_edges
+from nerf.volume.marching import cone_step_edges
 from nerf.volume.occupancy import OccupancyGrid
-from nerf.volume.occupied_march import RayMarcher, empty_levels
-from nerf.volume.rounds import march_to_opacity
-from nerf.volume.steps import ConstantSteps, EdgeSteps
+from nerf.volume.occupancy_sampler import OccupancySampler
+from nerf.volume.occupied_march import Samples, empty_levels
 
 
 NDC_BOUND = 1.5
@@ -43,10 +37,45 @@ NDC_BOUND = 1.5
 EVAL_SLICE = 1 << 19
 
 
-class NGPModel(RadianceModel):
+@dataclass(frozen=True)
+class NGPConfig:
+    """The `ngp` model: its hash grid, occupancy grid, marching and optimizer settings.
+
+    The dataclass defaults are instant-NGP's (the paper's quality setting); `tuned` gives the ones
+    measured for a device kind and a scene type."""
+
+    name: ClassVar[str] = "ngp"
+    # hash grid (instant-NGP section 3)
+    levels: int = 16  # resolution levels
+    features: int = 2  # features per level
+    log2_table: int = 19  # table size per level 2^19 (paper's quality setting)
+    base_res: int = 16  # coarsest grid
+    max_res: int = 2048  # finest grid across the scene cube; detail of ~cube/2048
+    hidden: int = 64  # width of the density and colour MLPs
+    geo_features: int = 15  # density MLP outputs 1 + this (fed to the colour MLP)
+    # occupancy grid and marching
+    grid_res: int = 128  # occupancy cells per axis over the scene cube
+    grid_every: int = 16  # steps between occupancy updates (instant-NGP)
+    grid_warmup: int = 256  # steps during which every cell is re-evaluated at each update
+    grid_decay: float = 0.95  # EMA decay of cell densities
+    grid_memory: int = 0  # > 0: an emptied cell is culled after at most this many refreshes (0: as instant-NGP, no cap)
+    grid_threshold: float = 0.01  # min optical thickness sigma*step of an occupied cell (capped by the mean density)
+    march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
+    early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
+    cone_angle: float = 1 / 128  # unbounded scenes: step = this x distance (at least the cube's step)
+    distortion: float = 0.0  # unbounded scenes: weight of mip-NeRF 360's distortion loss against haze (0: off)
+    first_round: int = 4  # samples per ray of the batch in each marching round (nerf.volume.rounds)
+    # optimizer and arithmetic
+    adam_eps: float = 1e-15  # hash entries get rare, tiny gradients; a big eps would mute them
+    weight_decay: float = 1e-6  # on MLP weights only (instant-NGP); keeps the MLP from blowing up
+    mixed_precision: bool = False  # autocast the MLPs to bf16 on CUDA (ignored on CPU); off: fp32 with TF32 matmuls
+
     @classmethod
-    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
-        """CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
+    def tuned(cls, device: str = "cpu", scene_type: str = "bounded") -> tuple["NGPConfig", dict]:
+        """This config and the TrainConfig fields tuned for a device kind ("cpu" | "cuda") and a
+        scene type (nerf.data.scene_type).
+
+        CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
         the occupancy grid's whole-grid warm-up refreshes end after 64 steps, not 256: on a CPU
         they took half of a 2-minute run (BENCHMARKS.md, "Marching in rounds").
         CUDA: the paper's field; batches of 2^18 samples and nerfacc's budget schedule (its
@@ -67,15 +96,22 @@ class NGPModel(RadianceModel):
         onto its surface: 77 % occupied, 7 samples per ray, another +0.3 dB (BENCHMARKS.md,
         "Clearing the fog")."""
         if device == "cuda":
-            return dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
-        cpu = dict(batch_rays=1024, ngp_log2_table=17, ngp_max_res=512, ngp_march_steps=128,
-                   ngp_grid_res=64, lr_decay_steps=1000, ngp_cone_angle=1 / 32, ngp_grid_warmup=64)
+            return cls(), dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
+        model = dict(log2_table=17, max_res=512, march_steps=128, grid_res=64, cone_angle=1 / 32, grid_warmup=64)
+        train = dict(batch_rays=1024, lr_decay_steps=1000)
         if scene_type == "unbounded":
-            cpu.update(batch_rays=128, ngp_early_stop=1e-2, ngp_grid_every=48, ngp_grid_threshold=0.04,
-                       ngp_grid_memory=16, ngp_distortion=0.01)
-        return cpu
+            model.update(early_stop=1e-2, grid_every=48, grid_threshold=0.04, grid_memory=16, distortion=0.01)
+            train.update(batch_rays=128)
+        return cls(**model), train
 
-    def __init__(self, bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
+
+class NGPModel(RadianceModel):
+    """instant-NGP as field + sampler + renderer: the hash-grid field (nerf.models.hash_field), the
+    occupancy sampler over its occupancy grid (nerf.volume.occupancy_sampler) and packed compositing
+    (nerf.volume.compositing)."""
+
+    def __init__(self, bound: float, near: float, far: float, ndc: bool, config: NGPConfig, *,
+                 unbounded: bool = False, seed: int = 0):
         super().__init__()
         # NDC scenes arrive mapped by the caller: z runs -1..1, but edge pixels of LLFF views start
         # at |x|, |y| up to ~1.4, so the cube is widened to keep them (instead of clipping them)
@@ -84,26 +120,33 @@ class NGPModel(RadianceModel):
         self.far = math.inf if ndc else float(far)
         self.unbounded = bool(unbounded) and not ndc
         self.config = config
+        self.seed = seed  # the occupancy refresh's generator is seeded from the run's seed
         field_bound = CONTRACTED_BOUND if self.unbounded else self.bound  # the grids' own coordinates
-        self.field = HashField(field_bound, config.ngp_levels, config.ngp_features, config.ngp_log2_table,
-                               config.ngp_base_res, config.ngp_max_res, config.ngp_hidden,
-                               config.ngp_geo_features)
+        self.field = HashField(field_bound, config.levels, config.features, config.log2_table,
+                               config.base_res, config.max_res, config.hidden, config.geo_features)
         # inside the region of full detail, unbounded scenes step as finely as bounded ones
-        self.step_size = 2.0 * math.sqrt(3.0) * self.bound / config.ngp_march_steps
-        # a cell is skipped when one step through it would absorb less than ngp_grid_threshold;
+        self.step_size = 2.0 * math.sqrt(3.0) * self.bound / config.march_steps
+        # a cell is skipped when one step through it would absorb less than grid_threshold;
         # unbounded grids store that optical thickness itself (steps differ from cell to cell)
-        threshold = config.ngp_grid_threshold / (1.0 if self.unbounded else self.step_size)
-        self.grid = OccupancyGrid(field_bound, config.ngp_grid_res, config.ngp_grid_decay,
-                                  threshold, config.ngp_grid_warmup, config.ngp_grid_memory)
+        threshold = config.grid_threshold / (1.0 if self.unbounded else self.step_size)
+        self.grid = OccupancyGrid(field_bound, config.grid_res, config.grid_decay,
+                                  threshold, config.grid_warmup, config.grid_memory)
+        edges = None
         if self.unbounded:
             # past this every point falls into the occupancy grid's outer layer of cells, where
             # nothing can be skipped and the field changes little; the corner of the region is as
             # far as a camera inside it can be from the centre
-            self.far = saturation_distance(self.bound, config.ngp_grid_res) + math.sqrt(3.0) * self.bound
-            edges = cone_step_edges(self.near, self.far, config.ngp_cone_angle, self.step_size, math.inf)
+            self.far = saturation_distance(self.bound, config.grid_res) + math.sqrt(3.0) * self.bound
+            edges = cone_step_edges(self.near, self.far, config.cone_angle, self.step_size, math.inf)
             self.register_buffer("edges", edges.float(), persistent=False)  # [S + 1]
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
         self._levels: tuple[tuple, torch.Tensor] | None = None  # (key, empty_levels) of the grid's bits
+
+    def sampler(self) -> OccupancySampler:
+        """The occupancy sampler with this model's settings (its edges on the model's device)."""
+        return OccupancySampler(self.bound, self.near, self.far, self.step_size, self.config.early_stop,
+                                self.config.first_round, edges=self.edges if self.unbounded else None,
+                                to_grid=self._to_grid if self.unbounded else None)
 
     def _autocast(self, device: torch.device):
         if device.type == "cuda" and self.config.mixed_precision:
@@ -112,58 +155,28 @@ class NGPModel(RadianceModel):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None, crop=None) -> RenderOutput:
-        if self.config.ngp_marcher == "rounds":
-            return self._render_rounds(rays_o, rays_d, background, stratified, generator, max_samples, crop)
-        n = rays_o.shape[0]
-        if self.unbounded:
-            ray_idx, t_mid, deltas = march_edges(self.grid, rays_o, rays_d, self.edges, self._to_grid,
-                                                 stratified=stratified, generator=generator,
-                                                 max_samples=max_samples)
-        else:
-            ray_idx, t_mid = self.grid.march(rays_o, rays_d, self.near, self.far, self.step_size,
-                                             stratified=stratified, generator=generator,
-                                             max_samples=max_samples)
-            deltas = torch.full_like(t_mid, self.step_size)
-        with self._autocast(rays_o.device):
-            if not torch.is_grad_enabled():  # inference: one density pass, colour for survivors only
-                world = rays_o[ray_idx] + t_mid[:, None] * rays_d[ray_idx]
-                sigma, h = _sliced(self.field.geometry, self._to_grid(world))
-                if crop is not None:
-                    sigma = sigma * crop.contains(world)
-                alive = self._alive(sigma, deltas, ray_idx, n)
-                ray_idx, t_mid, deltas, sigma = ray_idx[alive], t_mid[alive], deltas[alive], sigma[alive]
-                rgb = self.field.color(h[alive], rays_d[ray_idx])
-            else:
-                with torch.no_grad():  # pass 1: where does each ray become opaque?
-                    pts = self._points(rays_o, rays_d, ray_idx, t_mid)
-                    alive = self._alive(_sliced(self.field.density, pts), deltas, ray_idx, n)
-                    ray_idx, t_mid, deltas = ray_idx[alive], t_mid[alive], deltas[alive]
-                pts = self._points(rays_o, rays_d, ray_idx, t_mid)  # [m, 3]
-                sigma, rgb = self.field(pts, rays_d[ray_idx])  # [m], [m, 3]
-        weights, _, _ = volume_weights_packed(sigma, deltas, ray_idx, n)
-        rgb_out, depth, opacity = composite(weights, rgb, t_mid, ray_idx, n, background)
-        return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
-                            samples_per_ray=ray_idx.numel() / max(n, 1),
-                            regularizer=self._distortion(weights, t_mid, deltas, ray_idx, n))
-
-    def _render_rounds(self, rays_o, rays_d, background, stratified, generator, max_samples,
-                       crop=None) -> RenderOutput:
-        n = rays_o.shape[0]
-        marcher = self._marcher(rays_o, rays_d, stratified, generator, max_samples)
-        first_round, early_stop = self.config.ngp_first_round, self.config.ngp_early_stop
+                    max_samples: int | None = None, crop: CropBox | None = None) -> RenderOutput:
+        sampler = self.sampler()
+        levels = None if self.unbounded else self._empty_levels()
         with self._autocast(rays_o.device):
             if not torch.is_grad_enabled():  # colour only for the kept samples
                 def geometry(pts, _ray_idx):  # pts: world points
                     sigma, h = _sliced(self.field.geometry, self._to_grid(pts))
                     return (sigma if crop is None else sigma * crop.contains(pts)), h
 
-                samples, sigma, h = march_to_opacity(marcher, geometry, early_stop, first_round)
+                samples, sigma, h = sampler.sample(self.grid, rays_o, rays_d, geometry, stratified=stratified,
+                                                   generator=generator, max_samples=max_samples, levels=levels)
                 rgb = self.field.color(h, rays_d[samples.ray_indices])
             else:
-                samples, sigma, rgb = march_to_opacity(
-                    marcher, lambda pts, ray_idx: self.field(self._to_grid(pts), rays_d[ray_idx]), early_stop,
-                    first_round)
+                samples, sigma, rgb = sampler.sample(
+                    self.grid, rays_o, rays_d, lambda pts, ray_idx: self.field(self._to_grid(pts), rays_d[ray_idx]),
+                    stratified=stratified, generator=generator, max_samples=max_samples, levels=levels)
+        return self.composite(samples, sigma, rgb, background)
+
+    def composite(self, samples: Samples, sigma: torch.Tensor, rgb: torch.Tensor,
+                  background: torch.Tensor) -> RenderOutput:
+        """Packed samples with their density [m] and colour [m, 3] -> the rays' RenderOutput."""
+        n = samples.n_rays
         weights, _, _ = volume_weights_packed(sigma, samples.deltas, samples.ray_indices, n)
         rgb_out, depth, opacity = composite(weights, rgb, samples.t, samples.ray_indices, n, background)
         return RenderOutput(rgb_out, depth, opacity, rgb_terms=[rgb_out],
@@ -171,36 +184,18 @@ class NGPModel(RadianceModel):
                             regularizer=self._distortion(weights, samples.t, samples.deltas, samples.ray_indices, n))
 
     def _distortion(self, weights, t_mid, deltas, ray_idx, n: int) -> torch.Tensor | float:
-        """config.ngp_distortion x the batch's mean distortion loss (nerf.volume.compositing) while
+        """config.distortion x the batch's mean distortion loss (nerf.volume.compositing) while
         training an unbounded scene, else 0. Distances are measured as nerfacto's proposal spacing:
         u = t / bound, s = u / 2 inside the region and 1 - 1 / (2 u) beyond, so s runs 0..1 and a
         far-away interval counts as little as it shows."""
-        if not (self.unbounded and self.config.ngp_distortion > 0 and torch.is_grad_enabled()):
+        if not (self.unbounded and self.config.distortion > 0 and torch.is_grad_enabled()):
             return 0.0
 
         def spacing(t):
             u = t / self.bound
             return torch.where(u < 1.0, 0.5 * u, 1.0 - 0.5 / u.clamp_min(1.0))
         loss = distortion_packed(weights, spacing(t_mid - 0.5 * deltas), spacing(t_mid + 0.5 * deltas), ray_idx, n)
-        return self.config.ngp_distortion * loss.mean()
-
-    def _marcher(self, rays_o, rays_d, stratified, generator, max_samples) -> RayMarcher:
-        """A RayMarcher over the occupancy grid whose samples are the dense marcher's
-        (OccupancyGrid.march, or march_edges through a contracted grid), jitter and random stream
-        included."""
-        n, device = rays_o.shape[0], rays_o.device
-        u = torch.full((n,), 0.5, device=device)
-        if self.unbounded:  # every ray from the near plane to the far cap, on the shared cone steps
-            if stratified and n > 0:  # march_edges always draws
-                u = torch.rand(n, 1, generator=generator, device=device)[:, 0]
-            t0, t1 = torch.full((n,), self.near, device=device), torch.full((n,), self.far, device=device)
-            return RayMarcher(self.grid, rays_o, rays_d, t0, t1, EdgeSteps(self.edges), u, to_grid=self._to_grid,
-                              max_samples=max_samples)
-        t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, self.near, self.far)
-        if stratified and n > 0 and bool(hit.any()):  # the dense marcher draws only then
-            u = torch.rand(n, 1, generator=generator, device=device)[:, 0]
-        return RayMarcher(self.grid, rays_o, rays_d, t0, t1, ConstantSteps(self.step_size), u,
-                          max_samples=max_samples, levels=self._empty_levels())
+        return self.config.distortion * loss.mean()
 
     def _empty_levels(self) -> torch.Tensor:
         """The marcher's skip table of the occupancy bits, rebuilt only when the bits change (a
@@ -220,10 +215,6 @@ class NGPModel(RadianceModel):
         """World points [n, 3] -> the field's and the occupancy grid's coordinates."""
         return contract(x, self.bound) if self.unbounded else x
 
-    def _points(self, rays_o, rays_d, ray_idx: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Sample positions [m, 3] in the field's coordinates."""
-        return self._to_grid(rays_o[ray_idx] + t[:, None] * rays_d[ray_idx])
-
     def _grid_density(self, z: torch.Tensor) -> torch.Tensor:
         """What the occupancy grid keeps at its points z [n, 3]: density, or for unbounded grids the
         optical thickness of the step a camera near the centre would take there."""
@@ -231,24 +222,17 @@ class NGPModel(RadianceModel):
         if not self.unbounded:
             return sigma
         dist = uncontract(z.float(), self.bound).norm(dim=-1)
-        return sigma * (dist * self.config.ngp_cone_angle).clamp_min(self.step_size)
-
-    def _alive(self, sigma: torch.Tensor, deltas: torch.Tensor, ray_idx: torch.Tensor, n: int) -> torch.Tensor:
-        """Samples in front of the point where their ray's transmittance drops below ngp_early_stop."""
-        if sigma.numel() == 0:
-            return torch.zeros(0, dtype=torch.bool, device=sigma.device)
-        tau = sigma.float() * deltas
-        return torch.exp(-packed_exclusive_sum(tau, ray_idx, n)) > self.config.ngp_early_stop
+        return sigma * (dist * self.config.cone_angle).clamp_min(self.step_size)
 
     def update(self, step: int, should_yield=None, pool=None) -> bool:
-        """Refresh the occupancy grid every ngp_grid_every steps. should_yield() can stop a refresh
+        """Refresh the occupancy grid every grid_every steps. should_yield() can stop a refresh
         part-way (False is returned); the next call finishes it, whatever its step. With a `pool`
         (nerf.train.shards.ShardPool) its threads evaluate chunks of cells side by side."""
         device = self.grid.density.device
-        if not self.grid.pending and step % self.config.ngp_grid_every != 0:
+        if not self.grid.pending and step % self.config.grid_every != 0:
             return True
         if self.grid_generator is None:
-            self.grid_generator = torch.Generator(device=device).manual_seed(self.config.seed + 1)
+            self.grid_generator = torch.Generator(device=device).manual_seed(self.seed + 1)
         with self._autocast(device):
             if self.grid.pending:
                 return self.grid.resume(self._grid_density, self.grid_generator, should_stop=should_yield,

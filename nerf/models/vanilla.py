@@ -16,8 +16,8 @@ Two computations are arranged for speed without changing that function or its pa
 Sampling: the ray's segment inside the scene cube [-bound, bound]^3, clipped to the scene's near /
 far; rays that miss the cube get only the background. NDC scenes (rays already mapped by the
 Trainer with nerf.data.cameras.to_ndc) sample from z = -1 to z = +1 in NDC, linear in NDC depth as in
-the paper, without clipping x and y. `nerf_coarse_samples` stratified samples for the coarse MLP,
-`nerf_fine_samples` more drawn from its weights (nerf.volume.sampling.sample_pdf); the fine MLP evaluates
+the paper, without clipping x and y. `coarse_samples` stratified samples for the coarse MLP,
+`fine_samples` more drawn from its weights (nerf.volume.sampling.sample_pdf); the fine MLP evaluates
 all of them together, sorted. Both renders are returned as loss terms (eq. 6). The paper's raw
 density noise (for real scenes only) is not used.
 
@@ -29,11 +29,14 @@ reached 20.2 dB); softplus always passes a gradient.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nerf.data.crop import CropBox
 from nerf.models.base import RadianceModel, RenderOutput
 from nerf.models.encodings import FrequencyEncoding
 from nerf.volume.compositing import composite, volume_weights
@@ -85,32 +88,21 @@ class NeRFMLP(nn.Module):
         return sigma, rgb
 
 
-class VanillaNeRF(RadianceModel):
-    """The nerf model: coarse and fine NeRF MLPs.
+@dataclass(frozen=True)
+class NeRFConfig:
+    """The original NeRF's sampling and MLPs; the dataclass defaults are the paper's."""
 
-    scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
-    (both ignored for NDC, where rays run from z = -1 to z = +1); config: a TrainConfig whose
-    nerf_* fields size the model and the samples. Unbounded scenes are sampled inside their region
-    of full detail only: this model has no contraction (the background beyond stays black).
-    """
-
-    def __init__(self, scene_bound: float, near: float, far: float, ndc: bool, config, unbounded: bool = False):
-        super().__init__()
-        self.bound = float(scene_bound)
-        self.near = float(near)
-        self.far = float(far)
-        self.ndc = bool(ndc)
-        self.n_coarse = int(config.nerf_coarse_samples)
-        self.n_fine = int(config.nerf_fine_samples)
-        self.pos_enc = FrequencyEncoding(config.nerf_pos_freqs)
-        self.dir_enc = FrequencyEncoding(config.nerf_dir_freqs)
-        width, depth = config.nerf_width, config.nerf_depth
-        self.coarse = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
-        self.fine = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
+    name: ClassVar[str] = "nerf"
+    coarse_samples: int = 64  # stratified samples per ray (paper: 64)
+    fine_samples: int = 128  # importance samples per ray (paper: 128)
+    pos_freqs: int = 10  # positional encoding frequencies of x (paper: 10)
+    dir_freqs: int = 4  # of the view direction (paper: 4)
+    width: int = 256  # MLP width (paper: 256)
+    depth: int = 8  # MLP layers before the density head (paper: 8, skip at 4)
 
     @classmethod
-    def defaults(cls, device: str = "cpu", scene_type: str = "bounded") -> dict:
-        """TrainConfig fields for training this model on a device kind ("cpu" | "cuda").
+    def tuned(cls, device: str = "cpu", scene_type: str = "bounded") -> tuple["NeRFConfig", dict]:
+        """This config and the TrainConfig fields for training it on a device kind ("cpu" | "cuda").
 
         CUDA: the paper's settings (Adam lr 5e-4 decaying exponentially, 1024 rays per batch,
         64 + 128 samples).
@@ -119,13 +111,35 @@ class VanillaNeRF(RadianceModel):
         ~50 optimizer steps in 10 minutes. 16 + 16 samples (48 evaluations per ray) on the cube
         segment and 128-ray batches give ~5x more steps, which is what the first minutes need.
         """
-        base = dict(lr=5e-4, lr_decay_steps=25000, lr_decay=0.1, lr_min_factor=0.01, batch_rays=1024,
-                    adam_eps=1e-7, weight_decay=0.0, nerf_coarse_samples=64, nerf_fine_samples=128,
-                    nerf_width=256, nerf_depth=8)
-        if device != "cuda":
-            base.update(batch_rays=128, lr=1e-3, lr_decay_steps=2000, lr_decay=0.5, lr_min_factor=0.1,
-                        nerf_coarse_samples=16, nerf_fine_samples=16)
-        return base
+        if device == "cuda":
+            return cls(), dict(lr=5e-4, lr_decay_steps=25000, lr_decay=0.1, lr_min_factor=0.01, batch_rays=1024)
+        return cls(coarse_samples=16, fine_samples=16), dict(batch_rays=128, lr=1e-3, lr_decay_steps=2000,
+                                                             lr_decay=0.5, lr_min_factor=0.1)
+
+
+class VanillaNeRF(RadianceModel):
+    """The nerf model: coarse and fine NeRF MLPs.
+
+    scene_bound: content lies in [-bound, bound]^3; near/far clip the cube segment of object scenes
+    (both ignored for NDC, where rays run from z = -1 to z = +1); config: a NeRFConfig, which sizes
+    the model and the samples. Unbounded scenes are sampled inside their region
+    of full detail only: this model has no contraction (the background beyond stays black).
+    """
+
+    def __init__(self, scene_bound: float, near: float, far: float, ndc: bool, config: NeRFConfig, *,
+                 unbounded: bool = False, seed: int = 0):
+        super().__init__()
+        self.bound = float(scene_bound)
+        self.near = float(near)
+        self.far = float(far)
+        self.ndc = bool(ndc)
+        self.n_coarse = int(config.coarse_samples)
+        self.n_fine = int(config.fine_samples)
+        self.pos_enc = FrequencyEncoding(config.pos_freqs)
+        self.dir_enc = FrequencyEncoding(config.dir_freqs)
+        width, depth = config.width, config.depth
+        self.coarse = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
+        self.fine = NeRFMLP(self.pos_enc.out_dim, self.dir_enc.out_dim, width, depth)
 
     def sample_counts(self, max_samples: int | None) -> tuple[int, int]:
         """(coarse, fine) samples per ray; max_samples caps coarse + fine, keeping their ratio."""
@@ -152,7 +166,7 @@ class VanillaNeRF(RadianceModel):
 
     def render_rays(self, rays_o: torch.Tensor, rays_d: torch.Tensor, background: torch.Tensor, *,
                     stratified: bool, generator: torch.Generator | None,
-                    max_samples: int | None = None, crop=None) -> RenderOutput:
+                    max_samples: int | None = None, crop: CropBox | None = None) -> RenderOutput:
         """rays_o, rays_d [n, 3] (unit directions), background [n, 3] or [3] -> see nerf.models.base.
         A crop box clips each ray's segment, so every sample lands inside it."""
         n = rays_o.shape[0]

@@ -1,8 +1,8 @@
 """Checkpoint files: one torch.save'd dict holding everything needed to resume a run exactly.
 
-    {"version": CHECKPOINT_VERSION, "config": TrainConfig.to_dict(),
-     "scene": {"root", "name", "fingerprint", "space"}, "meta": free-form (the headless run's downscale;
-              the scene type, for reloading the scene),
+    {"version": CHECKPOINT_VERSION, "config": TrainConfig.to_dict() (the model's config nested in "model"),
+     "scene": {"root", "name", "fingerprint", "space"}, "meta": how the scene was read (downscale,
+              llff_factor, scene type), so nerf.train.run reloads it the same way,
      "state": the Trainer's state (model, optimizer, model extra state, step, training seconds,
               generators, lr, batch)}
 
@@ -65,7 +65,7 @@ def write_checkpoint(path: str | Path, config: TrainConfig, scene: Scene, meta: 
     payload = {"version": CHECKPOINT_VERSION, "config": config.to_dict(),
                "scene": {"root": str(scene.root), "name": scene.name, "fingerprint": scene_fingerprint(scene),
                          "space": scene_space(scene)},
-               "meta": {**meta, "scene_type": scene.scene_type}, "state": state}  # checkpoint_scene reads it
+               "meta": {**meta, "scene_type": scene.scene_type}, "state": state}  # open_run reads it on resume
     buffer = io.BytesIO()  # torch.save turns a failed write into a RuntimeError; a plain write keeps its errno
     torch.save(payload, buffer)
     with atomic_write(path, "wb") as f:
@@ -98,14 +98,10 @@ def read_checkpoint(path: str | Path) -> dict:
 
 def checkpoint_config(payload: dict, path: str | Path) -> TrainConfig:
     """The run's TrainConfig, or InputError when the file's values cannot make one."""
-    from nerf.models.base import MODEL_NAMES
     try:
-        config = TrainConfig.from_dict(payload["config"])
+        return TrainConfig.from_dict(payload["config"])
     except (TypeError, ValueError) as e:
         raise InputError(path, f"its config is not valid: {e}") from None
-    if config.model not in MODEL_NAMES:
-        raise InputError(path, f"unknown model {config.model!r} (this version has {', '.join(MODEL_NAMES)})")
-    return config
 
 
 def check_scene(payload: dict, scene: Scene, path: str | Path) -> None:
@@ -127,26 +123,18 @@ def check_scene(payload: dict, scene: Scene, path: str | Path) -> None:
                                "aabb_scale or --scene-type); resume it the way it was trained")
 
 
-def checkpoint_scene(payload: dict) -> Scene:
-    """The scene a checkpoint was trained on, reloaded from its recorded root (with the downscale
-    and the scene type in its meta, if any)."""
-    from nerf.data.formats.registry import load_scene  # the loaders (and their image decoders) only when needed
-    meta = payload.get("meta", {})
-    return load_scene(payload["scene"]["root"], downscale=int(meta.get("downscale", 1)),
-                      scene_type=meta.get("scene_type"))
-
-
-def check_resume_flags(payload: dict, *, model: str | None = None, seed: int | None = None,
+def check_resume_flags(payload: dict, path: str | Path, *, model: str | None = None, seed: int | None = None,
                        batch_rays: int | None = None, distortion: float | None = None) -> None:
     """InputError(flag, ...) for a flag given on resume that the checkpoint's run does not share: a
     resume continues that run (its weights, generators and batch), so such a flag cannot apply."""
-    config, state = payload["config"], payload["state"]
+    config, state = checkpoint_config(payload, path), payload["state"]
     batch = "an adaptive batch" if state.get("adaptive_batch") else f"{state.get('batch_rays')} rays"
-    given = {"--model": (model, config.get("model"), f"model {config.get('model')}"),
-             "--seed": (seed, config.get("seed"), f"seed {config.get('seed')}"),
+    recorded_distortion = getattr(config.model, "distortion", None)
+    given = {"--model": (model, config.model_name, f"model {config.model_name}"),
+             "--seed": (seed, config.seed, f"seed {config.seed}"),
              "--batch-rays": (batch_rays, None if state.get("adaptive_batch") else state.get("batch_rays"), batch),
-             "--distortion": (distortion, config.get("ngp_distortion", 0.0),
-                              f"distortion loss {config.get('ngp_distortion', 0.0):g}")}
+             "--distortion": (distortion, recorded_distortion,
+                              f"distortion loss {recorded_distortion or 0:g}")}
     for flag, (value, recorded, what) in given.items():
         if value is not None and value != recorded:
             raise InputError(flag, f"{value} cannot apply on resume: the checkpoint continues its run with {what}; "

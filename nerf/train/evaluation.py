@@ -36,7 +36,7 @@ def render_image(model: RadianceModel, rays_o: torch.Tensor, rays_d: torch.Tenso
     """The image of rays_o, rays_d [H * W, 3] (model space) of `size` (H, W) on `background` [3]:
     a RenderOutput of CPU float32 [H, W] maps, or None if should_abort() became true between
     rounds of chunks. A round is one chunk of `chunk` rays, split between the pool's threads.
-    `crop` (a nerf.data.crop.CropBox) reaches the model only when set."""
+    `crop` (a nerf.data.crop.CropBox) shows only what lies inside the box."""
     h, w = size
     parts: dict[str, list[torch.Tensor]] = {"rgb": [], "depth": [], "opacity": []}
     samples = 0.0
@@ -44,11 +44,9 @@ def render_image(model: RadianceModel, rays_o: torch.Tensor, rays_d: torch.Tenso
     chunk = -(-chunk // per_round)  # with a pool, its threads share each `chunk` rays: abort as often
     starts = list(range(0, rays_o.shape[0], chunk))
 
-    cropped = {} if crop is None else {"crop": crop}
-
     def render_chunk(s: int) -> RenderOutput:
         return model.render_rays(rays_o[s:s + chunk], rays_d[s:s + chunk], background,
-                                 stratified=False, generator=None, max_samples=max_samples, **cropped)
+                                 stratified=False, generator=None, max_samples=max_samples, crop=crop)
 
     for r in range(0, len(starts), per_round):
         if should_abort is not None and should_abort():

@@ -1,24 +1,45 @@
-"""TrainerLike: exactly what the TrainingWorker needs from a trainer, and nothing more.
+"""TrainerLike: exactly what the training loop and the TrainingWorker need from a trainer, and nothing more.
 
 The real nerf.train.trainer.Trainer and the test fake (tests/support/fakes.py) both satisfy it; a
 test compares their members and signatures with this protocol, so the worker never needs a
-fallback for an attribute one of them lacks.
+fallback for an attribute one of them lacks. StepResult is what a step returns, for both.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Literal, Protocol, runtime_checkable
 
 import torch
 
 if TYPE_CHECKING:
+    from nerf.data.crop import CropBox
+    from nerf.data.scene import Cameras
     from nerf.models.base import RenderOutput
     from nerf.train.evaluation import EvalResult
     from nerf.train.shards import ShardPool
 
 
+@dataclass(frozen=True)
+class StepResult:
+    """One call of step(): what happened and what it measured."""
+
+    outcome: Literal["trained", "yielded", "nan_recovered"]  # yielded: dropped for a frame, nothing learned
+    step: int  # the trainer's step count after the call
+    seconds: float  # spent in the call
+    rays: int = 0  # rays of the batch (0 when yielded)
+    loss: float = float("nan")
+    psnr: float = float("nan")  # of the finest loss term
+    samples_per_ray: float = 0.0
+    lr: float = float("nan")  # the rate the next step uses
+
+    @property
+    def trained(self) -> bool:
+        return self.outcome == "trained"
+
+
 class ConfigLike(Protocol):
     @property
-    def model(self) -> str:
+    def model_name(self) -> str:
         """The model's name ("ngp", "nerf"), shown with the stats."""
 
 
@@ -27,12 +48,13 @@ class TrainerLike(Protocol):
     config: ConfigLike
     device: torch.device  # the worker renders in smaller chunks on a CPU
     step_count: int
+    train_seconds: float  # spent in step() over the whole run, resumed runs included
     progress: float | None  # set before each step: the fraction of a time budget used, or None
     pool: ShardPool | None  # set by a worker that splits steps and renders across threads
 
-    def step(self, should_yield: Callable[[], bool] | None = None) -> dict:
-        """One training step: {"step", "loss", "psnr", "rays", ...}; {"yielded": True, ...} when
-        should_yield() stopped it before anything was learned."""
+    def step(self, should_yield: Callable[[], bool] | None = None) -> StepResult:
+        """One training step; a "yielded" result when should_yield() stopped it before anything
+        was learned."""
 
     def reset(self) -> None:
         """Fresh weights, step 0."""
@@ -41,11 +63,14 @@ class TrainerLike(Protocol):
 
     def set_batch_rays(self, n: int) -> None: ...
 
-    def render(self, cameras, index: int = 0, *, background=(1.0, 1.0, 1.0), max_samples: int | None = None,
-               should_abort: Callable[[], bool] | None = None, chunk: int | None = None) -> RenderOutput | None:
-        """The view of cameras[index] (rgb [H, W, 3], depth [H, W], opacity [H, W]) on the CPU, or None
-        when should_abort() stopped it."""
+    def save(self, path) -> None: ...
+
+    def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
+               max_samples: int | None = None, should_abort: Callable[[], bool] | None = None,
+               chunk: int | None = None, crop: CropBox | None = None) -> RenderOutput | None:
+        """A RenderOutput of [H, W] maps on the CPU, or None when aborted; `crop` shows only what lies
+        inside the box."""
 
     def evaluate(self, split: str = "test", max_views: int | None = None,
                  should_abort: Callable[[], bool] | None = None) -> EvalResult | None:
-        """PSNR and SSIM over the split's views (at most max_views), or None when should_abort() stopped it."""
+        """Mean scores over the split, or None when aborted."""

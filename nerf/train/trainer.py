@@ -1,4 +1,4 @@
-"""Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/load().
+"""Trainer: one model, its optimizer and its data; step(), evaluate(), render(), save()/restore().
 
 Model-agnostic: it trains any nerf.models.base.RadianceModel. One thread calls it (the viewer's
 worker owns one Trainer). With a `pool` (nerf.train.shards.ShardPool, set by the viewer on CPUs) a
@@ -7,8 +7,9 @@ occupancy refreshes work through several chunks at once.
 
 The Trainer steps and owns the run's state; the schedule (nerf.train.schedule), ray batches
 (nerf.train.batching), image rendering and metrics (nerf.train.evaluation) and the checkpoint file
-(nerf.train.checkpoint) live in their own modules. A checkpoint restores the generators too: save,
-load and continue gives the same losses as not stopping.
+(nerf.train.checkpoint) live in their own modules; nerf.train.run builds every Trainer (new, or
+restored from a checkpoint). A checkpoint restores the generators too: save, restore and continue
+gives the same losses as not stopping.
 """
 from __future__ import annotations
 
@@ -25,14 +26,16 @@ from nerf.data.cameras import image_rays
 from nerf.data.scene import Cameras, Scene
 from nerf.device import flush_denormals
 from nerf.errors import InputError
-from nerf.models.base import RenderOutput, build_model
+from nerf.data.crop import CropBox
+from nerf.models.base import RenderOutput
+from nerf.models.registry import build_model
 from nerf.train.batching import (BACKGROUNDS, cameras_on, extend_shard_generators, map_shards, sample_batch,
                                  sum_shard_grads, to_model_space)
-from nerf.train.checkpoint import (check_scene, checkpoint_config, checkpoint_scene, read_checkpoint,
-                                   write_checkpoint)
+from nerf.train.checkpoint import write_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.evaluation import EvalResult, evaluate_views, render_image, target_image
 from nerf.train.metrics import mse_to_psnr
+from nerf.train.protocol import StepResult
 from nerf.train.schedule import adapted_batch_rays, learning_rate
 from nerf.train.shards import ShardPool
 
@@ -75,7 +78,7 @@ class Trainer:
         # fraction of the run's step or time budget done, set by whoever owns the budget (the headless
         # loop, the viewer's worker); the "budget" schedule reads it, None falls back to "exp"
         self.progress: float | None = None
-        self.meta: dict = {}  # free-form, saved with checkpoints (headless stores its downscale here)
+        self.meta: dict = {}  # saved with checkpoints: how the scene was read (nerf.train.run sets it)
         self.pool: ShardPool | None = None  # None: one thread runs everything (torch's own threads)
         self.reset()
 
@@ -85,7 +88,7 @@ class Trainer:
         c = self.config
         with torch.random.fork_rng(devices=[]):  # seed the init without touching the global RNG
             torch.manual_seed(c.seed)
-            self.model = build_model(c.model, self.scene, c, self.device)
+            self.model = build_model(self.scene, c.model, self.device, seed=c.seed)
         self.lr = c.lr
         self.batch_rays = c.batch_rays
         self.adaptive_batch = c.target_samples > 0  # until the user sets a batch size
@@ -123,22 +126,22 @@ class Trainer:
                             background_name=self.config.train_background, ndc=self.scene.ndc)
 
     # ---- training ----------------------------------------------------------------------------
-    def step(self, should_yield: Callable[[], bool] | None = None) -> dict:
-        """One optimisation step. Returns {"step","loss","psnr","rays","samples_per_ray","seconds","lr"}
-        or, when the loss was not finite and the last snapshot was restored, "nan_recovered": True.
+    def step(self, should_yield: Callable[[], bool] | None = None) -> StepResult:
+        """One optimisation step, as a StepResult: "trained", or "nan_recovered" when the loss was not
+        finite and the last snapshot was restored.
 
         should_yield() is asked once the forward pass is done: if true, the step is dropped (no
-        update, step count unchanged) and {"step","rays": 0,"seconds","yielded": True} returned,
+        update, step count unchanged) and a "yielded" result with no rays returned,
         so a viewer waits for half a step at most, not a whole one, before it can render. The
         model's update after the optimizer step (the occupancy grid's refresh) asks it too, between
         chunks, and finishes at the start of the next step. A dropped step draws no random numbers
         (the generators are put back), so yielding never changes the run."""
         flush_denormals()  # per thread: the viewer steps on its worker, not the thread that built this
-        stats = self._step(should_yield)
-        self.train_seconds += stats["seconds"]
-        return stats
+        result = self._step(should_yield)
+        self.train_seconds += result.seconds
+        return result
 
-    def _step(self, should_yield: Callable[[], bool] | None) -> dict:
+    def _step(self, should_yield: Callable[[], bool] | None) -> StepResult:
         t0 = time.perf_counter()
         if self._deferred_update is not None:  # finish the model update a frame interrupted
             if self.model.update(self._deferred_update, should_yield, pool=self.pool) is False:
@@ -160,12 +163,11 @@ class Trainer:
         loss_value = sum(float(p.loss) for p in passes)
         last_term = sum(float(p.last_term) for p in passes)
         samples_per_ray = sum(float(p.samples_per_ray) for p in passes)
-        stats = {"step": self.step_count, "rays": self.batch_rays}
+        rays = self.batch_rays
         if not math.isfinite(loss_value):
             self._restore_snapshot()
-            stats.update(step=self.step_count, loss=loss_value, psnr=float("nan"), samples_per_ray=0.0,
-                         seconds=time.perf_counter() - t0, nan_recovered=True)
-            return stats
+            return StepResult("nan_recovered", self.step_count, time.perf_counter() - t0, rays=rays,
+                              loss=loss_value)
         self.optimizer.step()
         self.step_count += 1
         # an occupancy refresh is long on a CPU inside the viewer: a frame may stop it
@@ -175,10 +177,8 @@ class Trainer:
             self.batch_rays = adapted_batch_rays(self.config, samples_per_ray)
         if self.step_count % self.config.nan_snapshot_every == 0:
             self._take_snapshot()
-        stats.update(step=self.step_count, loss=loss_value, psnr=mse_to_psnr(last_term),
-                     samples_per_ray=samples_per_ray, seconds=time.perf_counter() - t0,
-                     lr=self.current_lr())
-        return stats
+        return StepResult("trained", self.step_count, time.perf_counter() - t0, rays=rays, loss=loss_value,
+                          psnr=mse_to_psnr(last_term), samples_per_ray=samples_per_ray, lr=self.current_lr())
 
     def _forward_backward(self, rays_o, rays_d, target, bg, generator, should_yield, *, weight: float = 1.0,
                           params: list[torch.Tensor] | None = None) -> _Pass | None:
@@ -212,9 +212,9 @@ class Trainer:
             sum_shard_grads(params, [p.grads for p in passes])
         return passes
 
-    def _yielded(self, t0: float) -> dict:
+    def _yielded(self, t0: float) -> StepResult:
         """step()'s result when it gave way to a waiting frame: nothing learned."""
-        return {"step": self.step_count, "rays": 0, "seconds": time.perf_counter() - t0, "yielded": True}
+        return StepResult("yielded", self.step_count, time.perf_counter() - t0)
 
     # ---- state -------------------------------------------------------------------------------
     def _generator_states(self) -> list[torch.Tensor]:
@@ -260,7 +260,7 @@ class Trainer:
     @torch.no_grad()
     def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),
                max_samples: int | None = None, should_abort: Callable[[], bool] | None = None,
-               chunk: int | None = None, crop=None) -> RenderOutput | None:
+               chunk: int | None = None, crop: CropBox | None = None) -> RenderOutput | None:
         """Camera `index` of `cameras` as a RenderOutput of CPU float32 [H, W] maps, rendered in
         chunks of `chunk` rays (default config.render_chunk); None if should_abort() became true
         between chunks. A smaller chunk lets should_abort() stop a stale render sooner (the
@@ -298,24 +298,12 @@ class Trainer:
         """Everything needed to resume exactly: config, model, optimizer, occupancy grid, step, RNG."""
         write_checkpoint(path, self.config, self.scene, self.meta, self._state())
 
-    @classmethod
-    def load(cls, path: str | Path, scene: Scene | None = None, device: torch.device | str = "cpu"
-             ) -> "Trainer":
-        """A Trainer restored from `path`. Without `scene`, the scene is reloaded from the root
-        recorded in the checkpoint (with the downscale in its meta, if any); with one, it must be
-        the scene the checkpoint was trained on (InputError otherwise)."""
-        payload = read_checkpoint(path)
-        config = checkpoint_config(payload, path)
-        if scene is None:
-            scene = checkpoint_scene(payload)
-        check_scene(payload, scene, path)
-        trainer = cls(scene, config, device)
-        trainer.meta = dict(payload.get("meta", {}))
+    def restore(self, state: dict, path: str | Path) -> None:
+        """Continue the run saved in a checkpoint's `state` (nerf.train.checkpoint); InputError naming
+        `path` when it does not fit this scene and model."""
         try:
-            trainer._load_state(payload["state"])
+            self._load_state(state)
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
             raise InputError(path, f"does not match this scene/model: {(str(e).splitlines() or [type(e).__name__])[0]}"
                              ) from None
-        trainer._take_snapshot()
-        return trainer
-
+        self._take_snapshot()

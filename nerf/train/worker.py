@@ -2,8 +2,9 @@
 
 Its parts: the transport (nerf.train.worker_link: commands in, newest-wins mailboxes out), the
 scheduling policy (nerf.train.worker_policy: when to step, render, yield or sleep), the messages
-(nerf.train.worker_messages: typed commands, results and stats) and the run log
-(nerf.train.run_log). This module runs the loop and maps each command type to its handler. Nothing
+(nerf.train.worker_messages: typed commands, results and stats) and the training loop
+(nerf.train.loop: the budget, NaN handling, the run log and autosave, as in nerf-train), which the
+worker ticks one step per turn. This module maps each command type to its handler. Nothing
 here knows about a GUI. An exception in a step, a render or a job is published to `errors` and the
 worker keeps serving (a failed step pauses training).
 """
@@ -17,8 +18,9 @@ from typing import Any, Callable
 
 import torch
 
+from nerf.train.loop import Budget, TrainingLoop
 from nerf.train.protocol import TrainerLike
-from nerf.train.run_log import RunLog, Throughput
+from nerf.train.run_log import RunLog
 from nerf.train.shards import ShardPool
 from nerf.train.worker_link import WorkerLink
 from nerf.train.worker_messages import (
@@ -30,7 +32,6 @@ from nerf.train.worker_policy import WorkerPolicy, render_chunk
 __all__ = ["TrainingWorker", "RenderRequest", "RenderResult", "Notice", "EvalScore", "WorkerStats"]
 
 HISTORY_MAX = 4000  # plotted points kept; halved by decimation when full
-NAN_PAUSE_AFTER = 3  # non-finite losses in a row (each restoring the last snapshot) before training pauses
 
 
 class _History:
@@ -56,16 +57,19 @@ class TrainingWorker:
 
     def __init__(self, trainer: TrainerLike, *, log_path: str | Path | None = None, start_paused: bool = False,
                  render_share: float = 0.3, num_threads: int | None = None, shards: bool = False,
-                 stats_interval: float = 0.25):
+                 stats_interval: float = 0.25, budget: Budget | None = None,
+                 autosave_path: str | Path | None = None, autosave_s: float = 0.0):
         """num_threads: torch threads of the worker (None: leave as is). shards: instead of one
         team of num_threads torch threads, num_threads threads of one torch thread each, which
         split every step and render into independent pieces (nerf.train.shards: a CPU shared with a
-        window)."""
+        window). budget: where training pauses; autosave_path / autosave_s: the checkpoint every
+        autosave_s of training time (a Notice "autosave" carries the step, or None when it failed)."""
         self._link = WorkerLink()
         self.stats, self.frames, self.errors = self._link.stats, self._link.frames, self._link.errors
         self.notices = self._link.notices
-        self._trainer = trainer
-        self._log = RunLog(log_path, on_error=lambda path, exc: self._link.error(f"cannot write {path}", exc))
+        log = RunLog(log_path, on_error=lambda path, exc: self._link.error(f"cannot write {path}", exc))
+        self._loop = TrainingLoop(trainer, budget, log, autosave_path=autosave_path, autosave_s=autosave_s,
+                                  on_autosave=self._autosaved)
         self._num_threads = num_threads
         self._shards = shards and (num_threads or 0) > 1
         self._pool: ShardPool | None = None
@@ -80,7 +84,7 @@ class TrainingWorker:
             SetLr: lambda c: self._trainer.set_lr(c.lr),
             SetBatchRays: lambda c: self._trainer.set_batch_rays(c.n),
             SetRenderShare: lambda c: self._policy.set_share(c.share),
-            SetBudget: lambda c: setattr(self._policy, "budget_s", c.seconds),
+            SetBudget: lambda c: self._loop.set_budget(Budget(self._loop.budget.steps, c.seconds)),
             SetInteracting: lambda c: setattr(self._policy, "interacting", c.interacting),
         }
         self._jobs: dict[type, Callable[[Any, Callable[[], bool]], Any]] = {
@@ -89,14 +93,10 @@ class TrainingWorker:
             SwapTrainer: self._swap,
         }
         self._history = _History()
-        self._loss = self._psnr = float("nan")  # of the last step
-        self._throughput = Throughput()
         self._test: EvalScore | None = None
         self._next_publish = 0.0
-        self._last_logged_step = -1
         self._render_s_total = 0.0
         self._renders = 0
-        self._nan_streak = 0
 
     # --- control (any thread) ------------------------------------------------------------------
 
@@ -115,7 +115,11 @@ class TrainingWorker:
     def trainer(self) -> TrainerLike:
         """The trainer the thread holds now (a swap may have replaced the first). Use it only once
         stop() returned True: until then the thread owns it."""
-        return self._trainer
+        return self._loop.trainer
+
+    @property
+    def _trainer(self) -> TrainerLike:
+        return self._loop.trainer
 
     @property
     def alive(self) -> bool:
@@ -146,7 +150,7 @@ class TrainingWorker:
         self.send(SetRenderShare(float(share)))
 
     def set_budget(self, seconds: float | None) -> None:
-        """Pause training once it has run `seconds` in total (None: no limit)."""
+        """Pause training once the run has `seconds` of training in all (None: no limit)."""
         self.send(SetBudget(seconds))
 
     def set_interacting(self, interacting: bool) -> None:
@@ -184,7 +188,8 @@ class TrainingWorker:
         try:
             self._serve()
         finally:
-            self._log.close()
+            self._loop.write_record()
+            self._loop.log.close()
             if self._pool is not None:
                 self._pool.close()
 
@@ -234,65 +239,65 @@ class TrainingWorker:
         if out is None or should_abort():
             return None
         self._test = EvalScore(int(self._trainer.step_count), float(out.psnr), float(out.ssim), int(out.views))
-        self._log.evaluation(self._test.step, self._policy.train_s, self._test.psnr, self._test.ssim)
+        self._loop.log.evaluation(self._test.step, self._trainer.train_seconds, self._test.psnr, self._test.ssim)
         return self._test
 
     def _swap(self, command: SwapTrainer, _should_abort: Callable[[], bool]) -> str:
         trainer = command.factory()
         if self._pool is not None:
             trainer.pool = self._pool
-        self._trainer = trainer
+        self._loop.restart(trainer)
         self._new_weights()
         return command.name
 
     def _reset(self, _command: Reset) -> None:
         self._trainer.reset()
+        self._loop.restart(self._trainer)
         self._new_weights()
 
     def _new_weights(self) -> None:
         self._history = _History()
-        self._policy.new_weights()
         self._test = None
-        self._loss = self._psnr = float("nan")
-        self._last_logged_step = -1
+
+    def _autosaved(self, step: int, error: Exception | None) -> None:
+        if error is not None:
+            self._link.error("autosave failed; the previous checkpoint is kept", error)
+        self.notices.put(Notice("autosave", None if error is not None else step))
 
     def _step(self) -> None:
-        start = time.perf_counter()
-        self._trainer.progress = self._policy.progress()
+        if self._loop.done:  # a budget set below what the run has: nothing to train
+            self._policy.running = False
+            self.notices.put(Notice("budget", self._trainer.train_seconds))
+            self._publish(force=True)
+            return
         try:
-            out = self._trainer.step(should_yield=self._yield_step)
+            out = self._loop.tick(should_yield=self._yield_step)
         except Exception as exc:  # noqa: BLE001
             self._policy.running = False
             self._link.error("training step failed; training paused", exc)
             self._publish(force=True)
             return
-        seconds = time.perf_counter() - start
-        self._policy.trained(seconds)
-        if out.get("yielded"):  # dropped half-way for a camera move: nothing learned, nothing to log
+        if out.outcome == "yielded":  # dropped half-way for a camera move: nothing learned
             return
-        if out.get("nan_recovered"):
-            self._nan_recovered(int(out["step"]))
+        if out.outcome == "nan_recovered":
+            self._nan_recovered(out.step)
             return
-        self._nan_streak = 0
-        self._throughput.add(int(out.get("rays", 0)), seconds)
-        self._loss, self._psnr = float(out["loss"]), float(out["psnr"])
-        self._history.add(int(out["step"]), self._loss, self._psnr)
-        if self._policy.budget_spent():
+        self._history.add(out.step, out.loss, out.psnr)
+        if self._loop.done:
             self._policy.running = False
-            self.notices.put(Notice("budget", self._policy.train_s))
+            self.notices.put(Notice("budget", self._trainer.train_seconds))
             self._publish(force=True)
         else:
             self._publish()
 
     def _nan_recovered(self, step: int) -> None:
         """The loss was not finite and the trainer went back to its last snapshot (at `step`). Say
-        so each time (Notice "nan_recovered"); after NAN_PAUSE_AFTER in a row the run is diverging,
-        not unlucky: pause and say what to change (Notice "nan_paused")."""
-        self._nan_streak += 1
-        if self._nan_streak >= NAN_PAUSE_AFTER:
+        so each time (Notice "nan_recovered"); once the loop says the run diverges (several in a
+        row), it is not unlucky: pause and say what to change (Notice "nan_paused")."""
+        if self._loop.diverged:
             self._policy.running = False
             self.notices.put(Notice("nan_paused", step))
-            self._nan_streak = 0
+            self._loop.nan_streak = 0
         else:
             self.notices.put(Notice("nan_recovered", step))
         self._publish(force=True)
@@ -324,15 +329,12 @@ class TrainingWorker:
         if not force and now < self._next_publish:
             return
         self._next_publish = now + self._stats_interval
-        rays_per_s = self._throughput.read()
-        step = int(self._trainer.step_count)
-        p = self._policy
-        # the log line first: whoever has seen these stats can read them in log.jsonl too
-        if step != self._last_logged_step and self._history.steps:
-            self._last_logged_step = step
-            self._log.training(step, p.train_s, self._loss, self._psnr, rays_per_s)
+        trainer, loop, p = self._trainer, self._loop, self._policy
+        last = loop.last
+        loss, psnr = (last.loss, last.psnr) if last is not None else (float("nan"), float("nan"))
         self.stats.put(WorkerStats(
-            step=step, loss=self._loss, psnr=self._psnr, rays_per_s=rays_per_s, train_seconds=p.train_s,
-            running=p.running, interacting=p.interacting, budget_s=p.budget_s, share=p.share,
-            model=self._trainer.config.model, test=self._test, render_seconds=p.last_render_s,
-            render_seconds_total=self._render_s_total, renders=self._renders, history=self._history.frozen()))
+            step=int(trainer.step_count), loss=loss, psnr=psnr, rays_per_s=loop.rays_per_second(),
+            train_seconds=trainer.train_seconds, running=p.running, interacting=p.interacting,
+            budget_s=loop.budget.seconds, share=p.share, model=trainer.config.model_name, test=self._test,
+            render_seconds=p.last_render_s, render_seconds_total=self._render_s_total, renders=self._renders,
+            history=self._history.frozen()))

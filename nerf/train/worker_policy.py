@@ -3,9 +3,10 @@
 A pending render request is served at once when it is interactive (the user is moving the camera)
 or prompt (the camera came to rest on a view not yet shown at full quality: it refines at once, as
 nerfview's does), while the user interacts, or while training is paused; otherwise once the worker
-has trained for long enough since the last render that renders take `share` of its time. A step in progress gives way
-(yields) to an interactive request once its forward pass is done. A time budget pauses training when
-spent. The caller passes the clock, so every rule can be checked without a thread.
+has trained for long enough since the last render that renders take `share` of its time. A step in
+progress gives way (yields) to an interactive request once its forward pass is done. (The budget
+belongs to the training loop, nerf.train.loop.) The caller passes the clock, so every rule can be
+checked without a thread.
 """
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ class WorkerPolicy:
     running: bool = True  # training wanted (not paused)
     interacting: bool = False  # the user is moving the camera: training held
     share: float = 0.3
-    budget_s: float | None = None
-    train_s: float = 0.0  # seconds spent in steps since the weights were new
     last_render_s: float = 0.0  # of the last render that finished
     last_render_end: float = 0.0
 
@@ -52,24 +51,11 @@ class WorkerPolicy:
     def idle_timeout(self, request: RenderRequest | None) -> float:
         return RENDER_POLL_S if request is not None else IDLE_WAIT_S
 
-    def progress(self) -> float | None:
-        """The fraction of the time budget used (it drives a "budget" learning-rate schedule), or None."""
-        return self.train_s / self.budget_s if self.budget_s else None
-
-    def trained(self, seconds: float) -> None:
-        self.train_s += seconds
-
-    def budget_spent(self) -> bool:
-        return self.budget_s is not None and self.train_s >= self.budget_s
-
     def rendered(self, seconds: float, end: float, finished: bool) -> None:
         """A render ended at `end`; only a finished one says how long renders take."""
         if finished:
             self.last_render_s = seconds
         self.last_render_end = end
-
-    def new_weights(self) -> None:
-        self.train_s = 0.0
 
 
 def render_chunk(device: torch.device | str) -> int | None:

@@ -4,18 +4,16 @@ The grid covers [-bound, bound]^3 with res^3 cells. Each cell keeps an exponenti
 the field's density at jittered points inside it; a cell is occupied while that average exceeds
 min(threshold, mean density). Until the first update every cell counts as occupied.
 
-Marching takes fixed steps along each ray's chord through the cube and keeps the samples whose cell
-is occupied, returned packed (flat, ray-sorted, no padding) for nerf.volume.compositing's packed quadrature.
+Marching through it is nerf.volume.occupied_march (a few occupied samples per ray at a time, with
+a mip hierarchy of empty blocks to skip), driven by nerf.volume.occupancy_sampler.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
 from torch import nn
 
-from nerf.volume.aabb import ray_aabb
 
 
 class OccupancyGrid(nn.Module):
@@ -116,35 +114,3 @@ class OccupancyGrid(nn.Module):
 
     def occupied_fraction(self) -> float:
         return float(self.occupied.float().mean())
-
-    @torch.no_grad()
-    def march(self, rays_o: torch.Tensor, rays_d: torch.Tensor, near: float, far: float,
-              step_size: float, *, stratified: bool, generator: torch.Generator | None,
-              max_samples: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Occupied sample points along rays [n, 3], packed.
-
-        Returns ray_indices long [m] (sorted) and t_mid [m] (sample centres, distance along the unit
-        direction); each sample stands for the interval [t_mid - step/2, t_mid + step/2]. With
-        `stratified` every ray gets its own random offset of the step grid (training); otherwise
-        samples sit at step centres. `max_samples` keeps only the first occupied samples of a ray.
-        """
-        n = rays_o.shape[0]
-        t0, t1, hit = ray_aabb(rays_o, rays_d, self.bound, near, far)
-        if n == 0 or not bool(hit.any()):
-            empty = torch.zeros(0, device=rays_o.device)
-            return empty.long(), empty
-        longest = float((t1 - t0)[hit].max())
-        n_steps = max(int(math.ceil(longest / step_size)), 1)
-        if stratified:
-            offset = torch.rand(n, 1, generator=generator, device=rays_o.device)
-        else:
-            offset = torch.full((n, 1), 0.5, device=rays_o.device)
-        k = torch.arange(n_steps, device=rays_o.device, dtype=torch.float32)  # [s]
-        t = t0[:, None] + (k[None, :] + offset) * step_size  # [n, s]
-        keep = t < t1[:, None]
-        pts = rays_o[:, None, :] + t[..., None] * rays_d[:, None, :]  # [n, s, 3]
-        keep &= self.occupied[self.cell_index(pts.reshape(-1, 3))].reshape(n, n_steps)
-        if max_samples is not None:
-            keep &= torch.cumsum(keep, dim=1) <= max_samples
-        ray_indices, step_idx = keep.nonzero(as_tuple=True)  # row-major: sorted by ray, then t
-        return ray_indices, t[ray_indices, step_idx]

@@ -32,7 +32,7 @@ ENV = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPA
 def checkpoint(tmp_path_factory):
     root = tmp_path_factory.mktemp("scene")
     write_synthetic_scene(root, n_train=6, n_test=2, size=16)
-    trainer = Trainer(load_scene(root), TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer = Trainer(load_scene(root), TrainConfig.tuned("ngp", "cpu", **TINY))
     for _ in range(5):
         trainer.step()
     trainer.save(root / "checkpoint.pt")

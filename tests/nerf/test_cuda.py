@@ -10,11 +10,11 @@ from nerf.train.config import TrainConfig
 from nerf.models.encodings import HashGrid
 from nerf.models.ngp import NGPModel
 from nerf.train.trainer import Trainer
+from nerf.train.run import load_trained
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-SMALL = dict(ngp_levels=8, ngp_log2_table=14, ngp_max_res=128, ngp_grid_res=32, ngp_march_steps=256,
-             ngp_grid_warmup=64)
+SMALL = dict(model=dict(levels=8, log2_table=14, max_res=128, grid_res=32, march_steps=256, grid_warmup=64))
 
 
 def test_hash_grid_forward_and_backward_match_cpu():
@@ -32,12 +32,12 @@ def test_hash_grid_forward_and_backward_match_cpu():
 
 
 def test_ngp_rendering_matches_cpu():
-    cfg = TrainConfig.for_model("ngp", "cuda", **SMALL)
+    cfg = TrainConfig.tuned("ngp", "cuda", **SMALL)
     torch.manual_seed(0)
-    model = NGPModel(1.0, 0.1, 6.0, False, cfg)
+    model = NGPModel(1.0, 0.1, 6.0, False, cfg.model)
     with torch.no_grad():
         model.field.grid.table.uniform_(-1.0, 1.0)  # a field with structure, not the near-zero init
-    gpu = NGPModel(1.0, 0.1, 6.0, False, cfg).cuda()
+    gpu = NGPModel(1.0, 0.1, 6.0, False, cfg.model).cuda()
     gpu.load_state_dict(model.state_dict())
     rays_o = torch.tensor([[0.0, 0.0, 3.0]]).expand(256, 3) + torch.randn(256, 3) * 0.2
     rays_d = torch.nn.functional.normalize(-rays_o + torch.randn(256, 3) * 0.3, dim=-1)
@@ -52,9 +52,9 @@ def test_ngp_rendering_matches_cpu():
 
 @pytest.mark.parametrize("model", ["ngp", "nerf"])
 def test_training_on_cuda_learns_and_resumes(scene, tmp_path, model):
-    extra = SMALL if model == "ngp" else dict(nerf_width=32, nerf_depth=4, nerf_coarse_samples=8,
-                                              nerf_fine_samples=8, batch_rays=512, lr=5e-3)
-    trainer = Trainer(scene, TrainConfig.for_model(model, "cuda", **extra), device="cuda")
+    extra = SMALL if model == "ngp" else dict(model=dict(width=32, depth=4, coarse_samples=8, fine_samples=8),
+                                              batch_rays=512, lr=5e-3)
+    trainer = Trainer(scene, TrainConfig.tuned(model, "cuda", **extra), device="cuda")
     trainer.progress = 0.0
     before = trainer.evaluate("test").psnr
     for i in range(150):
@@ -62,9 +62,9 @@ def test_training_on_cuda_learns_and_resumes(scene, tmp_path, model):
         stats = trainer.step()
     after = trainer.evaluate("test").psnr
     assert after > before + 5.0, (before, after)
-    assert stats["lr"] < trainer.config.lr  # the budget schedule stepped down (ngp) or decayed (nerf)
+    assert stats.lr < trainer.config.lr  # the budget schedule stepped down (ngp) or decayed (nerf)
     if model == "ngp":
         assert trainer.adaptive_batch and trainer.batch_rays != trainer.config.batch_rays
     trainer.save(tmp_path / "ck.pt")
-    again = Trainer.load(tmp_path / "ck.pt", scene=scene, device="cuda")
+    again = load_trained(tmp_path / "ck.pt", scene=scene, device="cuda")
     assert again.step_count == 150 and again.evaluate("test").psnr == pytest.approx(after, abs=0.05)

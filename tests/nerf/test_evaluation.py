@@ -11,7 +11,7 @@ from tests.support.scenes import TINY
 
 
 def test_render_shapes_and_abort(scene):
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", render_chunk=100, **TINY))
+    trainer = Trainer(scene, TrainConfig.tuned("ngp", "cpu", render_chunk=100, **TINY))
     cams = scene.split("test").cameras
     out = trainer.render(cams, 1, background=(0.0, 0.0, 0.0))
     assert out.rgb.shape == (32, 32, 3) and out.depth.shape == (32, 32)
@@ -25,7 +25,7 @@ def test_render_shapes_and_abort(scene):
 
 def test_scene_without_alpha_renders_on_its_training_background(scene):
     rgb_splits = {k: dataclasses.replace(v, images=v.images[..., :3]) for k, v in scene.splits.items()}
-    trainer = Trainer(dataclasses.replace(scene, splits=rgb_splits), TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer = Trainer(dataclasses.replace(scene, splits=rgb_splits), TrainConfig.tuned("ngp", "cpu", **TINY))
     cams = scene.split("test").cameras
     white = trainer.render(cams, 0, background=(1.0, 1.0, 1.0)).rgb
     black = trainer.render(cams, 0, background=(0.0, 0.0, 0.0)).rgb

@@ -23,7 +23,7 @@ from nerf.commands.train import main
 from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.errors import InputError
 from nerf.train.checkpoint import read_checkpoint
-from nerf.train.trainer import Trainer
+from nerf.train.run import load_trained
 from tests.support.processes import read_stderr_until, signal_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def test_a_kill_in_the_middle_of_a_checkpoint_write_keeps_the_previous_checkpoin
         import os, resource, signal
         from nerf.data.formats.registry import load_scene
         from nerf.train.trainer import Trainer, TrainConfig
-        trainer = Trainer(load_scene({str(scene_dir)!r}), TrainConfig.for_model("ngp", "cpu", ngp_log2_table=18))
+        trainer = Trainer(load_scene({str(scene_dir)!r}), TrainConfig.tuned("ngp", "cpu", model=dict(log2_table=18)))
         path = {str(out / "checkpoint.pt")!r}
         trainer.meta["save"] = 0
         trainer.save(path)
@@ -81,7 +81,7 @@ def test_a_kill_in_the_middle_of_a_checkpoint_write_keeps_the_previous_checkpoin
     assert len(partial) == 1 and partial[0].stat().st_size == limit  # killed mid-write, not before it
     payload = read_checkpoint(out / "checkpoint.pt")  # whole, and of the save that finished
     assert payload["meta"]["save"] == 0
-    assert Trainer.load(out / "checkpoint.pt").step_count == 0
+    assert load_trained(out / "checkpoint.pt").step_count == 0
 
 
 def test_a_full_disk_gives_one_line_and_keeps_the_old_checkpoint(scene_dir, tmp_path):
@@ -94,7 +94,8 @@ def test_a_full_disk_gives_one_line_and_keeps_the_old_checkpoint(scene_dir, tmp_
     def small_disk() -> None:  # EFBIG once a file passes `limit` (Python ignores SIGXFSZ)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    second = _train(scene_dir, "--steps", "3", "--out", out, *FAST, preexec_fn=small_disk)
+    second = _train(scene_dir, "--steps", "3", "--resume", out / "checkpoint.pt", "--out", out, *FAST,
+                    preexec_fn=small_disk)
     _, stderr = second.communicate(timeout=300)
     errors = _error_lines(stderr)
     assert second.returncode == 1 and len(errors) == 1, stderr
@@ -136,20 +137,20 @@ def test_a_signal_to_nerf_train_saves_a_checkpoint_and_exits(scene_dir, tmp_path
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"nerf-train: stopped by {signal.Signals(signum).name} at step")
     assert "Traceback" not in stderr
-    assert Trainer.load(out / "checkpoint.pt").step_count >= 1
+    assert load_trained(out / "checkpoint.pt").step_count >= 1
     assert _temporaries(out) == []
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_while_the_scene_loads_exits_with_one_line(scene_dir, tmp_path, monkeypatch, capsys, signum, code):
-    import nerf.data.formats.registry
+    import nerf.train.run
 
     def slow_load(*args, **kwargs):
         os.kill(os.getpid(), signum)  # arrives while loading, as a Ctrl-C would
         time.sleep(30)
         pytest.fail("the signal did not stop the load")
 
-    monkeypatch.setattr(nerf.data.formats.registry, "load_scene", slow_load)
+    monkeypatch.setattr(nerf.train.run, "load_scene", slow_load)  # where open_run finds it
     assert main([str(scene_dir), "--steps", "1", "--out", str(tmp_path / "o")]) == code
     err = capsys.readouterr().err.strip()
     assert err == f"nerf-train: stopped by {signal.Signals(signum).name} before training; nothing written"

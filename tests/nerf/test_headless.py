@@ -126,3 +126,64 @@ def test_resume_without_a_scene_uses_the_checkpoints_scene(scene_dir, tmp_path):
     assert main([str(scene_dir), "--steps", "1", "--out", str(out), *FAST]) == 0
     assert main(["--resume", str(out / "checkpoint.pt"), "--steps", "1", "--out", str(tmp_path / "r"), *FAST[2:]]) == 0
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["scene"] == str(scene_dir)
+
+
+def test_an_out_that_holds_a_run_is_refused_unless_resumed_or_overwritten(scene_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "2", "--out", str(out), *FAST]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main([str(scene_dir), "--steps", "1", "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"nerf-train: error: {out}: holds another run") and "--overwrite" in err
+    assert (out / "checkpoint.pt").read_bytes() == before  # nothing touched
+    # continuing the run's own checkpoint in its own folder appends to its log
+    assert main(["--resume", str(out / "checkpoint.pt"), "--steps", "1", "--out", str(out), *FAST[2:]]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "test_psnr" in r] == [2, 3]
+    assert main([str(scene_dir), "--steps", "1", "--out", str(out), "--overwrite", *FAST]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "test_psnr" in r] == [1]  # a new run, a log of its own
+
+
+def test_an_error_mid_run_saves_the_checkpoint_and_names_the_traceback(scene_dir, tmp_path, capsys, monkeypatch):
+    from nerf.train.trainer import Trainer
+    real = Trainer.step
+
+    def failing(self, should_yield=None):
+        if self.step_count == 3:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return real(self, should_yield)
+    monkeypatch.setattr(Trainer, "step", failing)
+    monkeypatch.setenv("NERF_VIEWER_TRACE_DIR", str(tmp_path))
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "10", "--out", str(out), *FAST]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("nerf-train: error: training failed (RuntimeError: CUDA error") and "step 3" in err
+    trace = err.rsplit("the traceback is in ", 1)[1]
+    assert "illegal memory access" in open(trace).read()
+    monkeypatch.setattr(Trainer, "step", real)
+    from nerf.train.run import load_trained
+    assert load_trained(out / "checkpoint.pt").step_count == 3  # what was trained is kept
+
+
+def test_nerf_train_autosaves_by_training_time(scene_dir, tmp_path, monkeypatch):
+    from nerf.train.trainer import Trainer
+    saves = []
+    real = Trainer.save
+    monkeypatch.setattr(Trainer, "save", lambda self, path: (saves.append(self.step_count), real(self, path)))
+    out = tmp_path / "run"
+    assert main([str(scene_dir), "--steps", "6", "--out", str(out), "--autosave", "0.000001", *FAST]) == 0
+    assert saves[:-1] == [1, 2, 3, 4, 5, 6] and saves[-1] == 6  # every step here, then the final save
+
+
+@pytest.mark.parametrize("flag", [["--steps", "0"], ["--minutes", "nan"], ["--minutes", "-1"], ["--threads", "-1"],
+                                  ["--batch-rays", "-5"], ["--eval-views", "0"], ["--downscale", "0"],
+                                  ["--distortion", "inf"], ["--seed", "1e3"], ["--autosave", "-2"],
+                                  ["--video-frames", "99999999"], ["--device", "gpu"]])
+def test_bad_numbers_are_one_argparse_line_and_exit_2(flag, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(flag)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("nerf-train: error: argument ") and "Traceback" not in "".join(err)

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from nerf.volume.contraction import contract
-from nerf.volume.marching import cone_step_edges, march_edges, steps_between
+from nerf.volume.marching import cone_step_edges, steps_between
 from nerf.volume.occupancy import OccupancyGrid
+from tests.support.dense_marcher import march_edges
 
 
 def test_edges_follow_the_clamped_cone_worked_by_hand():

@@ -6,6 +6,7 @@ import torch
 
 from nerf.volume.aabb import ray_aabb
 from nerf.volume.occupancy import OccupancyGrid
+from tests.support.dense_marcher import march_grid
 from nerf.volume.occupied_march import RayMarcher, Samples
 from nerf.volume.steps import ConstantSteps, EdgeSteps
 
@@ -40,7 +41,7 @@ def test_same_samples_as_the_dense_marcher(res, fraction, stratified):
     grid = _grid(res, fraction)
     o, d = _rays(200, seed=res)
     step = 0.037
-    ri, t = grid.march(o, d, 0.0, math.inf, step, stratified=stratified,
+    ri, t = march_grid(grid, o, d, 0.0, math.inf, step, stratified=stratified,
                        generator=torch.Generator().manual_seed(5))
     u = torch.rand(200, 1, generator=torch.Generator().manual_seed(5))[:, 0] if stratified else torch.full((200,), 0.5)
     s = _march_all(_bounded_marcher(grid, o, d, step, u))
@@ -56,7 +57,7 @@ def test_same_samples_as_the_dense_marcher(res, fraction, stratified):
 def test_max_samples_keeps_the_first_occupied_samples_of_each_ray():
     grid = _grid(16, 0.3)
     o, d = _rays(100, seed=2)
-    ri, t = grid.march(o, d, 0.0, math.inf, 0.05, stratified=False, generator=None, max_samples=4)
+    ri, t = march_grid(grid, o, d, 0.0, math.inf, 0.05, stratified=False, generator=None, max_samples=4)
     s = _march_all(_bounded_marcher(grid, o, d, 0.05, torch.full((100,), 0.5), max_samples=4), per_ray=3)
     assert torch.equal(s.ray_indices, ri) and torch.allclose(s.t, t)
     assert int(s.counts().max()) == 4

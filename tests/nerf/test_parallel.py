@@ -8,6 +8,7 @@ import torch
 from nerf.volume.occupancy import OccupancyGrid
 from nerf.train.shards import ShardPool
 from nerf.train.trainer import Trainer, TrainConfig
+from nerf.train.run import load_trained
 from tests.support.scenes import TINY
 
 
@@ -69,42 +70,42 @@ def _unjittered(trainer):
 
 
 def test_a_sharded_step_equals_the_whole_batch_step(scene, pool):
-    cfg = TrainConfig.for_model("ngp", "cpu", **TINY)
+    cfg = TrainConfig.tuned("ngp", "cpu", **TINY)
     whole, sharded = _unjittered(Trainer(scene, cfg)), _unjittered(Trainer(scene, cfg))
     sharded.pool = pool
     for _ in range(3):
         a, b = whole.step(), sharded.step()
-        assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
-        assert b["psnr"] == pytest.approx(a["psnr"], rel=1e-5)
-        assert b["samples_per_ray"] == pytest.approx(a["samples_per_ray"], rel=1e-6)
+        assert b.loss == pytest.approx(a.loss, rel=1e-5)
+        assert b.psnr == pytest.approx(a.psnr, rel=1e-5)
+        assert b.samples_per_ray == pytest.approx(a.samples_per_ray, rel=1e-6)
     for p, q in zip(whole.model.parameters(), sharded.model.parameters(), strict=True):
         torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-6)
 
 
 def test_sharded_training_is_reproducible_and_resumes_exactly(scene, tmp_path, pool):
-    cfg = TrainConfig.for_model("ngp", "cpu", **TINY)
+    cfg = TrainConfig.tuned("ngp", "cpu", **TINY)
     a, b = Trainer(scene, cfg), Trainer(scene, cfg)
     a.pool = b.pool = pool
-    assert [a.step()["loss"] for _ in range(20)] == [b.step()["loss"] for _ in range(20)]
+    assert [a.step().loss for _ in range(20)] == [b.step().loss for _ in range(20)]
     a.save(tmp_path / "ck.pt")
-    losses_a = [a.step()["loss"] for _ in range(14)]  # crosses the grid update at step 32
-    c = Trainer.load(tmp_path / "ck.pt", scene=scene)
+    losses_a = [a.step().loss for _ in range(14)]  # crosses the grid update at step 32
+    c = load_trained(tmp_path / "ck.pt", scene=scene)
     c.pool = pool
-    assert [c.step()["loss"] for _ in range(14)] == losses_a
+    assert [c.step().loss for _ in range(14)] == losses_a
 
 
 def test_a_yielded_sharded_step_changes_nothing(scene, pool):
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer = Trainer(scene, TrainConfig.tuned("ngp", "cpu", **TINY))
     trainer.pool = pool
     trainer.step()
     table = trainer.model.field.grid.table.detach().clone()
     stats = trainer.step(should_yield=lambda: True)
-    assert stats["yielded"] and trainer.step_count == 1
+    assert stats.outcome == "yielded" and trainer.step_count == 1
     assert torch.equal(trainer.model.field.grid.table, table)
 
 
 def test_pooled_render_equals_the_serial_one(scene, pool):
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer = Trainer(scene, TrainConfig.tuned("ngp", "cpu", **TINY))
     for _ in range(20):
         trainer.step()
     cams = scene.split("test").cameras

@@ -49,7 +49,7 @@ def mismatches(trainer) -> list[str]:
 
 @pytest.fixture(scope="module")
 def real(scene):
-    return Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    return Trainer(scene, TrainConfig.tuned("ngp", "cpu", **TINY))
 
 
 @pytest.mark.parametrize("make", [lambda real: real, lambda real: FakeTrainer()], ids=["Trainer", "FakeTrainer"])
@@ -58,7 +58,7 @@ def test_trainers_satisfy_the_worker_protocol(real, make):
     assert isinstance(trainer, TrainerLike)
     assert mismatches(trainer) == []
     assert isinstance(trainer.device, torch.device) and isinstance(trainer.step_count, int)
-    assert isinstance(trainer.config.model, str) and trainer.pool is None and trainer.progress is None
+    assert isinstance(trainer.config.model_name, str) and trainer.pool is None and trainer.progress is None
 
 
 def test_the_check_catches_a_trainer_the_worker_could_not_call():

@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("scene")
     write_synthetic_scene(root, n_train=8, n_test=2, size=24)
     scene = load_scene(root)
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **TINY))
+    trainer = Trainer(scene, TrainConfig.tuned("ngp", "cpu", **TINY))
     for _ in range(40):
         trainer.step()
     ckpt = root / "checkpoint.pt"
@@ -157,7 +157,7 @@ def test_crop_box_hides_what_lies_outside(trained, tmp_path):
 def test_models_render_nothing_outside_the_crop(scene_small, model):
     from nerf.data.crop import CropBox
     from nerf.models.base import build_model
-    cfg = TrainConfig.for_model(model, "cpu", **({"nerf_width": 32, "nerf_depth": 2} if model == "nerf" else TINY))
+    cfg = TrainConfig.tuned(model, "cpu", **({"model": {"width": 32, "depth": 2}} if model == "nerf" else TINY))
     net = build_model(model, scene_small, cfg, "cpu")
     o = torch.tensor([[0.0, -3.0, 0.0], [0.0, -3.0, 0.5]])
     d = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])

@@ -53,10 +53,10 @@ def test_composite_opaque_and_empty():
 
 
 def _model(early_stop: float) -> NGPModel:
-    cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32,
-                                ngp_grid_res=8, ngp_march_steps=64, ngp_early_stop=early_stop)
+    cfg = TrainConfig.tuned("ngp", "cpu", model=dict(levels=4, log2_table=10, max_res=32, grid_res=8,
+                                                     march_steps=64, early_stop=early_stop))
     torch.manual_seed(0)
-    model = NGPModel(1.0, 0.0, math.inf, False, cfg)
+    model = NGPModel(1.0, 0.0, math.inf, False, cfg.model)
     with torch.no_grad():  # a dense blob so rays do terminate
         model.field.grid.table.uniform_(-1.0, 1.0)
         model.field.density_mlp[-1].weight[0] += 0.3
@@ -130,10 +130,10 @@ def test_sliced_no_grad_passes_match_one_pass(monkeypatch):
     """EVAL_SLICE bounds the memory of no-grad field passes without changing a pixel."""
     import nerf.models.ngp as ngp_module
     from nerf.train.config import TrainConfig
-    cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32,
-                                ngp_grid_res=8, ngp_march_steps=64)
+    cfg = TrainConfig.tuned("ngp", "cpu", model=dict(levels=4, log2_table=10, max_res=32, grid_res=8,
+                                                     march_steps=64))
     torch.manual_seed(0)
-    model = ngp_module.NGPModel(1.0, 0.1, 6.0, False, cfg)
+    model = ngp_module.NGPModel(1.0, 0.1, 6.0, False, cfg.model)
     rays_o = torch.tensor([[0.0, 0.0, 3.0]]).expand(50, 3) + torch.randn(50, 3) * 0.1
     rays_d = torch.nn.functional.normalize(-rays_o + torch.randn(50, 3) * 0.2, dim=-1)
     bg = torch.ones(3)

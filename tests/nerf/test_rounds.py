@@ -1,4 +1,4 @@
-"""nerf/volume/rounds.py and the ngp model's two marchers: rounds against the dense reference."""
+"""nerf/volume/rounds.py and the ngp model's marcher against the dense reference (tests/support/dense_marcher.py)."""
 import math
 
 import pytest
@@ -12,6 +12,7 @@ from nerf.volume.occupancy import OccupancyGrid
 from nerf.volume.occupied_march import RayMarcher
 from nerf.volume.rounds import march_to_opacity, round_size
 from nerf.volume.steps import ConstantSteps
+from tests.support.dense_marcher import dense_render
 
 
 def _slab_world():
@@ -56,12 +57,12 @@ def test_rounds_grow_as_rays_die():
     assert round_size(4, 1000, 1, 3) == 64  # capped
 
 
-def _model(marcher: str, early_stop: float = 1e-3, unbounded: bool = False) -> NGPModel:
-    cfg = TrainConfig.for_model("ngp", "cpu", ngp_levels=4, ngp_log2_table=10, ngp_max_res=32, ngp_grid_res=8,
-                                ngp_march_steps=64, ngp_early_stop=early_stop, ngp_marcher=marcher)
+def _model(early_stop: float = 1e-3, unbounded: bool = False) -> NGPModel:
+    cfg = TrainConfig.tuned("ngp", "cpu", model=dict(levels=4, log2_table=10, max_res=32, grid_res=8,
+                                                     march_steps=64, early_stop=early_stop))
     torch.manual_seed(0)
     # unbounded: the grids over contracted space, cone steps from a near plane (nerf.volume.marching)
-    model = NGPModel(1.0, 0.1 if unbounded else 0.0, math.inf, False, cfg, unbounded=unbounded)
+    model = NGPModel(1.0, 0.1 if unbounded else 0.0, math.inf, False, cfg.model, unbounded=unbounded)
     with torch.no_grad():  # a dense blob so rays do terminate
         model.field.grid.table.uniform_(-1.0, 1.0)
         model.field.density_mlp[-1].weight[0] += 0.3
@@ -81,15 +82,14 @@ def _rays(n=96):
 @pytest.mark.parametrize("unbounded", [False, True])
 @pytest.mark.parametrize("grad", [False, True])
 @pytest.mark.parametrize("early_stop", [0.0, 1e-3])
-def test_model_renders_the_same_with_either_marcher(grad, early_stop, unbounded):
+def test_model_renders_as_the_dense_reference(grad, early_stop, unbounded):
     o, d = _rays()
     bg = torch.tensor([0.2, 0.4, 0.6])
-    outs = []
-    for name in ("dense", "rounds"):
-        with torch.set_grad_enabled(grad):
-            outs.append(_model(name, early_stop, unbounded).render_rays(
-                o, d, bg, stratified=True, generator=torch.Generator().manual_seed(3)))
-    dense, rounds = outs
+    with torch.set_grad_enabled(grad):
+        dense = dense_render(_model(early_stop, unbounded), o, d, bg, stratified=True,
+                             generator=torch.Generator().manual_seed(3))
+        rounds = _model(early_stop, unbounded).render_rays(o, d, bg, stratified=True,
+                                                           generator=torch.Generator().manual_seed(3))
     assert 0 < rounds.samples_per_ray == dense.samples_per_ray
     for key in ("rgb", "depth", "opacity"):
         torch.testing.assert_close(getattr(rounds, key), getattr(dense, key), atol=1e-5, rtol=1e-5)
@@ -102,9 +102,9 @@ def test_training_gradients_match_the_dense_reference(unbounded):
     o, d = _rays()
     bg = torch.tensor([1.0, 1.0, 1.0])
     grads = []
-    for name in ("dense", "rounds"):
-        model = _model(name, unbounded=unbounded)
-        out = model.render_rays(o, d, bg, stratified=False, generator=None)
+    for render in (dense_render, NGPModel.render_rays):
+        model = _model(unbounded=unbounded)
+        out = render(model, o, d, bg, stratified=False, generator=None)
         out.rgb.square().mean().backward()
         grads.append([p.grad for p in model.parameters()])
     assert any(float(g.abs().max()) > 0 for g in grads[0])

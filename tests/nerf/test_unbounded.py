@@ -14,11 +14,11 @@ from nerf.data.paths.turntable import turntable_poses
 from nerf.data.crop import CropBox
 from nerf.train.trainer import Trainer, TrainConfig
 from nerf.volume.contraction import contract
-from tests.support.scenes import TINY
+from tests.support.scenes import tiny
 
 # fewer, coarser steps than TINY's: every cell is occupied for the first updates, and every ray of
 # an unbounded scene runs to the far cap
-FAST = dict(TINY, batch_rays=192, ngp_march_steps=48, ngp_cone_angle=1 / 12)
+FAST = tiny(dict(march_steps=48, cone_angle=1 / 12), batch_rays=192)
 STEPS = 80
 
 
@@ -31,7 +31,7 @@ def outdoor(tmp_path_factory):
 
 def _train(scene) -> tuple[Trainer, float]:
     torch.manual_seed(0)
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **FAST))
+    trainer = Trainer(scene, TrainConfig.tuned("ngp", "cpu", **FAST))
     for _ in range(STEPS):
         trainer.step()
     return trainer, trainer.evaluate("test").psnr
@@ -68,7 +68,7 @@ def test_turntable_circles_at_the_cameras_distance_and_height(outdoor):
 
 
 def test_density_and_crop_take_world_points(outdoor):
-    trainer = Trainer(load_scene(outdoor), TrainConfig.for_model("ngp", "cpu", **FAST))
+    trainer = Trainer(load_scene(outdoor), TrainConfig.tuned("ngp", "cpu", **FAST))
     model, bound = trainer.model, trainer.scene.bound
     world = torch.tensor([[0.1, 0.2, -0.3], [3.0 * bound, 0.0, 0.0], [0.0, -40.0 * bound, 2.0]])
     torch.testing.assert_close(model.density(world), model.field.density(contract(world, bound)))
@@ -78,21 +78,22 @@ def test_density_and_crop_take_world_points(outdoor):
 
 
 def test_unbounded_scenes_train_with_their_own_cpu_defaults(outdoor, tmp_path):
-    bounded, unbounded = (TrainConfig.for_model("ngp", "cpu", kind) for kind in ("bounded", "unbounded"))
-    assert unbounded.batch_rays < bounded.batch_rays and unbounded.ngp_early_stop > bounded.ngp_early_stop
-    assert TrainConfig.for_model("ngp", "cpu", "forward") == bounded
+    bounded, unbounded = (TrainConfig.tuned("ngp", "cpu", kind) for kind in ("bounded", "unbounded"))
+    assert unbounded.batch_rays < bounded.batch_rays and unbounded.model.early_stop > bounded.model.early_stop
+    assert TrainConfig.tuned("ngp", "cpu", "forward") == bounded
     # nerf-train asks for the scene's own: its metrics.json records the config it trained with
     assert train_main([str(outdoor), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
                        "--out", str(tmp_path / "run")]) == 0
     config = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
-    assert (config["batch_rays"], config["ngp_early_stop"]) == (unbounded.batch_rays, unbounded.ngp_early_stop)
+    assert (config["batch_rays"], config["model"]["early_stop"]) == (unbounded.batch_rays, unbounded.model.early_stop)
 
 
 def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
-    """ngp_distortion adds the weighted loss to a training step of an unbounded scene, with gradients
+    """The distortion weight adds the weighted loss to a training step of an unbounded scene, with gradients
     into the field; rendering and bounded scenes get none."""
     scene = load_scene(outdoor)
-    trainer = Trainer(scene, TrainConfig.for_model("ngp", "cpu", **FAST, ngp_distortion=0.01))
+    config = TrainConfig.tuned("ngp", "cpu", **{**FAST, "model": {**FAST["model"], "distortion": 0.01}})
+    trainer = Trainer(scene, config)
     rays_o, rays_d, _, bg = trainer.sample_batch(64)
     out = trainer.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=None)
     assert torch.is_tensor(out.regularizer) and float(out.regularizer.detach()) > 0
@@ -101,17 +102,19 @@ def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
     with torch.no_grad():
         assert trainer.model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None).regularizer == 0
     bounded = Trainer(load_scene(outdoor, scene_type="bounded"),
-                      TrainConfig.for_model("ngp", "cpu", **FAST, ngp_distortion=0.01))
+                      TrainConfig.tuned("ngp", "cpu", **{**FAST, "model": {**FAST["model"], "distortion": 0.01}}))
     assert bounded.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=None).regularizer == 0
 
 
 def test_distortion_flag_sets_the_weight_and_is_checked(outdoor, tmp_path, capsys):
-    assert TrainConfig.for_model("ngp", "cpu", "unbounded").ngp_distortion > 0
+    assert TrainConfig.tuned("ngp", "cpu", "unbounded").model.distortion > 0
     assert train_main([str(outdoor), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
                        "--distortion", "0", "--out", str(tmp_path / "off")]) == 0
-    assert json.loads((tmp_path / "off" / "metrics.json").read_text())["config"]["ngp_distortion"] == 0
-    assert train_main([str(outdoor), "--steps", "1", "--distortion", "-1", "--out", str(tmp_path / "bad")]) == 2
-    assert "--distortion: must be >= 0" in capsys.readouterr().err
+    assert json.loads((tmp_path / "off" / "metrics.json").read_text())["config"]["model"]["distortion"] == 0
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it before anything loads
+        train_main([str(outdoor), "--steps", "1", "--distortion", "-1", "--out", str(tmp_path / "bad")])
+    assert exc.value.code == 2 and "--distortion: must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
     # a resume continues its run's loss: another weight is refused in one line
     assert train_main(["--resume", str(tmp_path / "off" / "checkpoint.pt"), "--steps", "2",
                        "--distortion", "0.01", "--out", str(tmp_path / "resumed")]) == 2

@@ -1,12 +1,14 @@
+import dataclasses
 import pytest
 import torch
 
 from nerf.train.config import TrainConfig
 from nerf.data.formats.registry import load_scene
-from nerf.models.base import RadianceModel, build_model
 from nerf.data.generated.synthetic import write_synthetic_scene
+from nerf.models.base import RadianceModel
+from nerf.models.registry import build_model
 from nerf.train.trainer import Trainer
-from nerf.models.vanilla import VanillaNeRF
+from nerf.models.vanilla import NeRFConfig, VanillaNeRF
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +22,7 @@ def _one_thread():
 
 
 # small enough for fast tests; the paper's sizes are checked by the parameter count only
-SMALL = dict(model="nerf", nerf_width=32, nerf_depth=4, nerf_coarse_samples=8, nerf_fine_samples=16)
+SMALL = NeRFConfig(width=32, depth=4, coarse_samples=8, fine_samples=16)
 
 
 def _rays(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,7 +34,7 @@ def _rays(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_one_mlp_has_the_papers_parameter_count():
-    model = VanillaNeRF(1.0, 0.0, 10.0, False, TrainConfig(model="nerf"))
+    model = VanillaNeRF(1.0, 0.0, 10.0, False, NeRFConfig())
     # gamma(x): 3 + 3*2*10 = 63, gamma(d): 3 + 3*2*4 = 27 inputs
     # layer 1: 63*256 + 256              =  16,384
     # layers 2-5: 4 * (256*256 + 256)    = 263,168
@@ -49,7 +51,7 @@ def test_one_mlp_has_the_papers_parameter_count():
 
 
 def test_build_model_makes_a_radiance_model():
-    model = build_model("nerf", _tiny_scene_stub(), TrainConfig(**SMALL), "cpu")
+    model = build_model(_tiny_scene_stub(), SMALL, "cpu")
     assert isinstance(model, VanillaNeRF) and isinstance(model, RadianceModel)
     assert model.param_groups(1e-3)[0]["lr"] == 1e-3
     assert model.extra_state() == {}
@@ -63,7 +65,7 @@ def _tiny_scene_stub():
 
 def test_render_rays_shapes_and_terms():
     torch.manual_seed(0)
-    model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+    model = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
     o, d = _rays(10)
     out = model.render_rays(o, d, torch.rand(10, 3), stratified=True, generator=torch.Generator().manual_seed(0))
     assert out.rgb.shape == (10, 3) and out.depth.shape == (10,) and out.opacity.shape == (10,)
@@ -77,7 +79,7 @@ def test_render_rays_shapes_and_terms():
 
 
 def test_rays_missing_the_cube_get_the_background_and_no_samples():
-    model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+    model = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
     o = torch.tensor([[0.0, 3.0, 4.0], [0.0, 0.0, 4.0]])
     d = torch.tensor([[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
     bg = torch.tensor([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
@@ -94,11 +96,11 @@ def test_rays_missing_the_cube_get_the_background_and_no_samples():
 
 
 def test_max_samples_lowers_the_sample_counts():
-    model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(model="nerf"))
+    model = VanillaNeRF(1.0, 0.1, 8.0, False, NeRFConfig())
     assert model.sample_counts(None) == (64, 128)
     assert model.sample_counts(1000) == (64, 128)
     assert model.sample_counts(48) == (16, 32)
-    small = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+    small = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
     o, d = _rays(4)
     out = small.render_rays(o, d, torch.ones(3), stratified=False, generator=None, max_samples=12)
     assert out.samples_per_ray == 2 * 4 + 8
@@ -106,7 +108,7 @@ def test_max_samples_lowers_the_sample_counts():
 
 def test_deterministic_render_is_repeatable_and_chunking_does_not_change_it(monkeypatch):
     torch.manual_seed(1)
-    model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+    model = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
     o, d = _rays(40, seed=3)
     with torch.no_grad():
         a = model.render_rays(o, d, torch.ones(3), stratified=False, generator=None)
@@ -118,7 +120,7 @@ def test_deterministic_render_is_repeatable_and_chunking_does_not_change_it(monk
 
 def test_loss_decreases_and_both_networks_learn():
     torch.manual_seed(0)
-    model = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+    model = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
     o, d = _rays(64, seed=1)
     target = torch.rand(64, 3, generator=torch.Generator().manual_seed(2))
     bg = torch.ones(3)
@@ -141,7 +143,7 @@ def test_loss_decreases_and_both_networks_learn():
 
 
 def test_ndc_rays_run_from_the_near_plane_to_infinity_unclipped_in_x_and_y():
-    model = VanillaNeRF(1.0, 0.5, 100.0, True, TrainConfig(**SMALL))  # near/far are world units: ignored
+    model = VanillaNeRF(1.0, 0.5, 100.0, True, SMALL)  # near/far are world units: ignored
     # on the z = -1 plane; the second starts outside |x| <= 1 and heads inwards (edge ray of an
     # off-centre camera): its near part must not be cut off
     o = torch.tensor([[0.2, -0.1, -1.0], [1.2, 0.0, -1.0]])
@@ -156,13 +158,13 @@ def test_ndc_rays_run_from_the_near_plane_to_infinity_unclipped_in_x_and_y():
 def test_short_training_on_a_generated_scene_raises_psnr(tmp_path):
     write_synthetic_scene(tmp_path / "scene", n_train=8, n_test=2, size=32)
     scene = load_scene(tmp_path / "scene")
-    config = TrainConfig(**{**SMALL, "nerf_fine_samples": 8}, batch_rays=512, lr=5e-3, weight_decay=0.0)
+    config = TrainConfig(model=dataclasses.replace(SMALL, fine_samples=8), batch_rays=512, lr=5e-3)
     trainer = Trainer(scene, config)
     before = trainer.evaluate("test").psnr
     for _ in range(120):
         stats = trainer.step()
     after = trainer.evaluate("test").psnr
-    assert stats["samples_per_ray"] > 0
+    assert stats.samples_per_ray > 0
     assert after > before + 5.0, (before, after)
 
 
@@ -170,7 +172,7 @@ def test_ndc_rays_are_opaque_at_infinity_and_object_rays_are_not():
     torch.manual_seed(2)
     o = torch.tensor([[0.2, -0.1, -1.0], [-0.5, 0.3, -1.0]])
     d = torch.nn.functional.normalize(torch.tensor([[0.1, 0.0, 1.0], [0.0, -0.2, 1.0]]), dim=-1)
-    ndc = VanillaNeRF(1.0, 0.5, 100.0, True, TrainConfig(**SMALL))
+    ndc = VanillaNeRF(1.0, 0.5, 100.0, True, SMALL)
     with torch.no_grad():
         ndc.fine.sigma.bias.fill_(-1e3)  # empty space everywhere: all the light reaches infinity
         for stratified in (False, True):
@@ -178,7 +180,7 @@ def test_ndc_rays_are_opaque_at_infinity_and_object_rays_are_not():
             # the far plane takes what is left, as the paper's 1e10 last delta does: no background
             torch.testing.assert_close(out.opacity, torch.ones(2))
             assert torch.all(out.rgb < 1.0)  # the last sample's colour (sigmoid < 1), not the white background
-        obj = VanillaNeRF(1.0, 0.1, 8.0, False, TrainConfig(**SMALL))
+        obj = VanillaNeRF(1.0, 0.1, 8.0, False, SMALL)
         obj.fine.sigma.bias.fill_(-1e3)
         out = obj.render_rays(*_rays(3), torch.ones(3), stratified=False, generator=None)
         assert torch.all(out.opacity == 0)

@@ -7,6 +7,7 @@ import pytest
 
 from nerf.data.cameras import look_at, make_cameras
 from nerf.data.crop import CropBox
+from nerf.train.loop import LOG_SECONDS
 from nerf.train.worker import RenderRequest, TrainingWorker
 from nerf.train.worker_messages import EvalScore
 from tests.support.fakes import FakeTrainer
@@ -73,17 +74,25 @@ def test_trains_pauses_resumes_and_logs(worker, trainer, tmp_path):
     assert worker.frames.wait(HANG).request.tag == "probe"  # the worker went round its loop, paused
     assert trainer.step_count == paused.step  # and took no step
     worker.resume()
-    _stats(worker, lambda s: s.running and s.step > paused.step + 3)
+    # records come LOG_SECONDS of training time apart: train long enough for two more
+    _stats(worker, lambda s: s.running and s.step > paused.step + 3
+           and s.train_seconds > paused.train_seconds + 2 * LOG_SECONDS)
     lines = _log(tmp_path / "log.jsonl")
     steps = [r["step"] for r in lines if "loss" in r]
     assert steps == sorted(steps) and steps[-1] > steps[0]
     assert {"step", "seconds", "loss", "psnr", "rays_per_s"} <= set(lines[-1])
 
 
-def test_every_published_step_is_in_the_log_first(worker, tmp_path):
-    for _ in range(5):
-        s = _stats(worker, lambda s: s.step >= 1)
-        assert s.step in {r["step"] for r in _log(tmp_path / "log.jsonl") if "loss" in r}
+def test_the_log_follows_the_loops_schedule(trainer, tmp_path):
+    """Records LOG_SECONDS of training time apart (nerf-train's schedule), one more for the last step on stop."""
+    w = TrainingWorker(trainer, log_path=tmp_path / "log.jsonl", stats_interval=0.02).start()
+    _stats(w, lambda s: s.train_seconds >= 4 * LOG_SECONDS)
+    assert w.stop(1.0)
+    records = [r for r in _log(tmp_path / "log.jsonl") if "loss" in r]
+    seconds = [r["seconds"] for r in records]
+    assert len(records) >= 4 and seconds == sorted(seconds)
+    assert all(later - earlier >= LOG_SECONDS - 1e-3 for earlier, later in zip(seconds, seconds[1:-1], strict=False))
+    assert records[-1]["step"] == trainer.step_count and records[-1]["seconds"] == round(trainer.train_seconds, 3)
 
 
 def test_reset_returns_to_step_zero_and_clears_history(worker, trainer):

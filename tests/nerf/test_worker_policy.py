@@ -1,6 +1,4 @@
 """nerf/train/worker_policy.py: when the worker renders, trains, yields and sleeps, without a thread."""
-import pytest
-
 from nerf.train.worker_messages import RenderRequest
 from nerf.train.worker_policy import CPU_RENDER_CHUNK, MIN_SHARE, WorkerPolicy, render_chunk
 
@@ -39,18 +37,6 @@ def test_only_a_camera_move_makes_a_step_yield():
     policy = WorkerPolicy()
     assert policy.yields_to(MOVING) and not policy.yields_to(STILL) and not policy.yields_to(None)
     assert not policy.yields_to(REFINING)  # it waits for the step in progress
-
-
-def test_budget_progress_and_pause_point():
-    policy = WorkerPolicy()
-    policy.trained(3.0)
-    assert policy.progress() is None and not policy.budget_spent()
-    policy.budget_s = 4.0
-    assert policy.progress() == pytest.approx(0.75) and not policy.budget_spent()
-    policy.trained(1.0)
-    assert policy.budget_spent()
-    policy.new_weights()
-    assert policy.progress() == 0.0 and not policy.budget_spent()
 
 
 def test_share_is_clamped_and_the_cpu_renders_in_small_chunks():

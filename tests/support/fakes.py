@@ -19,11 +19,12 @@ from nerf.data.cameras import image_rays, look_at, make_cameras
 from nerf.data.scene import Scene, Split
 from nerf.models.base import RenderOutput
 from nerf.train.evaluation import EvalResult
+from nerf.train.protocol import StepResult
 
 
 @dataclass(frozen=True)
 class FakeConfig:
-    model: str = "ngp"
+    model_name: str = "ngp"
     lr: float = 1e-2
     batch_rays: int = 1024
     target_samples: int = 0
@@ -63,6 +64,7 @@ class FakeTrainer:
         self.step_seconds = step_seconds
         self.render_row_seconds = render_row_seconds
         self.step_count = 0
+        self.train_seconds = 0.0
         self.fail_next_step = False
         self.fail_next_render = False
         self.nan_steps = 0  # the next steps' losses are not finite (each "restores" the last snapshot)
@@ -77,7 +79,7 @@ class FakeTrainer:
     def _touch(self) -> None:
         self.thread_ids.add(threading.get_ident())
 
-    def step(self, should_yield=None) -> dict:
+    def step(self, should_yield=None) -> StepResult:
         self._touch()
         if self.fail_next_step:
             self.fail_next_step = False
@@ -86,16 +88,17 @@ class FakeTrainer:
         time.sleep(self.step_seconds / 2)  # "forward"
         if should_yield is not None and should_yield():
             self.yielded += 1
-            return {"step": self.step_count, "rays": 0, "seconds": self.step_seconds / 2, "yielded": True}
+            self.train_seconds += self.step_seconds / 2
+            return StepResult("yielded", self.step_count, self.step_seconds / 2)
         time.sleep(self.step_seconds / 2)  # "backward"
+        self.train_seconds += self.step_seconds
         if self.nan_steps:
             self.nan_steps -= 1
-            return {"step": self.step_count, "loss": math.nan, "psnr": math.nan, "rays": self.batch_rays,
-                    "samples_per_ray": 0.0, "seconds": self.step_seconds, "nan_recovered": True}
+            return StepResult("nan_recovered", self.step_count, self.step_seconds, rays=self.batch_rays)
         self.step_count += 1
         loss = 0.1 / (1 + 0.05 * self.step_count)
-        return {"step": self.step_count, "loss": loss, "psnr": -10 * math.log10(loss),
-                "rays": self.batch_rays, "samples_per_ray": 32.0, "seconds": self.step_seconds}
+        return StepResult("trained", self.step_count, self.step_seconds, rays=self.batch_rays, loss=loss,
+                          psnr=-10 * math.log10(loss), samples_per_ray=32.0, lr=self.lr)
 
     def set_lr(self, lr: float) -> None:
         self._touch()
@@ -108,6 +111,7 @@ class FakeTrainer:
     def reset(self) -> None:
         self._touch()
         self.step_count = 0
+        self.train_seconds = 0.0
         self.resets += 1
 
     def evaluate(self, split: str = "test", max_views=None, should_abort=None) -> EvalResult | None:
@@ -121,7 +125,7 @@ class FakeTrainer:
         return EvalResult(psnr=psnr, ssim=0.8, views=views, per_view_psnr=[psnr] * views)
 
     def render(self, cameras, index: int = 0, *, background=(1.0, 1.0, 1.0), max_samples=None,
-               should_abort=None, chunk=None) -> RenderOutput | None:
+               should_abort=None, chunk=None, crop=None) -> RenderOutput | None:
         self._touch()
         if self.fail_next_render:
             self.fail_next_render = False
@@ -139,11 +143,11 @@ class FakeTrainer:
 
     def save(self, path) -> None:
         self._touch()
-        torch.save({"step": self.step_count, "model": self.config.model}, path)
+        torch.save({"step": self.step_count, "model": self.config.model_name}, path)
 
     @classmethod
     def load(cls, path, scene=None, device="cpu") -> "FakeTrainer":
         data = torch.load(path)
-        t = cls(scene, replace(FakeConfig(), model=data["model"]), device)
+        t = cls(scene, replace(FakeConfig(), model_name=data["model"]), device)
         t.step_count = data["step"]
         return t

@@ -10,8 +10,13 @@ from PIL import Image
 from nerf.data.cameras import look_at
 
 # a small, fast ngp field for tests that train it for a few dozen steps
-TINY = dict(batch_rays=256, ngp_levels=8, ngp_log2_table=12, ngp_max_res=64, ngp_grid_res=16,
-            ngp_march_steps=96, ngp_grid_warmup=64, lr_decay_steps=10_000)
+TINY_MODEL = dict(levels=8, log2_table=12, max_res=64, grid_res=16, march_steps=96, grid_warmup=64)
+TINY = dict(batch_rays=256, lr_decay_steps=10_000, model=TINY_MODEL)
+
+
+def tiny(model: dict | None = None, **training) -> dict:
+    """TrainConfig.tuned keywords: TINY with other training fields and model fields."""
+    return {**TINY, **training, "model": {**TINY_MODEL, **(model or {})}}
 
 W, H = 8, 6
 

@@ -1,27 +1,39 @@
-"""viewer/autosave.py with the real worker and the fake trainer: saves by training time and on close."""
-import time
-
+"""Autosave in a viewer session: the loop on the worker's thread saves by training time, the app once more on close."""
 from nerf.train.worker import TrainingWorker
 from tests.support.fakes import FakeTrainer
 from viewer.autosave import NAME, Autosave
 
 
+def _autosaves(worker, count: int, timeout: float = 10.0) -> list:
+    """The steps of the next `count` autosave notices (waiting at most `timeout` for each)."""
+    steps = []
+    while len(steps) < count:
+        notice = worker.notices.get(timeout=timeout)
+        if notice.name == "autosave":
+            steps.append(notice.result)
+    return steps
+
+
+def _stats_until(worker, predicate, tries: int = 300):
+    """The first stats for which predicate holds; a hang guard of tries x 0.1 s, not a speed target."""
+    for _ in range(tries):
+        s = worker.stats.wait(0.1)
+        if s is not None and predicate(s):
+            return s
+    raise AssertionError("the worker stopped training")
+
+
 def test_autosave_every_few_seconds_of_training_and_once_more_on_close(tmp_path):
     trainer = FakeTrainer(step_seconds=0.01)
-    worker = TrainingWorker(trainer, stats_interval=0.02).start()
-    autosave = Autosave(tmp_path, minutes=0.3 / 60)  # every 0.3 s of training
-    saves, deadline = [], time.monotonic() + 10
-    while len(saves) < 2 and time.monotonic() < deadline:
-        autosave.poll(worker.stats.wait(0.05), worker)
-        while not worker.notices.empty():
-            notice = worker.notices.get_nowait()
-            if notice.name == "autosave":
-                saves.append(notice.result)
-                autosave.saved(notice.result)
-    assert len(saves) == 2 and 0 < saves[0] < saves[1] and (tmp_path / NAME).is_file()
-    while (s := worker.stats.wait(0.05)) is None or s.step <= saves[-1]:  # training goes on after the last one
-        assert time.monotonic() < deadline + 5
+    autosave = Autosave(tmp_path)
+    worker = TrainingWorker(trainer, stats_interval=0.02, autosave_path=autosave.path, autosave_s=0.3).start()
+    saves = _autosaves(worker, 2)
+    for step in saves:
+        autosave.saved(step)
+    assert 0 < saves[0] < saves[1] and (tmp_path / NAME).is_file()
+    _stats_until(worker, lambda s: s.step > saves[-1])  # training goes on after the last one
     assert worker.stop(1.0)
+    assert trainer.train_seconds >= 0.6  # the saves came by training time
     line = autosave.final(worker.trainer)
     assert line is not None and f"step {worker.trainer.step_count}" in line
     assert autosave.final(worker.trainer) is None  # nothing new since
@@ -29,11 +41,9 @@ def test_autosave_every_few_seconds_of_training_and_once_more_on_close(tmp_path)
 
 def test_autosave_off_saves_only_on_close(tmp_path):
     trainer = FakeTrainer(step_seconds=0.01)
-    worker = TrainingWorker(trainer, stats_interval=0.02).start()
-    autosave = Autosave(tmp_path, minutes=0)
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        autosave.poll(worker.stats.wait(0.05), worker)
+    autosave = Autosave(tmp_path)
+    worker = TrainingWorker(trainer, stats_interval=0.02, autosave_path=autosave.path, autosave_s=0).start()
+    _stats_until(worker, lambda s: s.train_seconds >= 0.5)
     assert worker.stop(1.0)
     notices = iter(lambda: None if worker.notices.empty() else worker.notices.get(), None)
     assert all(n.name != "autosave" for n in notices)

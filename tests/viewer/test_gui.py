@@ -19,6 +19,7 @@ from pathlib import Path
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+from nerf.train.run import load_trained
 
 from viewer.opengl import SOFTWARE_WINDOW_SIZE, is_software_renderer
 from tests.support.processes import signal_and_wait
@@ -101,7 +102,6 @@ def test_viewer_trains_orbits_records_and_quits(xdisplay, tmp_path):
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_saves_the_session_and_exits(xdisplay, tmp_path, signum, code):
-    from nerf.train.trainer import Trainer
     out, debug = tmp_path / "run", tmp_path / "state.json"
     env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
     app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "4", "--device", "cpu"],
@@ -115,4 +115,4 @@ def test_a_signal_saves_the_session_and_exits(xdisplay, tmp_path, signum, code):
     stderr = signal_and_wait(app, signum)
     assert app.returncode == code, stderr
     assert stderr.strip().splitlines()[-1].startswith("nerf-viewer: checkpoint saved at step "), stderr
-    assert Trainer.load(out / "checkpoint.pt").step_count >= 2
+    assert load_trained(out / "checkpoint.pt").step_count >= 2

@@ -8,7 +8,7 @@ from collections import deque
 import dearpygui.dearpygui as dpg
 import torch
 
-from nerf.train.worker import NAN_PAUSE_AFTER
+from nerf.train.loop import NAN_STOP_AFTER
 
 
 def memory_in_use(device: torch.device) -> str:
@@ -76,7 +76,7 @@ class StatusLine:
     def show_nan(self, step: int, paused: bool) -> None:
         """The loss was not finite and training went back to the weights of `step` (nerf.train.worker)."""
         if paused:
-            self.show_error(f"loss NaN {NAN_PAUSE_AFTER} times in a row: training paused at step {step}; "
+            self.show_error(f"loss NaN {NAN_STOP_AFTER} times in a row: training paused at step {step}; "
                             "lower the learning rate, then resume (Space)")
         else:
             self.show_error(f"loss was NaN: back to the weights of step {step}, training goes on")

@@ -116,7 +116,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("scene")
     write_synthetic_scene(root, n_train=6, n_test=1, size=16)
     # untrained: these tests count frames and compare projections, so any field with structure will do
-    Trainer(load_scene(root), TrainConfig.for_model("ngp", "cpu", **TINY)).save(root / "checkpoint.pt")
+    Trainer(load_scene(root), TrainConfig.tuned("ngp", "cpu", **TINY)).save(root / "checkpoint.pt")
     return root / "checkpoint.pt"
 
 
