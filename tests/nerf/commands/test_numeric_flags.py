@@ -73,5 +73,5 @@ def test_a_bad_number_is_refused_before_any_work(main, extra, needle, tmp_path, 
         main(kind + positional + extra[len(kind):])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith(f"nerf-") and needle in err.strip().splitlines()[-1], err
+    assert err.strip().splitlines()[-1].startswith("nerf-") and needle in err.strip().splitlines()[-1], err
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
