@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Mapping
@@ -52,7 +53,9 @@ def collective() -> Iterator[None]:
     try:
         yield
     except (RuntimeError, dist.DistError) as exc:
-        raise RankLost((str(exc).splitlines() or [type(exc).__name__])[0]) from exc
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        # gloo's lines start with its source location: "[.../pair.cc:553] Connection closed by peer ..."
+        raise RankLost(re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0][:160]) from exc
 
 
 def launched(env: Mapping[str, str] = os.environ) -> bool:
@@ -83,8 +86,7 @@ def rank_device(device_name: str, local_rank: int) -> torch.device:
 
 
 def join(device_name: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Group:
-    """Join the run described by torchrun's environment (see `launched`); "env://" so that workers
-    of a torchrun agent use the agent's own store, as torchrun sets them up to."""
+    """Join the run described by torchrun's environment (see `launched`)."""
     env = os.environ
     rank, world = _env_int(env, "RANK", 0), _env_int(env, "WORLD_SIZE", 1)
     local_rank = _env_int(env, "LOCAL_RANK", 0)
@@ -95,9 +97,21 @@ def join(device_name: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Gro
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
-                                timeout=datetime.timedelta(seconds=timeout_s))
+        timeout = datetime.timedelta(seconds=timeout_s)
+        dist.init_process_group(backend, store=_store(env, rank, world, timeout), rank=rank, world_size=world,
+                                timeout=timeout)
     return Group(rank, world, local_rank, device, backend, timeout_s)
+
+
+def _store(env: Mapping[str, str], rank: int, world: int, timeout: datetime.timedelta) -> dist.Store:
+    """The key-value store the ranks meet in: a torchrun agent's own (its workers are told so), else
+    one that rank 0 serves. Keys are kept apart per attempt: after a failure torchrun --max-restarts
+    starts the ranks again on the same agent store, where a new rank would otherwise read the dead
+    ranks' addresses."""
+    agent = env.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() == "true"
+    store = dist.TCPStore(env["MASTER_ADDR"], _env_int(env, "MASTER_PORT", 1), world, is_master=rank == 0 and not agent,
+                          timeout=timeout)
+    return dist.PrefixStore(f"nerf-train/attempt-{env.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
 
 
 def leave() -> None:
