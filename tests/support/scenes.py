@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 from PIL import Image
+from scipy.spatial.transform import Rotation
 
 from nerf.data.cameras import look_at
 
@@ -87,3 +88,25 @@ def png_header(width: int, height: int) -> bytes:
 def huge_png_header() -> bytes:
     """A PNG that declares 100000 x 100000 pixels (a decompression bomb's header) with one row of data."""
     return png_header(100_000, 100_000)
+
+
+def colmap_text_scene(root, n=10):
+    """A COLMAP text model (sparse/0/cameras.txt, images.txt, points3D.txt) of n cameras on a ring
+    round the origin, looking at it, with their images: what nerf-process leaves, in text form."""
+    (root / "sparse" / "0").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(n):
+        a = 2 * math.pi * i / n
+        centre = np.array([4 * math.cos(a), 4 * math.sin(a), 0.0])
+        z = -centre / np.linalg.norm(centre)  # OpenCV: +z looks at the origin, y points down
+        x = np.cross([0.0, 0.0, 1.0], z)
+        x /= np.linalg.norm(x)
+        w2c = np.stack([x, np.cross(z, x), z])  # rows: the camera's axes in the world
+        t = -w2c @ centre
+        qx, qy, qz, qw = Rotation.from_matrix(w2c).as_quat()
+        lines.append(f"{i + 1} {qw} {qx} {qy} {qz} {t[0]} {t[1]} {t[2]} 1 img{i:02d}.png\n\n")
+        png(root / "images" / f"img{i:02d}.png", mode="RGB", size=(16, 12), seed=i)
+    (root / "sparse" / "0" / "cameras.txt").write_text("1 PINHOLE 16 12 10 10 8 6\n")
+    (root / "sparse" / "0" / "images.txt").write_text("".join(lines))
+    (root / "sparse" / "0" / "points3D.txt").write_text("1 0.1 0.2 0.3 255 0 0 0.5\n2 -0.1 0.2 0.0 0 255 0 0.5\n")
+    return root

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nerf.colmap_lib import pycolmap as load_pycolmap
-from nerf.data.formats.frames import DISTORTION_KEYS, Frame, holdout_split
+from nerf.data.formats.frames import DISTORTION_KEYS, Frame, check_frame, holdout_split
 from nerf.errors import InputError
 
 # COLMAP camera model -> names of its parameters in nerfstudio's vocabulary, in COLMAP's order
@@ -46,8 +46,12 @@ def read_model(folder: Path):
     pycolmap = load_pycolmap()
     try:
         rec = pycolmap.Reconstruction(str(folder))
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise InputError(folder, f"cannot read the COLMAP model: {str(exc).splitlines()[-1]}") from None
+    # pycolmap maps COLMAP's C++ exceptions onto these: a failed check (RuntimeError), an id that
+    # refers to nothing (IndexError, KeyError), a bad number (ValueError), a count that cannot be
+    # allocated (MemoryError from std::bad_alloc)
+    except (ValueError, RuntimeError, OSError, IndexError, KeyError, MemoryError) as exc:
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        raise InputError(folder, f"cannot read the COLMAP model: {why}") from None
     if rec.num_reg_images() == 0:
         raise InputError(folder, "the COLMAP model has no posed images")
     return rec
@@ -95,10 +99,11 @@ def colmap_split_frames(root: Path) -> tuple[dict[str, list[Frame]], dict, dict[
     for image in posed_images(rec):
         k = intrinsics(rec.cameras[image.camera_id], folder)
         dist = np.array([k[name] for name in DISTORTION_KEYS])
-        frames.append(Frame(image=root / "images" / image.name, c2w=camera_to_world(image),
+        frames.append(frame := Frame(image=root / "images" / image.name, c2w=camera_to_world(image),
                             fx=k["fl_x"], fy=k["fl_y"], cx=k["cx"], cy=k["cy"], width=k["w"],
                             height=k["h"], distortion=dist if dist.any() else None,
                             camera_type="fisheye" if k["camera_model"] == "OPENCV_FISHEYE" else "perspective"))
+        check_frame(frame, folder, f"image {image.name}")
     split = holdout_split(frames)
     # the sparse points size an unbounded scene's region of full detail (nerf.data.formats.scene_type)
     points = np.array([p.xyz for p in rec.points3D.values()], dtype=np.float64).reshape(-1, 3)

@@ -63,6 +63,18 @@ def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
         raise InputError(file, f"{what}: pose rotation is singular (not invertible)")
 
 
+def check_frame(frame: Frame, file: Path, what: str) -> None:
+    """What every loader's frame must hold before normalisation (the transforms reader checks the
+    same as it parses): a finite, invertible pose and finite intrinsics with a positive focal length."""
+    check_pose(frame.c2w, file, what)
+    values = np.array([frame.fx, frame.fy, frame.cx, frame.cy,
+                       *(() if frame.distortion is None else frame.distortion)], dtype=np.float64)
+    if not (np.isfinite(values).all() and np.abs(values).max() <= VALUE_LIMIT):
+        raise InputError(file, f"{what}: intrinsics are not finite numbers within +-{VALUE_LIMIT:g}")
+    if not (frame.fx >= MIN_FOCAL and frame.fy >= MIN_FOCAL):
+        raise InputError(file, f"{what}: focal length {frame.fx:.4g} x {frame.fy:.4g} pixels; it must be positive")
+
+
 def check_enough_views(n: int, file: Path) -> None:
     """One image cannot show depth (and a one-camera scene has no size to normalise): say that,
     rather than a puzzling 'all cameras are at the same place'."""

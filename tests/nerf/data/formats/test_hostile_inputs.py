@@ -1,20 +1,23 @@
 """Hostile scene files found by issue 28: PLY point clouds (hand-made cases, a seeded mutation corpus
-and paths out of the scene), nerfstudio split lists, LLFF arrays and aabb_scale. Each is an
+and paths out of the scene), nerfstudio split lists, LLFF arrays, aabb_scale, COLMAP text models
+(hand-made cases and a seeded mutation corpus) and scenes larger than free memory. Each is an
 InputError naming the file, which nerf-train --inspect prints as one line with exit status 2."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
 import nerf.data.formats.images as images
 from nerf.commands.train import main
 from nerf.data.formats.pointcloud import read_ply_points
 from nerf.data.formats.registry import load_scene
 from nerf.errors import InputError
-from tests.support.scenes import blender_scene, llff_scene, transforms_scene
+from tests.support.scenes import blender_scene, colmap_text_scene, llff_scene, transforms_scene
 
 XYZ = b"property float x\nproperty float y\nproperty float z\n"
 BAD_PLY = {
@@ -143,3 +146,71 @@ def test_a_scene_larger_than_free_memory_is_refused_before_decoding(tmp_path, mo
     _inspect_fails_in_one_line(root, capsys, "of memory is free")
     monkeypatch.undo()  # the machine's real free memory: the same scene loads
     assert len(load_scene(root).split("train")) == 4
+
+
+def test_a_colmap_text_model_loads(tmp_path):
+    scene = load_scene(colmap_text_scene(tmp_path))
+    assert scene.format == "colmap" and len(scene.split("train")) + len(scene.split("test")) == 10
+
+
+@pytest.mark.parametrize("camera, problem", [("1 PINHOLE 16 12 -10 10 8 6", "focal length -10 x 10"),
+                                             ("1 PINHOLE 16 12 0 10 8 6", "focal length 0 x 10"),
+                                             ("1 PINHOLE 16 12 1e308 10 8 6", "intrinsics are not finite numbers")])
+def test_colmap_intrinsics_are_checked_as_transforms_ones_are(tmp_path, camera, problem, capsys):
+    root = colmap_text_scene(tmp_path)
+    (root / "sparse" / "0" / "cameras.txt").write_text(camera + "\n")  # pycolmap accepts each of these
+    with pytest.raises(InputError, match=problem):
+        load_scene(root)
+    _inspect_fails_in_one_line(root, capsys, "sparse/0: image img00.png")
+
+
+def test_a_colmap_pose_far_beyond_any_capture_is_refused(tmp_path):
+    root = colmap_text_scene(tmp_path)
+    images = root / "sparse" / "0" / "images.txt"
+    first, rest = images.read_text().split("\n", 1)
+    words = first.split()
+    words[5] = "1e300"  # tx: the loader's normalisation overflowed to inf and a division by zero
+    images.write_text(" ".join(words) + "\n" + rest)
+    with pytest.raises(InputError, match="pose has values beyond"):
+        load_scene(root)
+
+
+def test_mutated_colmap_text_models_load_sanely_or_are_refused(tmp_path):
+    """90 seeded mutations of the three text files (numbers replaced by nan, inf, 0, huge or text;
+    tokens dropped or inserted; files cut short): each loads into finite cameras with positive
+    focal lengths or is one InputError. pycolmap raised IndexError for an image naming a missing
+    rig, which escaped as a traceback."""
+    base = colmap_text_scene(tmp_path / "base")
+    rng = np.random.default_rng(5)
+    specials = ["nan", "inf", "-1", "0", "1e308", "abc", "", "99999999999999999999", "-5", "1e-320"]
+    names = ["cameras.txt", "images.txt", "points3D.txt"]
+    outcomes = {"loaded": 0, "refused": 0}
+    for i in range(90):
+        work = tmp_path / f"m{i}"
+        shutil.copytree(base, work)
+        file = work / "sparse" / "0" / names[i % 3]
+        words = file.read_text().split(" ")
+        at, how = int(rng.integers(len(words))), i % 4
+        if how == 0:
+            words[at] = specials[int(rng.integers(len(specials)))]
+        elif how == 1:
+            del words[at]
+        elif how == 2:
+            words.insert(at, specials[int(rng.integers(len(specials)))])
+        else:
+            text = " ".join(words)
+            words = [text[:int(rng.integers(len(text)))]]
+        file.write_text(" ".join(words))
+        try:
+            scene = load_scene(work)
+        except InputError as exc:
+            assert "\n" not in str(exc)
+            outcomes["refused"] += 1
+        else:
+            for split in scene.splits.values():
+                cams = split.cameras
+                assert torch.isfinite(cams.c2w).all() and (cams.fx > 0).all() and (cams.fy > 0).all(), i
+            assert np.isfinite(scene.bound) and scene.bound > 0
+            outcomes["loaded"] += 1
+        shutil.rmtree(work)
+    assert outcomes["loaded"] > 0 and outcomes["refused"] > 0, outcomes
