@@ -5,6 +5,7 @@ throughput with the window open vs headless `nerf-train`, and test PSNR after th
     python bench/bench_viewer.py --minutes 1 --skip-headless
     python bench/bench_viewer.py --minutes 1 --model fake --skip-headless   # the UI pipeline alone
     python bench/bench_viewer.py --capture fox   # a real capture: the fox at 1/4 (lego: at 1/2)
+    python bench/bench_viewer.py --connect       # + nerf-viewer --connect to nerf-train --serve on loopback
 
 The viewer runs as a subprocess on its own Xvfb display and reports through
 NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
@@ -16,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -57,19 +60,49 @@ def _log(run_dir: Path) -> list[dict]:
 
 
 def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
-    with virtual_display() as display:
-        return _drive_viewer(display, scene, minutes, downscale, model, work)
-
-
-def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: int, model: str,
-                  work: Path) -> dict:
-    out, debug = work / "viewer", work / "state.json"
-    env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug)}
+    out = work / "viewer"
     if model == "fake":  # the app with tests/viewer/fakes.py's trainer: the UI pipeline alone
         cmd = [sys.executable, "-c", FAKE_LAUNCHER, str(out)]
     else:
         cmd = [sys.executable, "-m", "viewer", "--out", str(out), "--downscale", str(downscale),
                "--model", model] + ([scene] if scene else [])
+    with virtual_display() as display:
+        return _drive_viewer(display, cmd, {}, out, minutes, work / "state.json")
+
+
+def run_connected(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
+    """nerf-train --serve on 127.0.0.1 and nerf-viewer --connect to it: the same drive as run_viewer;
+    the steps are the server's."""
+    served, client = work / "served", work / "client"
+    server = subprocess.Popen(["nerf-train", *([scene] if scene else []), "--serve", "127.0.0.1:0", "--minutes",
+                               str(minutes), "--downscale", str(downscale), "--model", model, "--out", str(served)],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "NERF_VIEWER_TOKEN"})
+    try:
+        lines = ""
+        while "token " not in lines:  # the server prints its address, then its token
+            line = server.stderr.readline()
+            if not line:
+                raise RuntimeError(f"nerf-train --serve did not start: {lines}")
+            lines += line
+        port = re.search(r"serving on 127\.0\.0\.1:(\d+)", lines).group(1)
+        token = re.search(r"token (\S+)", lines).group(1)
+        cmd = [sys.executable, "-m", "viewer", "--connect", f"127.0.0.1:{port}", "--out", str(client)]
+        with virtual_display() as display:
+            return _drive_viewer(display, cmd, {"NERF_VIEWER_TOKEN": token}, served, minutes,
+                                 work / "client-state.json")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minutes: float, debug: Path) -> dict:
+    """Drive the app `cmd` runs; `out`: the run folder whose log.jsonl has the training steps."""
+    env = {**os.environ, **extra_env, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
+           "NERF_VIEWER_DEBUG_STATE": str(debug)}
     app = subprocess.Popen(cmd, env=env, cwd=ROOT)
     try:
         while read_state(debug) is None:  # the window is up and training has started
@@ -117,7 +150,8 @@ def _drive_viewer(display: str, scene: str | None, minutes: float, downscale: in
             "rest_to_full_s": statistics.median(rest_to_full) if rest_to_full else float("nan"),
             "rest_to_full_max_s": max(rest_to_full, default=float("nan")),
             "steps": steps[-1]["step"] if steps else 0, "drags": drags,
-            "test_psnr": test.get("psnr", float("nan")), "wall_s": minutes * 60, **worker}
+            "test_psnr": test.get("psnr", float("nan")), "wall_s": minutes * 60,
+            "frame_bytes": final.get("frame_bytes", {}), **worker}
 
 
 def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
@@ -152,6 +186,8 @@ def main() -> int:
     p.add_argument("--model", choices=("ngp", "nerf", "fake"), default="ngp",
                    help="fake: a 10 ms/step stand-in trainer, to time the UI pipeline alone")
     p.add_argument("--skip-headless", action="store_true")
+    p.add_argument("--connect", action="store_true",
+                   help="also nerf-viewer --connect to nerf-train --serve on 127.0.0.1, compared with the local viewer")
     p.add_argument("--keep", metavar="DIR", help="keep both runs' folders (log.jsonl, ...) in DIR")
     args = p.parse_args()
     if args.capture:
@@ -161,12 +197,15 @@ def main() -> int:
         args.scene = str(args.datasets / folder)
         if not Path(args.scene).is_dir():
             p.error(f"{args.scene}: no such folder (see --datasets)")
+    if args.connect and args.model == "fake":
+        p.error("--connect trains with nerf-train --serve: ngp or nerf, not fake")
     if args.keep and Path(args.keep).is_dir() and any(Path(args.keep).iterdir()):
         p.error(f"{args.keep}: not empty (the logs of two runs would mix)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         v = run_viewer(args.scene, args.minutes, args.downscale, args.model, work)
         h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, args.model, work)
+        r = run_connected(args.scene, args.minutes, args.downscale, args.model, work) if args.connect else None
     print("| figure | viewer | target |\n|---|---|---|")
     print(f"| UI frame rate while training (median) | {v['ui_fps']:.1f} fps | >= 30 fps |")
     print(f"| camera move -> first updated frame (median / p90, {v['drags']} drags) | "
@@ -188,7 +227,21 @@ def main() -> int:
               f"{h['test_psnr']:.2f} dB | within 2 dB |")
     else:
         print(f"| test PSNR after {args.minutes:g} min, viewer | {v['test_psnr']:.2f} dB | |")
+    if r:
+        _print_connected(v, r, h, args.minutes)
     return 0
+
+
+def _print_connected(v: dict, r: dict, h: dict | None, minutes: float) -> None:
+    print(f"| move -> frame through the network (median / p90, {r['drags']} drags) vs local | "
+          f"{r['latency_ms']:.0f} / {r['latency_p90_ms']:.0f} ms vs {v['latency_ms']:.0f} / "
+          f"{v['latency_p90_ms']:.0f} ms | p90 within 30 ms of local |")
+    for codec, what in (("jpeg", "moving (JPEG)"), ("png", "at rest (PNG)")):
+        frames, size = r["frame_bytes"].get(codec, (0, 0))
+        print(f"| bytes per frame {what}, {frames} frames | {size / max(frames, 1) / 1024:.1f} KiB | |")
+    print(f"| training steps in {minutes:g} min, server with a client | {r['steps']} | |")
+    if h:
+        print(f"| server steps with a client / headless | {100 * r['steps'] / max(h['steps'], 1):.0f} % | >= 85 % |")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from viewer.path_overlay import PathOverlay
 from viewer.record_actions import RecordActions
 from viewer.reopen import Carried, relaunch_argv
 from viewer.scene_overlay import SceneOverlay, points_or_note
+from viewer.remote_session import RemoteSession, RemoteSessionActions
 from viewer.session import Session
 from viewer.session_actions import SessionActions
 from viewer.split_view import Divider
@@ -64,20 +65,23 @@ class ViewerApp:
         self.stop = stop or StopSignals()
         self.autosave = Autosave(session.run_dir)
         scene, device = session.trainer.scene, session.device
+        # nerf-viewer --connect: the worker is the server's, behind a RemoteWorker (viewer.remote_session)
+        self.remote = isinstance(session, RemoteSession)
+        on_gpu = (session.server_device if self.remote else device.type) == "cuda"
         # Share of the worker's time for view refreshes while training: on a CPU a refresh costs a
         # few steps and the window already takes a third of a core; on a GPU both are cheap.
-        render_share = 0.3 if device.type == "cuda" else 0.1
-        self.worker = TrainingWorker(session.trainer, log_path=session.run_dir / "log.jsonl",
-                                     render_share=render_share, num_threads=session.train_threads,
-                                     shards=session.shards, budget=session.budget, autosave_path=self.autosave.path,
-                                     autosave_s=session.spec.autosave_minutes * 60.0)
+        render_share = 0.3 if on_gpu else 0.1
+        self.worker = session.worker if self.remote else TrainingWorker(
+            session.trainer, log_path=session.run_dir / "log.jsonl", render_share=render_share,
+            num_threads=session.train_threads, shards=session.shards, budget=session.budget,
+            autosave_path=self.autosave.path, autosave_s=session.spec.autosave_minutes * 60.0)
         self.views = views = DatasetViews(scene)
         fov = views.fov_y_deg("train")
         self._first_view = central_view(views.c2ws("train"))  # instant-ngp starts at a training camera
         camera = camera_from_views(views.c2ws("train"), 640, 640, fov, self._first_view)
         # CPU: full quality is the training resolution (more pixels cost seconds, add little); GPU: the view's.
         cpu_scale = min(1.0, max(0.05, scene.split("train").cameras.height / 720.0))
-        settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if device.type == "cuda" else cpu_scale)
+        settings = RenderSettings(fov_y_deg=round(fov, 1), scale=1.0 if on_gpu else cpu_scale)
         self.stats: WorkerStats | None = None  # the newest the worker sent (None: nothing yet)
         self.ui_meter = RateMeter()
         self.notes = Notes(lambda lines: self.record_panel.show_files(lines))
@@ -86,8 +90,8 @@ class ViewerApp:
                              on_screenshot=lambda rgb, req: self.record.save_screenshot(rgb, req),
                              on_snapped_frame=lambda rgb: self.render_panel.show_prediction(rgb),
                              on_snap=lambda split, i: self.render_panel.show_view(split, i))
-        self.actions = SessionActions(self.worker, session, self.notes,
-                                      running=lambda: self.stats.running if self.stats else True)
+        self.actions = (RemoteSessionActions if self.remote else SessionActions)(
+            self.worker, session, self.notes, running=lambda: self.stats.running if self.stats else True)
         self.render_panel = RenderPanel(settings, views_in=views.count,
                                         ground_truth=lambda split, i: views.ground_truth(
                                             split, i, self.view.settings.background),
@@ -212,7 +216,8 @@ class ViewerApp:
             lambda now: divider.update(self.view.split, self.view.compare_labels, self.view.compare_note),
             lambda now: self.render_panel.show_depth_span(self.view.depth_shown),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
-                                           ("| recording " if self.record.recorder else "")
+                                           (f"| {self.worker.link} " if self.remote else "")
+                                           + ("| recording " if self.record.recorder else "")
                                            + snap_hint(self.view.snapped())),
             lambda now: self.toy.update(),
             lambda now: self.help.update(self.view.size),
@@ -327,6 +332,8 @@ class ViewerApp:
             if not self.worker.stop(120.0):
                 print("nerf-viewer: warning: the training thread did not stop; nothing saved", file=sys.stderr)
                 return
+        if self.remote:
+            return  # the server keeps and saves the run
         try:
             line = self.autosave.final(self.worker.trainer)
         except OSError as exc:
@@ -355,7 +362,8 @@ class ViewerApp:
     def _debug(self, now: float) -> dict:
         return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {},
                 "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines,
-                "error": self._last_error, "run_dir": str(self.session.run_dir), "path": self.path_panel.debug()}
+                "error": self._last_error, "run_dir": str(self.session.run_dir), "path": self.path_panel.debug(),
+                **({"link": self.worker.link, "frame_bytes": self.worker.frame_bytes} if self.remote else {})}
 
 
 def _cheap_theme():

@@ -12,14 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from nerf.commands.cli import command_parser, fail, guarded_main
+from nerf.commands.cli import command_parser, fail, guarded_main, package_version
 from nerf.commands.train_flags import add_training_arguments, run_spec
 from nerf.runtime.signals import StopSignals, Stopped, exit_soon
 from nerf.errors import InputError
+from nerf.remote.access import TOKEN_ENV
 from nerf.runtime.allocator import tune_malloc
 from viewer.app import ViewerApp
 from viewer.opengl import tune_software_gl
 from viewer.processing import process_if_needed
+from viewer.remote_session import open_remote
 from viewer.session import open_session
 
 PROG = "nerf-viewer"
@@ -31,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scene folder, checkpoint (.pt), video or folder of photos (processed "
                         "first, see nerf-process); default: the embedded scene")
     add_training_arguments(p)
+    remote = p.add_argument_group("remote (a run trained by nerf-train --serve on another machine)")
+    remote.add_argument("--connect", default=None, metavar="HOST:PORT",
+                        help="drive the run served there instead of training here (through an SSH tunnel: "
+                             "ssh -L PORT:127.0.0.1:PORT server, then --connect 127.0.0.1:PORT); screenshots, "
+                             "recordings and camera paths are written here, in --out")
+    remote.add_argument("--token", default=None,
+                        help=f"the server's token (default: ${TOKEN_ENV})")
     return p
 
 
@@ -45,16 +54,23 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     tune_software_gl()
     tune_malloc()  # keep freed step/render temporaries in the heap (program start only)
+    if args.connect is None and args.token is not None:
+        return fail(PROG, "--token: only with --connect")
     with StopSignals() as stop:
         try:
             with stop.immediate():
-                args = process_if_needed(args)  # a video or photos: recover the cameras first
-                if args is None:
-                    return 0
-                source = Path(args.source) if args.source else None
-                checkpoint = args.source if source is not None and source.is_file() else None
-                spec = run_spec(args, None if checkpoint else args.source, resume=checkpoint)
-                session = open_session(spec, args.threads)
+                if args.connect is not None:
+                    if args.source is not None:
+                        return fail(PROG, f"--connect: the server's run is shown; drop '{args.source}'")
+                    session = open_remote(args.connect, args.token, args.out, package_version())
+                else:
+                    args = process_if_needed(args)  # a video or photos: recover the cameras first
+                    if args is None:
+                        return 0
+                    source = Path(args.source) if args.source else None
+                    checkpoint = args.source if source is not None and source.is_file() else None
+                    spec = run_spec(args, None if checkpoint else args.source, resume=checkpoint)
+                    session = open_session(spec, args.threads)
         except InputError as exc:
             return fail(PROG, str(exc))
         except Stopped:

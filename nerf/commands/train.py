@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nerf.commands.cli import command_parser, guarded_main, number
+from nerf.commands.cli import command_parser, fail, guarded_main, number
 from nerf.commands.scene_report import run_inspect
 from nerf.commands.train_flags import add_training_arguments
 from nerf.commands.train_run import run_training
+from nerf.commands.train_serve import run_serving
+from nerf.remote.access import TOKEN_ENV
 from nerf.runtime.signals import exit_soon
 
 PROG = "nerf-train"
@@ -28,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate only the first N test views (default: all)")
     p.add_argument("--video-frames", type=number(int, low=0, high=100_000), default=48, metavar="N",
                    help="frames of the turntable video (0: no video)")
+    remote = p.add_argument_group("serving (nerf-viewer --connect from another machine)")
+    remote.add_argument("--serve", default=None, metavar="[HOST:]PORT",
+                        help="train and serve the live model to nerf-viewer --connect (default host 127.0.0.1; "
+                             "across the internet keep it and use an SSH tunnel, ssh -L); after the budget the "
+                             "final model is served until Ctrl-C")
+    remote.add_argument("--token", default=None,
+                        help=f"the token viewers must give (default: ${TOKEN_ENV}, else a new one, printed once)")
     return p
 
 
@@ -40,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_inspect(args) if args.inspect else run_training(args)
+    if args.inspect:
+        return run_inspect(args)
+    if args.token is not None and args.serve is None:
+        return fail(PROG, "--token: only with --serve")
+    return run_serving(args) if args.serve is not None else run_training(args)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from nerf.runtime.progress import Progress
 from nerf.runtime.signals import StopSignals, Stopped
 from nerf.train.checkpoint import checkpoint_bytes
 from nerf.train.loop import TrainingLoop
-from nerf.train.run import Run, open_run, start_run_files
+from nerf.train.run import Run, RunSpec, open_run, start_run_files
 from nerf.train.run_log import RunLog
 from nerf.train.trainer import Trainer
 
@@ -42,16 +42,9 @@ def run_training(args) -> int:
     if spec.steps is None and spec.minutes is None:
         spec = spec.replace(minutes=DEFAULT_MINUTES)
     with StopSignals() as stop:
-        try:
-            with stop.immediate():
-                run = open_run(spec)
-                check_output_dir(run.out, checkpoint_bytes(run.trainer.model))
-                start_run_files(run)
-        except InputError as e:
-            return fail(PROG, str(e))
-        except Stopped:
-            print(f"{PROG}: stopped by {stop.name} before training; nothing written", file=sys.stderr)
-            return stop.exit_code
+        run = open_training_run(spec, stop)
+        if isinstance(run, int):
+            return run
         trainer, out = run.trainer, run.out
         print(f"{PROG}: {run.scene.name} ({len(run.scene.split('train'))} train views, "
               f"{trainer.images.shape[2]}x{trainer.images.shape[1]}), model {trainer.config.model_name}, "
@@ -79,6 +72,22 @@ def run_training(args) -> int:
             return _finish(args, run, dataclasses.asdict(summary), log, stop)
         finally:
             log.close()
+
+
+def open_training_run(spec: RunSpec, stop: StopSignals) -> Run | int:
+    """The run of `spec` with its folder checked and started (as nerf-train and --serve open it), or
+    the exit status after one line: bad input 2, a stop signal while loading 130 / 143."""
+    try:
+        with stop.immediate():
+            run = open_run(spec)
+            check_output_dir(run.out, checkpoint_bytes(run.trainer.model))
+            start_run_files(run)
+    except InputError as e:
+        return fail(PROG, str(e))
+    except Stopped:
+        print(f"{PROG}: stopped by {stop.name} before training; nothing written", file=sys.stderr)
+        return stop.exit_code
+    return run
 
 
 def _warn(path: Path, what: str, exc: OSError) -> None:

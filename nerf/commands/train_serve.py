@@ -1,0 +1,84 @@
+"""`nerf-train SCENE --serve [HOST:]PORT`: train as nerf-train does and serve the live model to
+`nerf-viewer --connect` windows (nerf.remote.server).
+
+The run is opened and trained as without --serve (nerf.train.run.open_run, the same flags, run folder,
+log.jsonl, budget and autosave), but by the viewer's TrainingWorker, so that renders and the
+viewers' commands interleave with the steps. When the budget is spent training pauses and the
+server goes on serving renders of the final model until SIGINT/SIGTERM; then it saves checkpoint.pt
+and exits with 130 / 143. The token is --token, else $NERF_VIEWER_TOKEN, else made up and printed
+once; a non-loopback address prints a warning that the traffic is not encrypted.
+"""
+from __future__ import annotations
+
+import sys
+
+from nerf.commands.cli import fail, package_version
+from nerf.commands.train_flags import run_spec
+from nerf.commands.train_run import DEFAULT_MINUTES, open_training_run
+from nerf.remote.access import TOKEN_ENV, exposure_warning, parse_address, resolve_token
+from nerf.remote.server import RemoteServer
+from nerf.runtime.allocator import tune_malloc
+from nerf.runtime.signals import StopSignals
+from nerf.train.worker import TrainingWorker
+from nerf.train.worker_messages import Notice
+
+PROG = "nerf-train"
+STOP_WAIT_S = 120.0  # a training step or render chunk in progress cannot be interrupted
+
+
+def run_serving(args) -> int:
+    tune_malloc()
+    address = parse_address(args.serve, "--serve")
+    token = resolve_token(args.token, generate=True)
+    spec = run_spec(args, args.scene)
+    if spec.steps is None and spec.minutes is None:
+        spec = spec.replace(minutes=DEFAULT_MINUTES)  # as without --serve
+    with StopSignals() as stop:
+        run = open_training_run(spec, stop)
+        if isinstance(run, int):
+            return run
+        out = run.out
+        worker = TrainingWorker(run.trainer, log_path=out / "log.jsonl", budget=run.budget,
+                                num_threads=args.threads, render_share=0.3 if run.device.type == "cuda" else 0.1,
+                                autosave_path=out / "checkpoint.pt", autosave_s=spec.autosave_minutes * 60.0)
+        try:
+            server = RemoteServer(worker, run.scene, run.trainer.config, out, token, address,
+                                  software=package_version(), on_notice=_report)
+        except OSError as exc:
+            return fail(PROG, f"--serve {address}: cannot listen ({exc.strerror or exc})")
+        warning = exposure_warning(address)
+        if warning:
+            print(f"{PROG}: {warning}", file=sys.stderr)
+        print(f"{PROG}: {run.scene.name}, model {run.trainer.config.model_name}, device {run.device}, output {out}; "
+              f"serving on {server.address} (nerf-viewer --connect {server.address})", file=sys.stderr)
+        if token.generated:
+            print(f"{PROG}: token {token.value} (give it to nerf-viewer with --token or {TOKEN_ENV})",
+                  file=sys.stderr)
+        sys.stderr.flush()
+        worker.start()
+        server.start()
+        stop.event.wait()  # training, then serving the final model, until SIGINT/SIGTERM
+        server.close()
+        if not worker.stop(STOP_WAIT_S):
+            print(f"{PROG}: warning: the training thread did not stop; nothing saved", file=sys.stderr)
+            return 1
+        trainer = worker.trainer
+        try:
+            trainer.save(out / "checkpoint.pt")
+        except OSError as exc:
+            print(f"{PROG}: error: {out / 'checkpoint.pt'}: cannot save the checkpoint ({exc.strerror or exc})",
+                  file=sys.stderr)
+            return 1
+        print(f"{PROG}: stopped by {stop.name} at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
+              file=sys.stderr)
+        return stop.exit_code
+
+
+def _report(notice: Notice) -> None:
+    """The worker's events the terminal should see (the viewers see them all)."""
+    if notice.name == "budget":
+        print(f"{PROG}: budget reached after {notice.result / 60:.1f} min of training; still serving the final "
+              "model (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    elif notice.name == "nan_paused":
+        print(f"{PROG}: warning: the loss was not finite several times in a row; training paused at step "
+              f"{notice.result}", file=sys.stderr, flush=True)
