@@ -57,10 +57,14 @@ def _opened(path: str | Path) -> Iterator[Image.Image]:
     except InputError:
         raise
     except Image.DecompressionBombError as exc:  # over twice Pillow's limit: it refuses before we look
-        pixels = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(pixels.group(1)) / 1e6:.0f} megapixels" if pixels else "too large"
-        raise InputError(path, f"image is {size}, over the limit of {limit / 1e6:.0f}; to decode it anyway, "
-                               f"set {MAX_PIXELS_ENV}" + (f"={pixels.group(1)}" if pixels else "")) from None
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        if found is None:
+            raise InputError(path, f"image is over the limit of {limit / 1e6:.0f} megapixels; "
+                                   f"set {MAX_PIXELS_ENV} to decode it anyway") from None
+        pixels = int(found.group(1))
+        raise InputError(path, f"image is {pixels / 1e6:.0f} megapixels, over the limit of {limit / 1e6:.0f}; "
+                               f"to decode it anyway (about {pixels * 16 / 2**30:.1f} GiB), "
+                               f"set {MAX_PIXELS_ENV}={pixels}") from None
     except FileNotFoundError:
         raise InputError(path, "image file is missing") from None
     except IsADirectoryError:
