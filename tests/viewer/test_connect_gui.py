@@ -1,12 +1,15 @@
 """nerf-viewer --connect under Xvfb, against a server in this process (a TrainingWorker with the fake
 trainer behind nerf.remote.server on the loopback address): the same window shows the remote model,
-a drag changes its frame, a screenshot is written on this side, the status line says when the server
-is gone, and a wrong token is one line and exit 2."""
+a drag changes its frame, a screenshot and a GIF are written on this side, a second window killed
+outright leaves the server serving the first, the status line says when the server is gone, and a
+wrong token is one line and exit 2."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -48,6 +51,25 @@ def test_connect_shows_the_remote_model_and_survives_the_server(xdisplay, tmp_pa
         press(env, "p")  # a screenshot, written here
         wait_state(debug, app, lambda s: any(f.startswith("screenshot") for f in s["files"]), 60, "the screenshot")
         assert (out / "screenshot-001.png").exists() and not (tmp_path / "server" / "screenshot-001.png").exists()
+        press(env, "g")  # a GIF of the live remote view, written here
+        wait_state(debug, app, lambda s: s["recorded_frames"] >= 3, 60, "three recorded frames")
+        press(env, "g")
+        wait_state(debug, app, lambda s: any(f.startswith("recording:") for f in s["files"]), 30, "the GIF")
+        assert (out / "recording-001.gif").stat().st_size > 0
+
+        # A second window killed outright while it draws: the server drops it, the first goes on.
+        other, _ = _viewer(xdisplay, tmp_path / "other", tmp_path / "other.json", server.address, TOKEN.value)
+        wait_state(tmp_path / "other.json", other, lambda s: s["frames_shown"] >= 1, 90, "the second window's frame")
+        assert server.clients == 2
+        other.send_signal(signal.SIGKILL)
+        other.wait(30)
+        deadline = time.monotonic() + 30
+        while server.clients != 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.clients == 1 and worker.alive
+        shown = read_state(debug)["frames_shown"]
+        drag(env, cx, cy, -120, 0)
+        wait_state(debug, app, lambda s: s["frames_shown"] > shown, 30, "frames after the other window died")
         server.close()
         wait_state(debug, app, lambda s: "server gone" in s.get("link", ""), 30, "the status line to say so")
         press(env, "Escape")
