@@ -13,6 +13,7 @@ from nerf.data.cameras import look_at, make_cameras
 from nerf.errors import InputError
 from nerf.remote import wire
 from nerf.remote.access import AUTH_HEADER, SOFTWARE_HEADER, VERSION_HEADER, Address, Token
+from nerf.remote import client as remote_client
 from nerf.remote.client import RemoteWorker
 from nerf.remote.scene_wire import wire_render
 from nerf.remote.server import RemoteServer
@@ -201,6 +202,15 @@ def test_wrong_token_and_version_mismatch_are_one_line(served):
         connect(served.address.uri(), additional_headers=headers, proxy=None, legacy=True)
     body = mismatch.value.response.body.decode()
     assert f"protocol {wire.PROTOCOL}" in body and "protocol 999" in body and "9.9" in body and "test" in body
+
+
+def test_a_client_of_another_protocol_gets_one_line_naming_both(served, monkeypatch):
+    monkeypatch.setattr(remote_client, "PROTOCOL", wire.PROTOCOL + 1)
+    with pytest.raises(InputError, match="version mismatch") as exc:
+        RemoteWorker(served.address, TOKEN, software="9.9").open()
+    line = str(exc.value)
+    assert "\n" not in line and f"protocol {wire.PROTOCOL}" in line and f"protocol {wire.PROTOCOL + 1}" in line
+    assert "nerf-viewer test" in line and "nerf-viewer 9.9" in line
 
 
 def test_a_client_killed_mid_frame_leaves_the_server_serving(served, client):
