@@ -60,8 +60,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             with stop.immediate():
                 if args.connect is not None:
-                    if args.source is not None:
-                        return fail(PROG, f"--connect: the server's run is shown; drop '{args.source}'")
+                    problem = _not_with_connect(args)
+                    if problem:
+                        return fail(PROG, problem)
                     session = open_remote(args.connect, args.token, args.out, package_version())
                 else:
                     args = process_if_needed(args)  # a video or photos: recover the cameras first
@@ -77,6 +78,21 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{PROG}: stopped by {stop.name} while loading; nothing written", file=sys.stderr)
             return stop.exit_code
         return ViewerApp(session, stop).run()
+
+
+RUN_FLAGS = ("downscale", "llff_factor", "scene_type", "model", "steps", "minutes", "resume", "seed", "batch_rays",
+             "distortion", "threads")  # what describes a run: with --connect the server's run decides them
+
+
+def _not_with_connect(args: argparse.Namespace) -> str | None:
+    """The problem with a --connect command line that also describes a run of its own, or None."""
+    if args.source is not None:
+        return f"--connect: the server's run is shown; drop '{args.source}'"
+    given = [name for name in RUN_FLAGS if getattr(args, name, None) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        return f"{flag}: with --connect the server's run decides it (give it to nerf-train --serve)"
+    return None
 
 
 if __name__ == "__main__":

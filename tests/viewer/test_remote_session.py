@@ -7,6 +7,7 @@ from nerf.remote.access import Address, Token
 from nerf.remote.server import RemoteServer
 from nerf.train.worker import TrainingWorker
 from tests.support.fakes import FakeTrainer
+from viewer.cli import main as viewer_main
 from viewer.notices import Notes
 from viewer.remote_session import RemoteSessionActions, open_remote
 
@@ -66,3 +67,16 @@ def test_remote_actions_save_on_the_server_and_leave_loading_to_it():
     assert worker.saved == ["mine.pt"] and worker.swaps == []
     assert any("server's run folder" in line for line in notes.lines)
     assert any("--resume" in line for line in notes.lines) and any("--model nerf" in line for line in notes.lines)
+
+
+@pytest.mark.parametrize("argv, flag", [(["scene_dir"], "--connect"), (["--model", "nerf"], "--model"),
+                                        (["--steps", "5"], "--steps")])
+def test_connect_with_flags_of_a_run_is_one_line(capsys, argv, flag):
+    assert viewer_main(["--connect", "127.0.0.1:1", "--token", "t", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"nerf-viewer: error: {flag}") and "\n" not in err
+
+
+def test_a_token_without_connect_is_refused(capsys):
+    assert viewer_main(["--token", "t"]) == 2
+    assert capsys.readouterr().err.startswith("nerf-viewer: error: --token")
