@@ -2,8 +2,7 @@
 argparse line, exit 2), and the bounded ones refuse what lies outside their range: issue 28 found
 `nerf-render --fps nan` ending in a traceback and `--fps 0` silently ignored.
 
-nerf-train's and nerf-viewer's flags move to nerf/commands/train_flags.py in the run-description
-refactor (issue 25), which checks them with cli.number; they join PARSERS when it lands.
+nerf-train's and nerf-viewer's flags are defined once, in nerf/commands/train_flags.py.
 """
 from __future__ import annotations
 
@@ -11,15 +10,18 @@ import argparse
 
 import pytest
 
-from nerf.commands import evaluate, export, generate, process, render
+from nerf.commands import evaluate, export, generate, process, render, train
 from nerf.commands.export import main as export_main
 from nerf.commands.process import main as process_main
 from nerf.commands.render import main as render_main
+from nerf.commands.train import main as train_main
 from toy import cli as toy_cli
+from viewer import cli as viewer_cli
 
 PARSERS = {"nerf-render": render.build_parser, "nerf-export": export.build_parser,
            "nerf-process": process.build_parser, "nerf-eval": evaluate.build_parser,
-           "nerf-generate": generate.build_parser, "nerf-toy": toy_cli.build_parser}
+           "nerf-generate": generate.build_parser, "nerf-toy": toy_cli.build_parser,
+           "nerf-train": train.build_parser, "nerf-viewer": viewer_cli.build_parser}
 NEVER_A_NUMBER = ["nan", "-nan", "inf", "-inf", "1e999", "9" * 5000, "", "0x10", "1,5"]
 
 
@@ -38,7 +40,8 @@ FLAGS = [(prog, name, kind) for prog, build in PARSERS.items() for name, kind in
 
 def test_the_commands_have_numeric_flags_to_check():
     assert len(FLAGS) >= 20 and {"nerf-render --fps", "nerf-export --resolution",
-                                 "nerf-process --frames"} <= {f"{p} {n}" for p, n, _ in FLAGS}
+                                 "nerf-process --frames", "nerf-train --minutes", "nerf-viewer --autosave",
+                                 "nerf-train --eval-views"} <= {f"{p} {n}" for p, n, _ in FLAGS}
 
 
 @pytest.mark.parametrize("prog, flag, kind", FLAGS, ids=[f"{p} {n}" for p, n, _ in FLAGS])
@@ -60,6 +63,13 @@ CASES = [
     (export_main, ["mesh", "--faces", "-1"], "argument --faces"),
     (process_main, ["--frames", "-1"], "argument --frames"), (process_main, ["--frames", "1e10"], "argument --frames"),
     (process_main, ["--max-size", "0"], "argument --max-size"),
+    (train_main, ["--minutes", "nan"], "argument --minutes"),
+    (train_main, ["--autosave", "nan"], "argument --autosave"),
+    (train_main, ["--threads", "-1"], "argument --threads"),
+    (train_main, ["--eval-views", "0"], "argument --eval-views"),
+    (train_main, ["--batch-rays", "0"], "argument --batch-rays"), (train_main, ["--seed", "-1"], "argument --seed"),
+    (viewer_cli.main, ["--minutes", "inf"], "argument --minutes"),
+    (viewer_cli.main, ["--steps", "0"], "argument --steps"),
 ]
 
 
@@ -67,7 +77,9 @@ CASES = [
 def test_a_bad_number_is_refused_before_any_work(main, extra, needle, tmp_path, capsys):
     positional = {render_main: [str(tmp_path / "missing.pt"), "--dataset", "test", "--out", str(tmp_path / "o.mp4")],
                   export_main: [str(tmp_path / "missing.pt"), "--out", str(tmp_path / "o.ply")],
-                  process_main: [str(tmp_path / "missing.mp4"), str(tmp_path / "scene")]}[main]
+                  process_main: [str(tmp_path / "missing.mp4"), str(tmp_path / "scene")],
+                  train_main: [str(tmp_path / "missing"), "--out", str(tmp_path / "run")],
+                  viewer_cli.main: [str(tmp_path / "missing"), "--out", str(tmp_path / "run")]}[main]
     kind = extra[:1] if main is export_main else []
     with pytest.raises(SystemExit) as exit_info:
         main(kind + positional + extra[len(kind):])
