@@ -110,7 +110,7 @@ def path_to_dict(path: CameraPath, scale: float = 1.0, offset=(0.0, 0.0, 0.0)) -
     if keys or path.frames is not None:
         poses, fovs = sample_path(path)
         frames = [{"camera_to_world": _to_file(p, scale, offset).reshape(-1).tolist(), "fov": float(f),
-                   "aspect": aspect} for p, f in zip(poses, fovs)]
+                   "aspect": aspect} for p, f in zip(poses, fovs, strict=True)]
     seconds = path.seconds if len(keys) > 1 and path.frames is None else len(frames) / path.fps
     out = dict(path.extra)
     out.update({
@@ -219,7 +219,8 @@ def path_from_dict(data: dict, file: Path, scale: float = 1.0, offset=(0.0, 0.0,
         if seconds > 0:  # ns-render plays the frames over `seconds`, whatever `fps` says
             fps = len(frames) / seconds
         if not keyframes:  # frames only (a path from a script): each frame a keyframe, for editing
-            keyframes = [Keyframe(c2w=p, fov=float(f), duration=1.0 / fps) for p, f in zip(given.poses, given.fovs)]
+            keyframes = [Keyframe(c2w=p, fov=float(f), duration=1.0 / fps)
+                         for p, f in zip(given.poses, given.fovs, strict=True)]
     crop = data.get("crop")
     if crop and dataparser is not None:
         raise InputError(file, "a crop box in nerfstudio's dataparser frame cannot be mapped to the scene "

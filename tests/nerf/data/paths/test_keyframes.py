@@ -14,7 +14,7 @@ def _keys(points, fovs=None, durations=None):
     fovs = fovs or [50.0] * len(points)
     durations = durations or [1.0] * len(points)
     return tuple(Keyframe(c2w=look_at(p, (0.0, 0.0, 0.0)).double().numpy(), fov=f, duration=d)
-                 for p, f, d in zip(points, fovs, durations))
+                 for p, f, d in zip(points, fovs, durations, strict=True))
 
 
 POINTS = [(3.0, 0.0, 1.0), (0.0, 2.0, 0.5), (-3.0, 0.5, 1.5), (0.0, -4.0, 0.2), (2.0, -2.0, 2.0)]
@@ -27,7 +27,7 @@ def test_passes_through_every_keyframe(loop, tension):
     path = CameraPath(keys, loop=loop, smoothness=tension)
     starts = np.concatenate([[0.0], np.cumsum(path.segment_durations)])[:len(keys)]
     poses, fovs = evaluate_path(path, starts)
-    for k, pose, fov in zip(keys, poses, fovs):
+    for k, pose, fov in zip(keys, poses, fovs, strict=True):
         np.testing.assert_allclose(pose, k.c2w, atol=1e-6)
         assert fov == pytest.approx(k.fov)
     if loop:  # the closing time gives the first keyframe again

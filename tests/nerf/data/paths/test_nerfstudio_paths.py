@@ -17,7 +17,7 @@ from PIL import Image
 from nerf.commands.render import main as render_main
 from nerf.data.paths.keyframes import sample_path
 from nerf.data.formats.registry import load_scene
-from nerf.data.paths.path_files import DataparserTransform, path_from_dict, read_camera_path, read_dataparser_transforms
+from nerf.data.paths.path_files import path_from_dict, read_camera_path, read_dataparser_transforms
 from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.errors import InputError
 from nerf.export.render_path import path_cameras

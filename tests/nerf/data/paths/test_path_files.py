@@ -39,7 +39,7 @@ def test_round_trip_in_file_coordinates(tmp_path):
     back = read_camera_path(file, scale=2.0, offset=(1.0, 2.0, 3.0))
     assert (back.loop, back.smoothness, back.fps, back.width, back.height) == (True, 0.3, 12, 64, 48)
     assert back.frames is not None and len(back.frames.poses) == 72  # its own frames, rendered as given
-    for a, b in zip(back.keyframes, path.keyframes):
+    for a, b in zip(back.keyframes, path.keyframes, strict=True):
         np.testing.assert_allclose(a.c2w, b.c2w, atol=1e-12)
         assert (a.fov, a.duration) == (b.fov, b.duration)
     np.testing.assert_allclose(back.crop.lo, path.crop.lo)
