@@ -57,6 +57,7 @@ class Split:
     images: torch.Tensor  # [N, H, W, C] float32 in [0, 1]; C = 4 keeps alpha (composited later), else 3
     cameras: Cameras
     files: list[str] = field(default_factory=list)  # the image file of each view, for messages
+    masks: torch.Tensor | None = None  # [N, H, W] bool: True where a pixel may supervise; None: all may
 
     def __len__(self) -> int:
         return self.images.shape[0]

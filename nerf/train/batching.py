@@ -1,10 +1,11 @@
 """Training rays: random batches across all training images, and the shards a pooled step splits
 one batch into.
 
-Batches are random rays across all training images (image index and pixel drawn uniformly) from
-one torch.Generator on the training device, so a run is reproducible from (config, seed). A pooled
-step (nerf.train.shards.ShardPool) gives each shard its own generator and sums the shards'
-gradients in shard order, so a run does not depend on which thread finished first.
+Batches are random rays across all training images (image index and pixel drawn uniformly, among
+the pixels a split's masks leave when it has masks) from one torch.Generator on the training
+device, so a run is reproducible from (config, seed). A pooled step (nerf.train.shards.ShardPool)
+gives each shard its own generator and sums the shards' gradients in shard order, so a run does
+not depend on which thread finished first.
 """
 from __future__ import annotations
 
@@ -47,17 +48,37 @@ def background(name: str, n: int, generator: torch.Generator, device: torch.devi
     return torch.tensor(BACKGROUNDS[name], device=device).expand(n, 3)
 
 
+def draw_pixels(shape: tuple[int, int, int], n: int, generator: torch.Generator, device: torch.device,
+                masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """n pixels drawn uniformly from images of `shape` (N, H, W): image index, row, column [n] each.
+    With `masks` [N, H, W] bool, uniformly among the pixels set there only (nerfstudio's masked
+    pixel sampler): drawn pixels that fall on a masked one are drawn again, from the same generator,
+    so a run stays reproducible from its seed. The masks must set at least one pixel."""
+    n_img, h, w = shape
+    idx = torch.randint(0, n_img, (n,), generator=generator, device=device)
+    py = torch.randint(0, h, (n,), generator=generator, device=device)
+    px = torch.randint(0, w, (n,), generator=generator, device=device)
+    if masks is None:
+        return idx, py, px
+    redraw = ~masks[idx, py, px]
+    while bool(redraw.any()):  # expected rounds: log(n) / log(1 / masked share)
+        k = int(redraw.sum())
+        idx[redraw] = torch.randint(0, n_img, (k,), generator=generator, device=device)
+        py[redraw] = torch.randint(0, h, (k,), generator=generator, device=device)
+        px[redraw] = torch.randint(0, w, (k,), generator=generator, device=device)
+        redraw = ~masks[idx, py, px]
+    return idx, py, px
+
+
 def sample_batch(images: torch.Tensor, cameras: Cameras, n: int, generator: torch.Generator, *,
-                 has_alpha: bool, background_name: str, ndc: bool
+                 has_alpha: bool, background_name: str, ndc: bool, masks: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """n random rays of the training `images` [N, H, W, C] (float, or uint8 in 0..255) seen by
     `cameras`: rays_o, rays_d [n, 3] in model space, target rgb [n, 3], background [n, 3].
-    RGBA targets are composited on `background_name`; RGB scenes train on black."""
-    n_img, h, w = images.shape[:3]
+    RGBA targets are composited on `background_name`; RGB scenes train on black. `masks` [N, H, W]
+    bool (a split's, nerf.data.formats.masks): only pixels set there are drawn."""
     g, dev = generator, images.device
-    idx = torch.randint(0, n_img, (n,), generator=g, device=dev)
-    py = torch.randint(0, h, (n,), generator=g, device=dev)
-    px = torch.randint(0, w, (n,), generator=g, device=dev)
+    idx, py, px = draw_pixels(tuple(images.shape[:3]), n, g, dev, masks)
     pix = images[idx, py, px].float()  # [n, C]
     if images.dtype == torch.uint8:
         pix = pix / 255.0

@@ -71,6 +71,7 @@ class Trainer:
             self.images = split.images.mul(255).round_().to(torch.uint8).to(self.device)
         else:
             self.images = split.images.to(self.device)
+        self.masks = None if split.masks is None else split.masks.to(self.device)  # [N, H, W] bool or None
         self.has_alpha = split.has_alpha
         if self.device.type == "cuda":
             # fp32 MLPs with TF32 products: the range of fp32 (no loss scaling), ~fp16 speed
@@ -123,7 +124,7 @@ class Trainer:
     def sample_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Random training rays: rays_o, rays_d [n, 3], target rgb [n, 3], background [n, 3]."""
         return sample_batch(self.images, self.cameras, n, self.generator, has_alpha=self.has_alpha,
-                            background_name=self.config.train_background, ndc=self.scene.ndc)
+                            background_name=self.config.train_background, ndc=self.scene.ndc, masks=self.masks)
 
     # ---- training ----------------------------------------------------------------------------
     def step(self, should_yield: Callable[[], bool] | None = None) -> StepResult:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from nerf.data.formats.images import image_header, read_images
+from nerf.data.formats.masks import read_masks
 from nerf.data.scene import Cameras, Split, shard_views
 from nerf.errors import InputError
 
@@ -52,6 +53,7 @@ class Frame:
     height: int
     distortion: np.ndarray | None  # [6] k1, k2, k3, k4, p1, p2 (nerfstudio's order)
     camera_type: str = "perspective"  # or "fisheye" (nerf.data.cameras)
+    mask: Path | None = None  # nerfstudio's mask_path: zero where a pixel must not supervise (formats.masks)
 
 
 def check_pose(c2w: np.ndarray, file: Path, what: str) -> None:
@@ -145,7 +147,8 @@ def build_split(name: str, frames: list[Frame], centre: np.ndarray, scale: float
     copies = downscaled_copies(frames, downscale)
     images = read_images(copies, 1, name) if copies else read_images([f.image for f in frames], downscale, name)
     cameras = frame_cameras(frames, centre, scale, downscale, images.shape[2], images.shape[1])
-    return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames])
+    masks = read_masks([f.mask for f in frames], frames[0].width, frames[0].height, downscale, name)
+    return Split(name=name, images=images, cameras=cameras, files=[str(f.image) for f in frames], masks=masks)
 
 
 def downscaled_copies(frames: list[Frame], downscale: int) -> list[Path] | None:

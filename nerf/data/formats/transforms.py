@@ -103,7 +103,8 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
         frames.append(Frame(image=image, c2w=c2w, fx=fx, fy=fy,
                             cx=w / 2.0 if num["cx"] is None else num["cx"],
                             cy=h / 2.0 if num["cy"] is None else num["cy"],
-                            width=w, height=h, distortion=dist if dist.any() else None, camera_type=camera_type))
+                            width=w, height=h, distortion=dist if dist.any() else None, camera_type=camera_type,
+                            mask=None if fr.get("mask_path") is None else root / str(fr["mask_path"])))
     warn_unused_fields(meta["frames"], file)
     return frames
 
@@ -111,7 +112,6 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
 # nerfstudio's per-frame fields that this project reads but does not act on, and what that means
 UNUSED_FIELDS = {
     "depth_file_path": "depth maps are not used (no depth supervision): training uses the colours alone",
-    "mask_path": "masks are not used yet: masked pixels supervise training like the others",
 }
 
 
