@@ -9,37 +9,22 @@ the same projection in numpy (viewer.frustums).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from nerf.data.formats.pointcloud import read_ply_points
+from nerf.data.formats.pointcloud import POINTS_FILE, scene_points
 from nerf.data.frustums import FRUSTUM_EDGES, frustum_points
 from nerf.errors import InputError
 from viewer.dataset_views import DatasetViews
 from viewer.frustums import pick, project, psnr_colours
 from viewer.orbit import look_point
 
-POINTS_FILE = "sparse_pc.ply"
 MAX_POINTS = 3000  # drawn points: enough to show the capture's shape, few enough to build at once
 FRUSTUM_SIZE = 0.12  # of the cameras' median distance to the point they look at
 NEAR, FAR = 1e-2, 1e4  # the projection's clip planes (no depth buffer: only what lies behind is cut)
 SELECTED_COLOUR = (255, 140, 40, 255)
 POINT_COLOUR = (230, 230, 255, 200)
-
-
-def load_points(scene, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray | None:
-    """The scene's sparse points [n, 3] in its normalised world (at most `limit`, a fixed random
-    subset), or None: no POINTS_FILE, or a forward-facing scene (its loader recentres with a
-    rotation that scale and offset cannot undo). Raises InputError for an unreadable file."""
-    path = Path(scene.root) / POINTS_FILE
-    if scene.ndc or not path.is_file():
-        return None
-    points = (read_ply_points(path) - np.asarray(scene.offset)) / scene.scale
-    if len(points) > limit:
-        points = points[np.random.default_rng(seed).choice(len(points), limit, replace=False)]
-    return points
 
 
 def perspective(fov_y_deg: float, aspect: float, near: float = NEAR, far: float = FAR) -> np.ndarray:
@@ -138,9 +123,9 @@ class SceneOverlay:
 
 
 def points_or_note(scene) -> tuple[np.ndarray | None, str]:
-    """load_points, and a line for the overlays panel saying what was found."""
+    """The scene's sparse points (at most MAX_POINTS), and a line for the overlays panel saying what was found."""
     try:
-        points = load_points(scene)
+        points = scene_points(scene, MAX_POINTS)
     except InputError as exc:
         return None, f"{exc.path}: {exc.problem}"
     if points is None:

@@ -15,6 +15,8 @@ from nerf.commands.cli import fail
 from nerf.data.formats.registry import estimate_scene_memory, load_scene
 from nerf.data.scene import Scene
 from nerf.errors import InputError
+from nerf.files import check_writable
+from nerf.report.camera_plot import write_scene_layout
 
 RAM_WARN_FRACTION = 0.5
 
@@ -83,13 +85,16 @@ def _print_text(info: dict) -> None:
 
 
 def run_inspect(args) -> int:
-    """Entry for `nerf-train --inspect`; args has .scene, .downscale, .llff_factor, .json."""
+    """Entry for `nerf-train --inspect`; args has .scene, .downscale, .llff_factor, .json and .plot
+    (a PNG to draw the cameras in, or None)."""
     path = args.scene
     downscale, llff_factor = args.downscale or 1, args.llff_factor or 4
     if path is None:
         from assets import default_scene_path
         path = default_scene_path()
     try:
+        if args.plot is not None:
+            check_writable(args.plot)  # before a load that may take minutes
         estimate = estimate_scene_memory(path, downscale, llff_factor)
         ram = total_ram_bytes()
         if ram and estimate["bytes"] > RAM_WARN_FRACTION * ram:
@@ -109,4 +114,6 @@ def run_inspect(args) -> int:
         print(json.dumps(info))
     else:
         _print_text(info)
+    if args.plot is not None:
+        print(f"nerf-train: cameras drawn in {write_scene_layout(scene, args.plot)}", file=sys.stderr)
     return 0

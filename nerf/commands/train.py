@@ -9,6 +9,7 @@ from nerf.commands.scene_report import run_inspect
 from nerf.commands.train_flags import add_training_arguments
 from nerf.commands.train_run import run_training
 from nerf.commands.train_serve import run_serving
+from nerf.errors import InputError
 from nerf.remote.access import TOKEN_ENV
 from nerf.runtime.signals import exit_soon
 
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "scene with --resume, else the embedded scene")
     p.add_argument("--inspect", action="store_true", help="load the scene, print a summary and exit")
     p.add_argument("--json", action="store_true", help="with --inspect: print one JSON object")
+    p.add_argument("--plot", default=None, metavar="FILE",
+                   help="with --inspect: draw the cameras as frustums with the sparse points, from above "
+                        "and from the side, as a PNG")
     add_training_arguments(p)
     p.add_argument("--eval-views", type=number(int, low=1), default=None, metavar="N",
                    help="evaluate only the first N test views (default: all)")
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.inspect:
         return run_inspect(args)
+    if args.plot is not None:
+        raise InputError("--plot", "draws a scene's cameras: use it with --inspect")
     if args.token is not None and args.serve is None:
         return fail(PROG, "--token: only with --serve")
     return run_serving(args) if args.serve is not None else run_training(args)

@@ -1,5 +1,6 @@
 """The camera layout of a capture as a picture: every camera as a frustum, with the sparse points,
-seen from above and from the side (nerf-process writes it as preview.png).
+seen from above and from the side (nerf-process writes it as preview.png; `nerf-train SCENE
+--inspect --plot FILE` draws a loaded scene's).
 
 "Up" is the mean up vector of the cameras, as the turntable takes it (nerf.data.paths.turntable):
 a capture is filmed mostly upright, whatever axis its file calls up. The first horizontal axis is
@@ -20,7 +21,9 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from nerf.data.formats.pointcloud import scene_points
 from nerf.data.frustums import FRUSTUM_EDGES, frustum_points
+from nerf.data.scene import Scene
 from nerf.files import atomic_output
 
 PREVIEW_FILE = "preview.png"
@@ -133,7 +136,26 @@ def camera_layout_figure(c2ws: np.ndarray, intrinsics: tuple, points: np.ndarray
 def write_camera_layout(out: str | Path, c2ws: np.ndarray, intrinsics: tuple, points: np.ndarray | None = None,
                         title: str = "") -> Path:
     """camera_layout_figure(...) as a PNG at `out`, written atomically; returns the path."""
-    fig = camera_layout_figure(c2ws, intrinsics, points, title)
+    return _write(camera_layout_figure(c2ws, intrinsics, points, title), out)
+
+
+def _write(fig: Figure, out: str | Path) -> Path:
     with atomic_output(out) as tmp:
         FigureCanvasAgg(fig).print_png(str(tmp))
     return Path(out)
+
+
+def scene_layout_figure(scene: Scene) -> Figure:
+    """The cameras of every split of a loaded scene (in split order: train first) with its sparse
+    points, in the scene's normalised world."""
+    cams = [scene.full_cameras(name) for name in scene.splits]
+    c2ws = np.concatenate([c.c2w.double().numpy() for c in cams])
+    intrinsics = tuple(np.concatenate([getattr(c, k).double().numpy() for c in cams]) for k in ("fx", "fy", "cx", "cy"))
+    counts = ", ".join(f"{len(c)} {name}" for name, c in zip(scene.splits, cams, strict=True))
+    return camera_layout_figure(c2ws, (*intrinsics, cams[0].width, cams[0].height), scene_points(scene),
+                                f"{scene.name} ({counts})")
+
+
+def write_scene_layout(scene: Scene, out: str | Path) -> Path:
+    """scene_layout_figure(scene) as a PNG at `out`, written atomically; returns the path."""
+    return _write(scene_layout_figure(scene), out)

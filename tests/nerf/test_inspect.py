@@ -67,3 +67,28 @@ def test_inspect_warns_when_images_need_over_half_the_ram(tmp_path, capsys, monk
     captured = capsys.readouterr()
     assert json.loads(captured.out)["memory_bytes"] > 500
     assert "warning" in captured.err and "--downscale 2" in captured.err
+
+
+def test_inspect_plot_draws_the_cameras(tmp_path, capsys):
+    from PIL import Image
+    transforms_scene(tmp_path / "scene")
+    out = tmp_path / "cams.png"
+    assert main([str(tmp_path / "scene"), "--inspect", "--json", "--plot", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["format"] == "transforms"  # stdout stays one JSON object
+    assert captured.err.strip() == f"nerf-train: cameras drawn in {out}"
+    with Image.open(out) as im:
+        assert im.size == (1100, 500)
+
+
+def test_plot_without_inspect_or_to_a_bad_path_is_one_line(tmp_path, capsys):
+    transforms_scene(tmp_path / "scene")
+    assert main([str(tmp_path / "scene"), "--plot", str(tmp_path / "c.png"), "--steps", "1"]) == 2
+    expected = "nerf-train: error: --plot: draws a scene's cameras: use it with --inspect"
+    assert capsys.readouterr().err.strip() == expected
+    (tmp_path / "a_file").write_text("")
+    assert main([str(tmp_path / "scene"), "--inspect", "--plot", str(tmp_path / "a_file" / "c.png")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the scene was loaded and summarised
+    err = captured.err.strip()
+    assert err.startswith(f"nerf-train: error: {tmp_path / 'a_file' / 'c.png'}: cannot write") and "\n" not in err

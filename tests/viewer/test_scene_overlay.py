@@ -13,7 +13,8 @@ from viewer.frustums import project
 from viewer.orbit import camera_from_views
 from viewer.panels.render import RenderSettings
 from viewer.panels.view import LiveView
-from viewer.scene_overlay import POINTS_FILE, load_points, perspective, points_or_note
+from nerf.data.formats.pointcloud import POINTS_FILE, scene_points
+from viewer.scene_overlay import perspective, points_or_note
 
 
 def _write_ply(path, points):
@@ -26,9 +27,9 @@ def test_points_come_into_the_normalised_world_and_are_thinned(tmp_path):
     scene = dataclasses.replace(make_fake_scene(), root=tmp_path)  # scale 2, offset (0.5, -1, 0.25)
     _write_ply(tmp_path / POINTS_FILE, [(2.5, -1.0, 0.25), (0.5, 3.0, -1.75)])
     # p_normalised = (p_file - offset) / scale
-    np.testing.assert_allclose(load_points(scene), [[1.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
+    np.testing.assert_allclose(scene_points(scene), [[1.0, 0.0, 0.0], [0.0, 2.0, -1.0]])
     _write_ply(tmp_path / POINTS_FILE, np.random.default_rng(0).normal(size=(50, 3)))
-    assert load_points(scene, limit=10).shape == (10, 3)
+    assert scene_points(scene, limit=10).shape == (10, 3)
     points, note = points_or_note(scene)
     assert len(points) == 50 and note == "50 sparse points"
 

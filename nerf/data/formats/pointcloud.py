@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from nerf.data.scene import Scene
 from nerf.errors import InputError
 from nerf.files import atomic_output
 
+POINTS_FILE = "sparse_pc.ply"  # nerfstudio's name for a capture's sparse points, in its scene folder
 MAX_BYTES = 2 << 30  # 2 GiB: ~100 M SfM points, far more than any sparse model; more is not a sparse cloud
 
 
@@ -90,3 +92,17 @@ def write_ply_points(path: str | Path, points: np.ndarray, colours: np.ndarray |
     cloud = trimesh.PointCloud(np.asarray(points, dtype=np.float64).reshape(-1, 3), colors=colours)
     with atomic_output(path) as tmp:  # an unwritable path is an InputError naming it
         tmp.write_bytes(cloud.export(file_type="ply"))
+
+
+def scene_points(scene: Scene, limit: int | None = None, seed: int = 0) -> np.ndarray | None:
+    """The sparse points [n, 3] of a scene folder's POINTS_FILE in the scene's normalised world (at
+    most `limit`, a fixed random subset), or None: no POINTS_FILE, or a forward-facing scene (its
+    loader recentres with a rotation that scale and offset cannot undo). The viewer's overlay and
+    the camera-layout pictures draw them. Raises InputError for an unreadable file."""
+    path = Path(scene.root) / POINTS_FILE
+    if scene.ndc or not path.is_file():
+        return None
+    points = (read_ply_points(path) - np.asarray(scene.offset)) / scene.scale
+    if limit is not None and len(points) > limit:
+        points = points[np.random.default_rng(seed).choice(len(points), limit, replace=False)]
+    return points

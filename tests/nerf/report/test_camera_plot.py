@@ -10,8 +10,12 @@ import torch
 from PIL import Image
 
 from nerf.data.cameras import look_at
+from nerf.data.formats.pointcloud import POINTS_FILE, write_ply_points
+from nerf.data.formats.registry import load_scene
 from nerf.data.frustums import FRUSTUM_EDGES
-from nerf.report.camera_plot import camera_layout_figure, layout_axes, write_camera_layout
+from nerf.report.camera_plot import (camera_layout_figure, layout_axes, scene_layout_figure, write_camera_layout,
+                                     write_scene_layout)
+from tests.support.scenes import transforms_scene
 
 INTRINSICS = (40.0, 40.0, 32.0, 24.0, 64, 48)
 
@@ -68,3 +72,18 @@ def test_write_camera_layout_writes_a_png(tmp_path):
     with Image.open(out) as im:
         assert im.size == (1100, 500) and np.asarray(im.convert("L")).std() > 5
     assert [p.name for p in tmp_path.iterdir()] == ["preview.png"]
+
+
+def test_a_loaded_scene_is_drawn_with_every_split_and_its_points(tmp_path):
+    scene_dir = transforms_scene(tmp_path / "scene")  # 10 views: 8 train, 2 test
+    scene = load_scene(scene_dir)
+    centre = np.asarray(scene.offset)
+    write_ply_points(scene_dir / POINTS_FILE, centre[None] + np.eye(3))  # one file unit along each axis
+    fig = scene_layout_figure(scene)
+    assert fig._suptitle.get_text() == "scene (8 train, 2 test): 10 cameras, 3 sparse points shown"
+    top = fig.axes[0]
+    frame = layout_axes(torch.cat([scene.split("train").cameras.c2w, scene.split("test").cameras.c2w]).double().numpy())
+    # the points arrive in the normalised world: (p_file - offset) / scale
+    np.testing.assert_allclose(top.collections[0].get_offsets(), frame.top(np.eye(3) / scene.scale), atol=1e-6)
+    out = write_scene_layout(scene, tmp_path / "cams.png")
+    assert out.stat().st_size > 0
