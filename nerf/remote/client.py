@@ -40,6 +40,7 @@ from nerf.train.worker_messages import (
 
 OPEN_TIMEOUT_S = 10.0
 RETRY_S = (0.5, 1.0, 2.0, 4.0)  # pauses between reconnection attempts, the last one repeated
+RECONNECT_TIMEOUT_S = 3.0  # of one attempt: short, so that closing the window never waits long on one
 
 
 class ServerGone(Exception):
@@ -298,7 +299,7 @@ class RemoteWorker:
         self.link = f"server gone: {why}; reconnecting"
 
     def _reconnect(self) -> None:
-        conn = dial(self.address, self.token, self.software)
+        conn = dial(self.address, self.token, self.software, RECONNECT_TIMEOUT_S)
         with self._lock:
             self._conn = conn
             view, jobs = self._view, list(self._jobs.items())
