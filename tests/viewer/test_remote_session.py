@@ -2,6 +2,7 @@
 bad input is one InputError) and the actions that differ when the run is on a server."""
 import pytest
 
+from nerf.data.cameras import look_at
 from nerf.errors import InputError
 from nerf.remote.access import Address, Token
 from nerf.remote.server import RemoteServer
@@ -9,6 +10,8 @@ from nerf.train.worker import TrainingWorker
 from tests.support.fakes import FakeTrainer
 from viewer.cli import main as viewer_main
 from viewer.notices import Notes
+from viewer.panels.camera_path import JOB_NAME
+from viewer.path_editor import PathEditor, render_path_job
 from viewer.remote_session import RemoteSessionActions, open_remote
 
 TOKEN = Token("session-token", generated=False)
@@ -80,3 +83,23 @@ def test_connect_with_flags_of_a_run_is_one_line(capsys, argv, flag):
 def test_a_token_without_connect_is_refused(capsys):
     assert viewer_main(["--token", "t"]) == 2
     assert capsys.readouterr().err.startswith("nerf-viewer: error: --token")
+
+
+def test_a_camera_path_video_renders_on_the_server_and_is_written_here(served, tmp_path):
+    server, _trainer = served
+    session = open_remote(str(server.address), TOKEN.value, str(tmp_path / "here"), "test")
+    worker = session.worker.start()
+    try:
+        editor = PathEditor()
+        for x in (3.0, 0.0):
+            editor.add(look_at((x, 3.0 - x, 1.0), (0, 0, 0)).numpy(), 40.0)
+        editor.set_options(fps=4, width=16, height=12)
+        out = session.run_dir / "camera-path-001.mp4"
+        worker.submit(JOB_NAME, render_path_job(editor.path, out))
+        notice = worker.notices.get(timeout=60)
+        while notice.name != JOB_NAME:
+            notice = worker.notices.get(timeout=60)
+        assert notice.result == out and out.stat().st_size > 0
+        assert not (tmp_path / "server" / out.name).exists()
+    finally:
+        assert worker.stop(10.0)
