@@ -131,7 +131,9 @@ def _finish(args, run: Run, figures: dict, log: RunLog, stop: StopSignals) -> in
         print(f"{PROG}: stopped by {stop.name} during evaluation; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)
         return stop.exit_code
-    print(f"{PROG}: test PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
+    # a scene without held-out views is scored on its training views: the line says so
+    split = "test" if metrics["test_split"] == "test" else "training (the scene has no test views)"
+    print(f"{PROG}: {split} PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
           f"{metrics['test_views']} views; {metrics['steps']} steps, {metrics['rays_per_second']:.0f} "
           f"rays/s, {metrics['samples_per_ray']:.1f} samples/ray; results in {out}", file=sys.stderr)
     return 0

@@ -2,6 +2,7 @@
 errors; and the progress line it shows."""
 import io
 import json
+import shutil
 
 import pytest
 
@@ -47,6 +48,15 @@ def test_train_writes_everything_and_resumes(scene_dir, tmp_path, capsys):
     assert main([str(scene_dir), "--steps", "2", "--out", str(out2), "--resume", str(out / "checkpoint.pt"),
                  *FAST]) == 0
     assert json.loads((out2 / "metrics.json").read_text())["steps"] == 5
+
+
+def test_a_scene_without_test_views_says_its_score_is_on_training_views(scene_dir, tmp_path, capsys):
+    scene = tmp_path / "no_test"
+    shutil.copytree(scene_dir, scene, ignore=shutil.ignore_patterns("test", "transforms_test.json"))
+    assert main([str(scene), "--steps", "2", "--out", str(tmp_path / "run"), *FAST]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("nerf-train: training (the scene has no test views) PSNR"), last
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test_split"] == "train"
 
 
 def test_bad_scene_one_line_exit_2(tmp_path, capsys):
