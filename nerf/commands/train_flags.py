@@ -6,9 +6,12 @@ heavy happens.
 from __future__ import annotations
 
 import argparse
+import math
 
 from nerf.commands.cli import add_device_argument, number
+from nerf.errors import InputError
 from nerf.models.registry import MODEL_NAMES
+from nerf.train.config import TrainConfig
 from nerf.train.run import DEFAULT_AUTOSAVE_MINUTES, RunSpec, SceneOptions
 
 MAX_DOWNSCALE = 64
@@ -46,6 +49,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                             "onto its surface (default: 0.01 on a CPU, 0 on CUDA; 0 turns it off)")
     train.add_argument("--threads", type=number(int, low=1, high=1024), default=None, metavar="N",
                        help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy CPU)")
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override a training setting of a new run (model settings as model.FIELD, e.g. "
+                            "model.distortion=0): how bench/scene_suite.py tries a candidate default; repeatable")
     output = p.add_argument_group("output")
     output.add_argument("--out", default=None, metavar="DIR",
                         help="run folder (default runs/<scene>-<date>-<time>); one that holds another run is "
@@ -56,10 +62,27 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                              f"{DEFAULT_AUTOSAVE_MINUTES:g}; 0: only at the end)")
 
 
+def _overrides(pairs: list[str], model: str | None, resume: str | None) -> dict:
+    """--set pairs as TrainConfig.tuned keywords; InputError naming the pair that does not fit."""
+    if not pairs:
+        return {}
+    if resume is not None:
+        raise InputError("--set", "a resumed run keeps its checkpoint's settings; --set applies to new runs")
+    try:
+        overrides = TrainConfig.parse_overrides(pairs, model=model or "ngp")
+    except ValueError as exc:
+        raise InputError("--set", str(exc)) from None
+    for value in [*overrides.get("model", {}).values(), *(v for k, v in overrides.items() if k != "model")]:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError("--set", f"{value} is not a finite number")
+    return overrides
+
+
 def run_spec(args: argparse.Namespace, scene: str | None, resume: str | None = None) -> RunSpec:
     """The run description of parsed training flags; `scene` the scene folder argument (None: the
     checkpoint's or the default), `resume` a checkpoint given as the command's argument."""
     return RunSpec(scene=SceneOptions(scene, args.downscale, args.llff_factor, args.scene_type),
                    model=args.model, seed=args.seed, batch_rays=args.batch_rays, distortion=args.distortion,
+                   overrides=_overrides(args.set, args.model, resume or args.resume),
                    resume=resume or args.resume, device=args.device, steps=args.steps, minutes=args.minutes,
                    out=args.out, overwrite=args.overwrite, autosave_minutes=args.autosave)

@@ -38,7 +38,10 @@ def run_training(args) -> int:
     tune_malloc()
     if args.threads:
         torch.set_num_threads(args.threads)
-    spec = run_spec(args, args.scene)
+    try:
+        spec = run_spec(args, args.scene)
+    except InputError as e:  # a --set pair that does not fit
+        return fail(PROG, str(e))
     if spec.steps is None and spec.minutes is None:
         spec = spec.replace(minutes=DEFAULT_MINUTES)
     with StopSignals() as stop:
@@ -136,4 +139,6 @@ def _finish(args, run: Run, figures: dict, log: RunLog, stop: StopSignals) -> in
     print(f"{PROG}: {split} PSNR {metrics['test_psnr']:.2f} dB, SSIM {metrics['test_ssim']:.3f} over "
           f"{metrics['test_views']} views; {metrics['steps']} steps, {metrics['rays_per_second']:.0f} "
           f"rays/s, {metrics['samples_per_ray']:.1f} samples/ray; results in {out}", file=sys.stderr)
+    if metrics["generalisation_warning"]:
+        print(f"{PROG}: warning: {metrics['generalisation_warning']}", file=sys.stderr)
     return 0
