@@ -31,7 +31,14 @@ from nerf.process.sfm import Cancelled
 STAGES = ("frames", "features", "matching", "mapping", "writing")
 FRAME_SECONDS = 1.0 / 30.0
 RUNS = Path("runs")
-CANCELLED = 1  # the child's exit status when the window was closed before the end
+# The child's exit status when the window was closed before the end: not 1, which is Python's for an
+# uncaught exception (a crash read as "cancelled" ended nerf-viewer with status 0).
+CANCELLED = 3
+# The child runs this very package: `python -m viewer.processing` would import a viewer/ folder in the
+# current directory first. It gets the parent's package root at the front of its path instead.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+CHILD = ("import runpy, sys; sys.path[0] = sys.argv.pop(1); "
+         "runpy.run_module('viewer.processing', run_name='__main__', alter_sys=True)")
 
 
 def needs_processing(source: str | None) -> bool:
@@ -93,13 +100,13 @@ def process_if_needed(args: argparse.Namespace) -> argparse.Namespace | None:
 def _process_in_child(source: Path, out: Path) -> bool:
     """Run the processing window in a child process; True once `out` is written, False when the
     window was closed. Its InputError comes back as one JSON line and is raised here."""
-    child = subprocess.run([sys.executable, "-m", "viewer.processing", str(source), str(out)],
+    child = subprocess.run([sys.executable, "-c", CHILD, str(PACKAGE_ROOT), str(source), str(out)],
                            stdout=subprocess.PIPE, text=True)
     if child.returncode == 2:
         error = json.loads(child.stdout.strip().splitlines()[-1])
         raise InputError(error["path"], error["problem"])
-    if child.returncode != 0 and child.returncode != CANCELLED:
-        raise InputError(source, f"processing stopped (exit status {child.returncode})")
+    if child.returncode != 0 and child.returncode != CANCELLED:  # a crash (1) or a signal (< 0)
+        raise InputError(source, f"processing failed (exit status {child.returncode}); nothing was trained")
     return child.returncode == 0 and (out / "transforms.json").is_file()
 
 
@@ -173,7 +180,7 @@ class ProcessingWindow:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child process: SOURCE OUT -> 0 written, 1 cancelled, 2 InputError (as JSON on stdout)."""
+    """Child process: SOURCE OUT -> 0 written, 3 (CANCELLED) cancelled, 2 InputError (as JSON on stdout)."""
     source, out = (argv if argv is not None else sys.argv[1:])[:2]
     try:
         return 0 if ProcessingWindow(Path(source), Path(out)).run() else CANCELLED

@@ -14,7 +14,8 @@ import pytest
 
 from tests.support.captures import render_capture, write_video
 from tests.support.xdriver import virtual_display
-from viewer.processing import source_fingerprint, needs_processing, process_if_needed
+from nerf.errors import InputError
+from viewer.processing import _process_in_child, needs_processing, process_if_needed, source_fingerprint
 
 
 def _args(source, out=None):
@@ -71,3 +72,21 @@ def test_viewer_processes_a_video_then_trains(tmp_path):
         finally:
             app.terminate()
             app.wait(20)
+
+
+def test_the_processing_child_is_this_package_and_its_crash_is_an_error(tmp_path, monkeypatch):
+    """A viewer/ folder in the current directory is not what the child runs, and a child that dies
+    (here: no display to open its window on) is an error, never "the user closed the window"."""
+    decoy = tmp_path / "cwd" / "viewer"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    marker = tmp_path / "decoy-ran"
+    (decoy / "processing.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\0" * 1024)
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(InputError) as exc:
+        _process_in_child(video, tmp_path / "run" / "scene")
+    assert not marker.exists()
+    assert "processing failed (exit status" in str(exc.value) or exc.value.path == str(video), exc.value
