@@ -15,6 +15,7 @@ import time
 import dearpygui.dearpygui as dpg
 
 from nerf.runtime.signals import StopSignals
+from nerf.train.run import DEFAULT_AUTOSAVE_MINUTES
 from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
 from viewer.autosave import Autosave
@@ -64,7 +65,9 @@ class ViewerApp:
         self.session = session
         self.stop = stop or StopSignals()
         self.autosave = Autosave(session.run_dir)
-        scene, device = session.trainer.scene, session.device
+        # the worker owns the trainer from here on (the session forgets it: a swapped one is freed)
+        trainer = session.trainer if isinstance(session, RemoteSession) else session.hand_over()
+        scene, device = trainer.scene, session.device
         # nerf-viewer --connect: the worker is the server's, behind a RemoteWorker (viewer.remote_session)
         self.remote = isinstance(session, RemoteSession)
         on_gpu = (session.server_device if self.remote else device.type) == "cuda"
@@ -72,7 +75,7 @@ class ViewerApp:
         # few steps and the window already takes a third of a core; on a GPU both are cheap.
         render_share = 0.3 if on_gpu else 0.1
         self.worker = session.worker if self.remote else TrainingWorker(
-            session.trainer, log_path=session.run_dir / "log.jsonl", render_share=render_share,
+            trainer, log_path=session.run_dir / "log.jsonl", render_share=render_share,
             num_threads=session.train_threads, shards=session.shards, budget=session.budget,
             autosave_path=self.autosave.path, autosave_s=session.spec.autosave_minutes * 60.0)
         self.views = views = DatasetViews(scene)
@@ -96,7 +99,7 @@ class ViewerApp:
                                         ground_truth=lambda split, i: views.ground_truth(
                                             split, i, self.view.settings.background),
                                         on_change=self.view.set_settings, on_snap=self.view.snap_to)
-        self.training_panel = TrainingPanel(self.worker, session.trainer.config, render_share,
+        self.training_panel = TrainingPanel(self.worker, trainer.config, render_share,
                                             on_toggle=self.actions.toggle_training,
                                             on_evaluate=self.actions.evaluate, on_model=self.actions.change_model,
                                             scene_type=scene.scene_type)
@@ -291,8 +294,12 @@ class ViewerApp:
 
     def _open(self, source) -> None:
         """File > Open: close this session as on quit, then open `source` (viewer.reopen)."""
-        carried = Carried(self.session.device.type, self.session.downscale, self.stats.model if self.stats else None,
-                          self.autosave.every_s / 60.0)
+        if self.remote:  # a local session opens next: the defaults, on this machine's device
+            downscale, autosave_minutes = 1, DEFAULT_AUTOSAVE_MINUTES
+        else:
+            downscale, autosave_minutes = self.session.downscale, self.session.spec.autosave_minutes
+        carried = Carried(self.session.device.type, downscale, self.stats.model if self.stats else None,
+                          autosave_minutes)
         self._reopen = relaunch_argv(source, self.session.run_dir, carried)
         dpg.stop_dearpygui()
 
@@ -301,8 +308,7 @@ class ViewerApp:
         if stats is not None:
             self.stats = stats
         self.training_panel.update(stats)
-        error = self.worker.errors.take()
-        if error:
+        for error in self.worker.errors.take_all():  # each one: a render error never hides a training error
             self._show_error(error)
         while not self.worker.notices.empty():
             self.notices.dispatch(self.worker.notices.get_nowait())

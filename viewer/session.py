@@ -3,6 +3,7 @@ folder, from nerf.train.run.open_run, as nerf-train opens it) and how the worker
 Input errors become one InputError carrying the file and the problem."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,24 @@ class Session:
     run: Run
     train_threads: int | None = None  # torch CPU threads of the training worker (None: leave as is)
     shards: bool = False  # those threads split steps and renders into pieces (see nerf.train.shards)
+    _downscale: int = 1  # kept from the trainer once handed over
 
     @property
     def trainer(self):
-        """The trainer the session opened with (the worker owns it once started)."""
+        """The trainer the session opened with, until hand_over() gave it to the worker."""
         return self.run.trainer
+
+    @property
+    def downscale(self) -> int:
+        """The factor the scene's images were read at (the flag's, or the checkpoint's)."""
+        return int(self.run.trainer.meta.get("downscale") or 1) if self.run.trainer is not None else self._downscale
+
+    def hand_over(self):
+        """The opened trainer, for the worker, which owns it from now on. The session keeps no
+        reference, so a trainer the worker replaces (another model, a loaded checkpoint) is freed."""
+        trainer, self._downscale = self.run.trainer, self.downscale
+        self.run = dataclasses.replace(self.run, trainer=None)
+        return trainer
 
     @property
     def device(self) -> torch.device:

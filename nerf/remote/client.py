@@ -32,7 +32,7 @@ from nerf.remote.wire import (
     FROM_SERVER, PROTOCOL, SERVER_MESSAGE_MAX, AbortJob, ErrorMessage, Frame, FrameAck, NoticeMessage,
     SaveCheckpoint, SceneImage, SceneImagesWanted, SceneInfo, SplitCameras, Stats, WireError, pack, unpack,
 )
-from nerf.runtime.mailbox import Mailbox
+from nerf.runtime.mailbox import Backlog, Mailbox
 from nerf.train.worker_messages import (
     Command, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, SetBatchRays, SetBudget,
     SetInteracting, SetLr, SetRenderShare, WorkerStats,
@@ -91,7 +91,7 @@ class RemoteWorker:
         self.address, self.token, self.software = address, token, software
         self.stats: Mailbox[WorkerStats] = Mailbox()
         self.frames: Mailbox[RenderResult] = Mailbox()
-        self.errors: Mailbox[str] = Mailbox()
+        self.errors: Backlog[str] = Backlog()
         self.notices: queue.Queue[Notice] = queue.Queue()
         self.scene = None  # nerf.data.scene.Scene, from the server
         self.info: SceneInfo | None = None

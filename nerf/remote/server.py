@@ -182,9 +182,7 @@ class RemoteServer:
         while not self._closing.is_set():
             stats = self.worker.stats.wait(0.1)
             out: list[bytes] = []
-            error = self.worker.errors.take()
-            if error:
-                out.append(pack(ErrorMessage(error)))
+            out.extend(pack(ErrorMessage(error)) for error in self.worker.errors.take_all())
             while not self.worker.notices.empty():
                 notice = self.worker.notices.get_nowait()
                 self._on_notice(notice)

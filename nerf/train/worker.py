@@ -187,6 +187,10 @@ class TrainingWorker:
             torch.set_num_threads(self._num_threads)
         try:
             self._serve()
+        except Exception as exc:  # noqa: BLE001 - a bug in the loop itself: say so, never die in silence
+            self._policy.running = False
+            self._link.error("the training thread stopped; save with the Save button and restart", exc)
+            self._publish(force=True)
         finally:
             self._loop.write_record()
             self._loop.log.close()

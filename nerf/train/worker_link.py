@@ -13,7 +13,7 @@ import threading
 import traceback
 from typing import Iterator
 
-from nerf.runtime.mailbox import Mailbox
+from nerf.runtime.mailbox import Backlog, Mailbox
 from nerf.train.worker_messages import Command, Notice, RenderRequest, RenderResult, WorkerStats
 
 
@@ -21,7 +21,7 @@ class WorkerLink:
     def __init__(self) -> None:
         self.stats: Mailbox[WorkerStats] = Mailbox()
         self.frames: Mailbox[RenderResult] = Mailbox()
-        self.errors: Mailbox[str] = Mailbox()
+        self.errors: Backlog[str] = Backlog()  # every error is read: a newer one never hides an older one
         self.notices: queue.Queue[Notice] = queue.Queue()
         self.requests: Mailbox[RenderRequest] = Mailbox()
         self._commands: queue.Queue[Command] = queue.Queue()

@@ -1,7 +1,9 @@
 """TrainingWorker life cycle against the fake trainer (no NeRF, no GUI)."""
+import gc
 import json
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -289,3 +291,35 @@ def test_a_render_requests_crop_box_reaches_the_trainer(tmp_path):
     finally:
         assert with_box.stop(HANG)
     assert trainer.crops == [box, None]
+
+
+def test_a_render_error_never_hides_the_training_error_before_it(worker, trainer):
+    _stats(worker, lambda s: s.step >= 2)
+    trainer.fail_next_step = True
+    _stats(worker, lambda s: not s.running)  # the step failed and paused training; its error waits unread
+    trainer.fail_next_render = True
+    worker.request_render(RenderRequest(_camera(), tag="fails", interactive=True))
+    assert worker.frames.wait(HANG).outputs is None
+    first, second = worker.errors.wait(HANG), worker.errors.wait(HANG)
+    assert "fake step failure" in first and "fake render failure" in second
+
+
+def test_a_failure_of_the_loop_itself_is_said_not_silent(trainer, monkeypatch):
+    w = TrainingWorker(trainer)
+    monkeypatch.setattr(w, "_drain_commands", lambda: 1 / 0)  # a bug outside any step, render or job
+    w.start()
+    error = w.errors.wait(HANG)
+    assert error is not None and "the training thread stopped" in error and "ZeroDivisionError" in error
+    assert w.stop(HANG)
+
+
+def test_a_replaced_trainer_is_freed():
+    trainer = FakeTrainer()  # not the fixture's: pytest would keep that one alive
+    first = weakref.ref(trainer)
+    w = TrainingWorker(trainer).start()
+    del trainer
+    w.swap_trainer("another", lambda: FakeTrainer())
+    assert w.notices.get(timeout=HANG).name == "another"
+    gc.collect()
+    assert first() is None  # nothing in the worker kept the old one (nor its parameters) alive
+    assert w.stop(HANG)

@@ -49,3 +49,12 @@ def test_missing_scene_and_bad_device_raise_one_error_type(tmp_path):
         with pytest.raises(InputError) as e:
             open_session(_spec("--device", "cuda", "--out", tmp_path / "r"))
         assert "cuda" in e.value.problem
+
+
+def test_the_session_hands_its_trainer_over_and_keeps_its_downscale(tmp_path):
+    scene_dir = tmp_path / "scene"
+    write_synthetic_scene(scene_dir, n_train=4, n_test=2, size=16)
+    s = open_session(_spec(scene_dir, "--device", "cpu", "--downscale", 2, "--out", tmp_path / "run"))
+    trainer = s.hand_over()
+    assert trainer is not None and s.trainer is None  # the worker's alone: a swap frees it
+    assert s.downscale == 2 and s.new_trainer("ngp").scene is trainer.scene  # the session still builds trainers

@@ -1,6 +1,6 @@
 import threading
 
-from nerf.runtime.mailbox import Mailbox
+from nerf.runtime.mailbox import Backlog, Mailbox
 
 HANG = 60.0  # seconds: a guard against a reader that is never woken, not a speed target
 
@@ -46,3 +46,15 @@ def test_many_writers_one_reader_never_tears():
         t.join()
     assert box.puts == n_writers * n_items
     assert 1 <= seen <= n_writers * n_items
+
+
+def test_a_backlog_keeps_every_item_in_order_up_to_its_limit():
+    errors = Backlog(limit=3)
+    assert errors.take() is None and errors.wait(0.01) is None and not errors.full
+    for text in ("step failed", "render failed", "save failed", "render failed again"):
+        errors.put(text)
+    assert errors.full and errors.dropped == 1  # the oldest went, and that is counted
+    assert errors.take() == "render failed"
+    assert errors.take_all() == ["save failed", "render failed again"] and errors.take() is None
+    threading.Timer(0.05, errors.put, ("late",)).start()
+    assert errors.wait(10) == "late"
