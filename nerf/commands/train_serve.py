@@ -3,16 +3,19 @@
 
 The run is opened and trained as without --serve (nerf.train.run.open_run, the same flags, run folder,
 log.jsonl, budget and autosave), but by the viewer's TrainingWorker, so that renders and the
-viewers' commands interleave with the steps. When the budget is spent training pauses and the
-server goes on serving renders of the final model until SIGINT/SIGTERM; then it saves checkpoint.pt
-and exits with 130 / 143. The token is --token, else $NERF_VIEWER_TOKEN, else made up and printed
+viewers' commands interleave with the steps. When the budget is spent training pauses, the run is
+evaluated and its outputs written as nerf-train writes them (metrics.json, eval.json, test images,
+turntable), and the server goes on serving renders of the final model until SIGINT/SIGTERM; then it
+saves checkpoint.pt and exits with 130 / 143. The token is --token, else $NERF_VIEWER_TOKEN, else made up and printed
 once; a non-loopback address prints a warning that the traffic is not encrypted.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from nerf.commands.cli import fail, package_version
+from nerf.commands.run_outputs import write_outputs
 from nerf.commands.train_flags import run_spec
 from nerf.commands.train_run import DEFAULT_MINUTES, open_training_run
 from nerf.remote.access import TOKEN_ENV, exposure_warning, parse_address, resolve_token
@@ -24,6 +27,7 @@ from nerf.train.worker_messages import Notice
 
 PROG = "nerf-train"
 STOP_WAIT_S = 120.0  # a training step or render chunk in progress cannot be interrupted
+OUTPUTS_JOB = "run outputs"  # metrics.json, eval.json, test images, turntable: nerf-train's, once the budget ends
 
 
 def run_serving(args) -> int:
@@ -41,9 +45,18 @@ def run_serving(args) -> int:
         worker = TrainingWorker(run.trainer, log_path=out / "log.jsonl", budget=run.budget,
                                 num_threads=args.threads, render_share=0.3 if run.device.type == "cuda" else 0.1,
                                 autosave_path=out / "checkpoint.pt", autosave_s=spec.autosave_minutes * 60.0)
+        def on_notice(notice: Notice) -> None:
+            _report(notice)
+            if notice.name == "budget" and not outputs_queued:  # as nerf-train: evaluate, then write
+                outputs_queued.append(True)
+                worker.submit(OUTPUTS_JOB, lambda trainer, _abort: write_outputs(
+                    trainer, out, dataclasses.asdict(worker.summary()), args.eval_views, args.video_frames,
+                    worker.run_log))
+
+        outputs_queued: list[bool] = []
         try:
             server = RemoteServer(worker, run.scene, run.trainer.config, out, token, address,
-                                  software=package_version(), on_notice=_report)
+                                  software=package_version(), on_notice=on_notice)
         except OSError as exc:
             return fail(PROG, f"--serve {address}: cannot listen ({exc.strerror or exc})")
         warning = exposure_warning(address)
@@ -77,8 +90,13 @@ def run_serving(args) -> int:
 def _report(notice: Notice) -> None:
     """The worker's events the terminal should see (the viewers see them all)."""
     if notice.name == "budget":
-        print(f"{PROG}: budget reached after {notice.result / 60:.1f} min of training; still serving the final "
-              "model (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        print(f"{PROG}: budget reached after {notice.result / 60:.1f} min of training; evaluating, then still "
+              "serving the final model (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    elif notice.name == OUTPUTS_JOB and notice.result is not None:
+        m = notice.result
+        print(f"{PROG}: test PSNR {m['test_psnr']:.2f} dB, SSIM {m['test_ssim']:.3f} over {m['test_views']} views "
+              f"at step {m['steps']}; metrics.json, eval.json and the test images written", file=sys.stderr,
+              flush=True)
     elif notice.name == "nan_paused":
         print(f"{PROG}: warning: the loss was not finite several times in a row; training paused at step "
               f"{notice.result}", file=sys.stderr, flush=True)

@@ -176,6 +176,10 @@ class TrainingLoop:
         except KeyboardInterrupt:
             interrupted = True
         self.write_record()
+        return self.summary(interrupted)
+
+    def summary(self, interrupted: bool = False) -> LoopSummary:
+        """What the loop did so far (this session's part of the run)."""
         seconds = max(self.seconds_run, 1e-9)
         return LoopSummary(self.steps_run, self.seconds_run, self.rays, self.rays / seconds,
                            self.samples / max(self.rays, 1), self.nan_total, interrupted, self.diverged,

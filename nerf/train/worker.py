@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from nerf.train.loop import Budget, TrainingLoop
+from nerf.train.loop import Budget, LoopSummary, TrainingLoop
 from nerf.train.protocol import TrainerLike
 from nerf.train.run_log import RunLog
 from nerf.train.shards import ShardPool
@@ -103,6 +103,15 @@ class TrainingWorker:
     def start(self) -> "TrainingWorker":
         self._thread.start()
         return self
+
+    def summary(self) -> LoopSummary:
+        """The training loop's figures so far; call it from a job (the worker's thread)."""
+        return self._loop.summary()
+
+    @property
+    def run_log(self) -> RunLog:
+        """The run's log.jsonl; write to it only from a job (the worker's thread)."""
+        return self._loop.log
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Ask the thread to end (aborting a render or job) and join it. True if it ended in time."""

@@ -1,6 +1,7 @@
 """nerf-train --serve as a subprocess on the loopback address, and a RemoteWorker driving it: the
 token printed once, frames, a command, the budget's end with the model still served, a wrong token,
 Ctrl-C saving the checkpoint. Every wait is bounded (a hang fails, slowness does not)."""
+import json
 import os
 import re
 import signal
@@ -43,7 +44,8 @@ def test_serve_trains_serves_the_final_model_and_saves_on_ctrl_c(scene_dir, tmp_
     out = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if k != "NERF_VIEWER_TOKEN"}
     proc = subprocess.Popen([sys.executable, "-m", "nerf.commands.train", str(scene_dir), "--serve", "127.0.0.1:0",
-                             "--steps", "4", "--batch-rays", "64", "--device", "cpu", "--out", str(out)],
+                             "--steps", "4", "--batch-rays", "64", "--device", "cpu", "--out", str(out),
+                             "--video-frames", "2", "--eval-views", "1"],
                             stderr=subprocess.PIPE, env=env, text=True)
     client = None
     try:
@@ -66,6 +68,13 @@ def test_serve_trains_serves_the_final_model_and_saves_on_ctrl_c(scene_dir, tmp_
             except Exception:  # noqa: BLE001 - queue.Empty: keep waiting
                 pass
         assert "budget" in notices
+        while "run outputs" not in notices and time.monotonic() < deadline:  # then nerf-train's outputs
+            try:
+                notices.append(client.notices.get(timeout=1).name)
+            except Exception:  # noqa: BLE001 - queue.Empty: keep waiting
+                pass
+        assert (out / "metrics.json").is_file() and (out / "eval.json").is_file()
+        assert json.loads((out / "metrics.json").read_text())["steps"] == 4
         cams = make_cameras(look_at((3.0, 0.0, 1.0), (0, 0, 0)), 16, 16, fov_y_deg=40.0)
         result = _frame(client, RenderRequest(cams, 0))  # the final model is still served
         assert result.step == 4 and result.outputs.rgb.shape == (16, 16, 3)
