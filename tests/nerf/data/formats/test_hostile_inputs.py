@@ -4,7 +4,6 @@ and paths out of the scene), nerfstudio split lists, LLFF arrays, aabb_scale, CO
 InputError naming the file, which nerf-train --inspect prints as one line with exit status 2."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
