@@ -3,11 +3,8 @@
 nerf-process runs on a background thread while a small window shows each stage's bar; closing it
 cancels. The window lives in a child process (`python -m viewer.processing`): DearPyGui cannot
 open a second viewport in one process (the first GLFW window's late focus event reaches the
-second context and crashes it), and the app's own window follows. The processed scene goes to
-<run folder>/scene, and <run folder>/source.json records what it came from (path, size,
-modification time), so opening the same video again, with the same --out or without one, reuses
-the newest matching run under runs/ instead of processing it twice, and continues the model
-trained there (its checkpoint.pt) instead of training over it.
+second context and crashes it), and the app's own window follows. Where the processed scene goes
+and how the same video is found again is nerf.process.sources, shared with nerf-train.
 """
 from __future__ import annotations
 
@@ -20,17 +17,14 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from nerf.process.ingest import PHOTO_SUFFIXES, is_video
-from nerf.data.formats.registry import detect_format
 from nerf.errors import InputError
-from nerf.files import new_run_folder, read_json
 from nerf.process.pipeline import ProcessOptions, process
+from nerf.process.sources import CHECKPOINT, SCENE_FOLDER, needs_processing, processed_run
 from nerf.runtime.stages import StageProgress
 from nerf.process.sfm import Cancelled
 
 STAGES = ("frames", "features", "matching", "mapping", "writing")
 FRAME_SECONDS = 1.0 / 30.0
-RUNS = Path("runs")
 # The child's exit status when the window was closed before the end: not 1, which is Python's for an
 # uncaught exception (a crash read as "cancelled" ended nerf-viewer with status 0).
 CANCELLED = 3
@@ -41,40 +35,6 @@ CHILD = ("import runpy, sys; sys.path[0] = sys.argv.pop(1); "
          "runpy.run_module('viewer.processing', run_name='__main__', alter_sys=True)")
 
 
-def needs_processing(source: str | None) -> bool:
-    """A video, or a folder of photos that is not already a scene."""
-    if source is None:
-        return False
-    path = Path(source)
-    if is_video(path):
-        return True
-    if not path.is_dir():
-        return False
-    try:
-        detect_format(path)
-        return False
-    except InputError:
-        return any(p.suffix.lower() in PHOTO_SUFFIXES for p in path.iterdir())
-
-
-def source_fingerprint(source: Path) -> dict:
-    stat = source.stat()
-    return {"path": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _reusable_run(source: Path, out: str | None) -> Path | None:
-    """A run folder whose scene was processed from this very source, if there is one."""
-    candidates = [Path(out)] if out else sorted(RUNS.glob(f"{source.stem}-*"), reverse=True)
-    for run in candidates:
-        try:
-            same = read_json(run / "source.json") == source_fingerprint(source)
-        except (InputError, OSError):
-            continue
-        if same and (run / "scene" / "transforms.json").is_file():
-            return run
-    return None
-
-
 def process_if_needed(args: argparse.Namespace) -> argparse.Namespace | None:
     """args with `source` pointing at a posed scene, or at the checkpoint trained on it when the
     video was opened before (and `out` at its run folder); None when the user closed the window
@@ -82,18 +42,11 @@ def process_if_needed(args: argparse.Namespace) -> argparse.Namespace | None:
     something else (unless --overwrite)."""
     if not needs_processing(args.source):
         return args
-    source = Path(args.source)
-    run = _reusable_run(source, args.out)
+    run = processed_run(Path(args.source), args.out, getattr(args, "overwrite", False), _process_in_child)
     if run is None:
-        run = Path(args.out) if args.out else new_run_folder(source.stem)
-        if run.is_dir() and any(run.iterdir()) and not getattr(args, "overwrite", False):
-            raise InputError(run, f"holds another run, not one made from {source.name}; choose another --out, "
-                                  "or pass --overwrite to replace it")
-        if not _process_in_child(source, run / "scene"):
-            return None
-        (run / "source.json").write_text(json.dumps(source_fingerprint(source)) + "\n")
-    checkpoint = run / "checkpoint.pt"  # opened before: go on with what was trained, never over it
-    opened = checkpoint if checkpoint.is_file() else run / "scene"
+        return None
+    checkpoint = run / CHECKPOINT  # opened before: go on with what was trained, never over it
+    opened = checkpoint if checkpoint.is_file() else run / SCENE_FOLDER
     return argparse.Namespace(**{**vars(args), "source": str(opened), "out": str(run)})
 
 

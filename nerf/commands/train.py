@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from nerf.commands.cli import command_parser, fail, guarded_main, number
 from nerf.commands.scene_report import run_inspect
@@ -10,6 +11,7 @@ from nerf.commands.train_flags import add_training_arguments
 from nerf.commands.train_run import run_training
 from nerf.commands.train_serve import run_serving
 from nerf.errors import InputError
+from nerf.process.sources import CHECKPOINT, SCENE_FOLDER, needs_processing, processed_run
 from nerf.remote.access import TOKEN_ENV
 from nerf.runtime.signals import exit_soon
 
@@ -22,8 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a NeRF headless, evaluate it and render videos; or --inspect a scene.",
     )
     p.add_argument("scene", nargs="?", default=None,
-                   help="scene folder (Blender, transforms.json, LLFF or COLMAP); default: the checkpoint's "
-                        "scene with --resume, else the embedded scene")
+                   help="scene folder (Blender, transforms.json, LLFF or COLMAP), or a video or folder of photos "
+                        "(cameras recovered first, as nerf-process does); default: the checkpoint's scene with "
+                        "--resume, else the embedded scene")
     p.add_argument("--inspect", action="store_true", help="load the scene, print a summary and exit")
     p.add_argument("--json", action="store_true", help="with --inspect: print one JSON object")
     p.add_argument("--plot", default=None, metavar="FILE",
@@ -59,7 +62,29 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("--plot", "draws a scene's cameras: use it with --inspect")
     if args.token is not None and args.serve is None:
         return fail(PROG, "--token: only with --serve")
+    args = _process_if_needed(args)
     return run_serving(args) if args.serve is not None else run_training(args)
+
+
+def _process_if_needed(args: argparse.Namespace) -> argparse.Namespace:
+    """`nerf-train clip.mp4` (or a folder of photos): the cameras are recovered first, as
+    `nerf-viewer clip.mp4` does (nerf.process.sources): into <run folder>/scene, once; the same
+    source again continues the run trained there (its checkpoint, as --resume would)."""
+    if not needs_processing(args.scene):
+        return args
+    # pycolmap takes seconds to import: only a video or photos need it
+    from nerf.process.pipeline import process
+    from nerf.runtime.progress import StageBar
+
+    def run_process(source: Path, scene: Path) -> bool:
+        print(f"{PROG}: recovering the cameras of {source} first (as nerf-process does)", file=sys.stderr)
+        process(source, scene, report=StageBar())
+        return True
+
+    run = processed_run(Path(args.scene), args.out, args.overwrite, run_process)
+    checkpoint = run / CHECKPOINT
+    resume = args.resume or (str(checkpoint) if checkpoint.is_file() else None)
+    return argparse.Namespace(**{**vars(args), "scene": str(run / SCENE_FOLDER), "out": str(run), "resume": resume})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ import pytest
 from tests.support.captures import render_capture, write_video
 from tests.support.xdriver import virtual_display
 from nerf.errors import InputError
-from viewer.processing import _process_in_child, needs_processing, process_if_needed, source_fingerprint
+from nerf.process.sources import needs_processing, source_fingerprint
+from viewer.processing import _process_in_child, process_if_needed
 
 
 def _args(source, out=None):
