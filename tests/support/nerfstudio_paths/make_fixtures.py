@@ -8,50 +8,81 @@ the `viser` package, e.g. from `pip download viser --no-deps`, unzipped), loads 
 "Load Path" button does and writes each file as its "Generate Command" button does. Not run by the
 tests: they read the files it wrote. Nothing of nerfstudio is copied here; its file is read from disk.
 """
-import json, sys, types
+import json
+import sys
+import types
+
 import numpy as np
-import importlib.util
+
 RENDER_PANEL, VISER_DIR, OUT = sys.argv[1:4]
-_stub = types.ModuleType("viser"); _stub.__path__ = [VISER_DIR]; sys.modules["viser"] = _stub
-import viser.transforms as tf  # the real one, pure numpy; the package's __init__ (a web server) skipped
+_stub = types.ModuleType("viser")
+_stub.__path__ = [VISER_DIR]
+sys.modules["viser"] = _stub
+# the real viser.transforms (pure numpy), imported only once the stub stands in for the package,
+# whose __init__ would start a web server
+import viser.transforms as tf  # noqa: E402
+
 
 class Dummy:
-    def __getattr__(self, name): return Dummy()
-    def __call__(self, *a, **k):
-        if len(a) == 1 and callable(a[0]) and not k: return a[0]
-        return Dummy()
-    def __enter__(self): return self
-    def __exit__(self, *a): return False
+    """Whatever render_panel asks of the viser server or nerfstudio's console: accepts everything."""
 
-viser = _stub; viser.transforms = tf
+    def __getattr__(self, name):
+        return Dummy()
+
+    def __call__(self, *a, **k):
+        if len(a) == 1 and callable(a[0]) and not k:
+            return a[0]  # used as a decorator
+        return Dummy()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+viser = _stub
+viser.transforms = tf
 viser.__getattr__ = lambda name: Dummy()
-sys.modules["viser"] = viser; sys.modules["viser.transforms"] = tf
+sys.modules["viser"] = viser
+sys.modules["viser.transforms"] = tf
 for name in ["nerfstudio", "nerfstudio.utils", "nerfstudio.utils.rich_utils", "nerfstudio.viewer",
              "nerfstudio.viewer.control_panel"]:
-    m = types.ModuleType(name); m.CONSOLE = Dummy(); m.ControlPanel = object; sys.modules[name] = m
-rp = types.ModuleType("render_panel"); sys.modules["render_panel"] = rp
-exec(compile(open(RENDER_PANEL).read(), "render_panel.py", "exec"), rp.__dict__)
+    stub = types.ModuleType(name)
+    stub.CONSOLE = Dummy()
+    stub.ControlPanel = object
+    sys.modules[name] = stub
+rp = types.ModuleType("render_panel")
+sys.modules["render_panel"] = rp
+with open(RENDER_PANEL) as source:
+    exec(compile(source.read(), "render_panel.py", "exec"), rp.__dict__)
 ns = rp.__dict__
 CameraPath, Keyframe = ns["CameraPath"], ns["Keyframe"]
 RATIO = 10.0  # VISER_NERFSTUDIO_SCALE_RATIO
+FLIP = tf.SO3.from_x_radians(np.pi)  # render_panel turns poses 180 degrees about x on the way in and out
+
 
 def look_at(eye, target, up=(0, 0, 1)):
-    eye, target, up = map(lambda v: np.asarray(v, float), (eye, target, up))
-    z = eye - target; z /= np.linalg.norm(z)
-    x = np.cross(up, z); x /= np.linalg.norm(x); y = np.cross(z, x)
-    m = np.eye(4); m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y, z, eye
+    eye, target, up = (np.asarray(v, float) for v in (eye, target, up))
+    z = eye - target
+    z /= np.linalg.norm(z)
+    x = np.cross(up, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y, z, eye
     return m
 
+
 def make(name, mats, *, fovs, overrides, loop, tension, default_fov, default_sec, fps, w, h, camera_type):
-    dur = Dummy()
-    path = CameraPath(Dummy(), dur)
+    path = CameraPath(Dummy(), Dummy())
     path.loop, path.tension, path.framerate = loop, tension, fps
     path.default_fov = default_fov / 180 * np.pi
     path.default_transition_sec = default_sec
-    for m, fov, ov in zip(mats, fovs, overrides):
+    for m, fov, ov in zip(mats, fovs, overrides, strict=True):
         # as render_panel loads a file: the matrix, turned 180 degrees about x, scaled by the ratio
         pose = tf.SE3.from_matrix(np.array(m).reshape(4, 4))
-        pose = tf.SE3.from_rotation_and_translation(pose.rotation() @ tf.SO3.from_x_radians(np.pi), pose.translation())
+        pose = tf.SE3.from_rotation_and_translation(pose.rotation() @ FLIP, pose.translation())
         path.add_camera(Keyframe(position=pose.translation() * RATIO, wxyz=pose.rotation().wxyz,
                                  override_fov_enabled=fov is not None,
                                  override_fov_rad=(fov if fov is not None else default_fov) / 180 * np.pi,
@@ -63,7 +94,7 @@ def make(name, mats, *, fovs, overrides, loop, tension, default_fov, default_sec
     # the export, as render_panel's render_button callback writes it
     keyframes = []
     for kf, _ in path._keyframes.values():
-        pose = tf.SE3.from_rotation_and_translation(tf.SO3(kf.wxyz) @ tf.SO3.from_x_radians(np.pi), kf.position / RATIO)
+        pose = tf.SE3.from_rotation_and_translation(tf.SO3(kf.wxyz) @ FLIP, kf.position / RATIO)
         keyframes.append({"matrix": pose.as_matrix().flatten().tolist(),
                           "fov": float(np.rad2deg(kf.override_fov_rad)) if kf.override_fov_enabled else default_fov,
                           "aspect": kf.aspect, "override_transition_enabled": kf.override_transition_enabled,
@@ -71,13 +102,16 @@ def make(name, mats, *, fovs, overrides, loop, tension, default_fov, default_sec
     frames = []
     for i in range(num_frames):
         pose, fov = path.interpolate_pose_and_fov_rad(i / num_frames)
-        pose = tf.SE3.from_rotation_and_translation(pose.rotation() @ tf.SO3.from_x_radians(np.pi), pose.translation() / RATIO)
-        frames.append({"camera_to_world": pose.as_matrix().flatten().tolist(), "fov": float(np.rad2deg(fov)), "aspect": w / h})
+        pose = tf.SE3.from_rotation_and_translation(pose.rotation() @ FLIP, pose.translation() / RATIO)
+        frames.append({"camera_to_world": pose.as_matrix().flatten().tolist(), "fov": float(np.rad2deg(fov)),
+                       "aspect": w / h})
     data = {"default_fov": default_fov, "default_transition_sec": default_sec, "keyframes": keyframes,
             "camera_type": camera_type, "render_height": h, "render_width": w, "fps": fps, "seconds": duration,
             "is_cycle": loop, "smoothness_value": tension, "camera_path": frames}
-    open(f"{OUT}/{name}.json", "w").write(json.dumps(data))
+    with open(f"{OUT}/{name}.json", "w") as out:
+        out.write(json.dumps(data))
     print(name, len(keyframes), "keyframes", len(frames), "frames", duration, "s")
+
 
 ring = [look_at((np.cos(a) * r, np.sin(a) * r, z), (0.1, -0.05, 0.0)) for a, r, z in
         [(0.0, 1.0, 0.4), (1.3, 1.2, 0.3), (2.2, 0.8, 0.6), (3.6, 1.1, 0.2), (5.0, 0.9, 0.5)]]
