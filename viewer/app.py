@@ -20,10 +20,8 @@ from nerf.train.worker import TrainingWorker, WorkerStats
 from viewer import notices, textures
 from viewer.autosave import Autosave
 from viewer.camera_scores import JOB_NAME as SCORES_JOB
-from viewer.crop_handles import CropHandles
 from viewer.dataset_views import DatasetViews
 from viewer.debug_state import DebugState
-from viewer.depth_view import DepthBar
 from viewer.export_job import JOB_NAME as EXPORT_JOB
 from viewer.keys import BINDINGS, KeyMap
 from viewer.notices import Notes, NoticeTable
@@ -32,7 +30,6 @@ from viewer.orbit import camera_from_views, central_view
 from viewer.panels.camera_path import JOB_NAME, CameraPathPanel
 from viewer.panels.export import ExportPanel
 from viewer.panels.open_source import OpenPanel
-from viewer.panels.help import HelpOverlay, seen_marker
 from viewer.panels.overlays import OverlaysPanel
 from viewer.panels.record import RecordPanel
 from viewer.panels.render import RenderPanel, RenderSettings
@@ -41,14 +38,13 @@ from viewer.panels.toy_lab import ToyLabPanel
 from viewer.panels.training import TrainingPanel
 from viewer.panels.view import LiveView
 from viewer.path_editor import PathEditor
-from viewer.path_overlay import PathOverlay
 from viewer.record_actions import RecordActions
-from viewer.reopen import Carried, relaunch_argv
+from viewer.reopen import Carried
 from viewer.scene_overlay import SceneOverlay, points_or_note
 from viewer.remote_session import RemoteSession, RemoteSessionActions
 from viewer.session import Session
 from viewer.session_actions import SessionActions
-from viewer.split_view import Divider
+from viewer.view_layers import build_view_layers
 
 FPS_CAP = 32.0  # a little over 30, so that 2 s averages stay at 30 or more despite jitter
 WINDOW_SIZE = (1280, 800)  # SOFTWARE_WINDOW_SIZE under a software OpenGL renderer
@@ -117,8 +113,10 @@ class ViewerApp:
         self.scene_overlay = SceneOverlay(views, points)
         self.overlays_panel = OverlaysPanel(self.scene_overlay, points_note, worker=self.worker, view=self.view)
         self.view.on_click = self.overlays_panel.click
-        self.open_panel = OpenPanel(session.run_dir.resolve().parent, on_open=self._open)
-        self._reopen: list[str] | None = None  # the command of the session File > Open asked for
+        # after a server's run (--connect) a local session opens: the defaults, on this machine's device
+        self.open_panel = OpenPanel(session.run_dir, carried=lambda: Carried(
+            device.type, 1 if self.remote else session.downscale, self.stats.model if self.stats else None,
+            DEFAULT_AUTOSAVE_MINUTES if self.remote else session.spec.autosave_minutes))
         self.export_panel = ExportPanel(self.worker, session.run_dir, None if scene.ndc else scene.bound,
                                         crop=lambda: self.view.crop)
         self.notices = NoticeTable({
@@ -200,46 +198,24 @@ class ViewerApp:
             self.status.note_renderer(self.gl_renderer)
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
         self.view.snap_to("train", self._first_view, moved=False)
-        overlay = PathOverlay(self.view.overlay)
-        self.scene_overlay.build(self.view.add_layer(perspective_divide=True, depth_clipping=True))
-        depth_bar, divider = DepthBar(self.view.add_layer()), Divider(self.view.add_layer())
-        handles = self._crop_handles()
-        self.help = HelpOverlay(self.view.add_layer(), seen_marker())
-        self.debug.sections += [self.help.debug, self.overlays_panel.debug, self.scene_overlay.debug,
-                                self.render_panel.debug, self.export_panel.debug, self.open_panel.debug]
+        layers = build_view_layers(self.view, path_panel=self.path_panel, scene_overlay=self.scene_overlay,
+                                   render_panel=self.render_panel,
+                                   crop_bound=None if self.views.scene.ndc else self.views.scene.bound)
+        self.help = layers.help
+        self.debug.sections += [*layers.debug, self.overlays_panel.debug, self.render_panel.debug,
+                                self.export_panel.debug, self.open_panel.debug]
         self._per_frame = [
             self.path_panel.update,
-            lambda now: overlay.update(self.path_panel.editor, self.view.crop, self.view.camera.c2w,
-                                       self.view.camera.fov_y_deg, self.view.size,
-                                       visible=self.path_panel.preview is None),
+            *layers.updates,
             self.record.update,
             self.overlays_panel.update,
             self.export_panel.update,
-            lambda now: depth_bar.update(self.view.depth_shown, self.view.size),
-            lambda now: divider.update(self.view.split, self.view.compare_labels, self.view.compare_note),
-            lambda now: self.render_panel.show_depth_span(self.view.depth_shown),
             lambda now: self.status.update(self.ui_meter.rate(now), self.view.render_meter.rate(now),
                                            (f"| {self.worker.link} " if self.remote else "")
                                            + ("| recording " if self.record.recorder else "")
                                            + snap_hint(self.view.snapped())),
             lambda now: self.toy.update(),
-            lambda now: self.help.update(self.view.size),
         ]
-        if handles is not None:
-            self._per_frame.insert(0, handles.update)
-
-    def _crop_handles(self) -> CropHandles | None:
-        """The crop box's handles over the view, taking left drags before the rest (forward-facing
-        scenes have no crop box: None)."""
-        scene = self.views.scene
-        if scene.ndc:
-            return None
-        cam = self.view.camera
-        handles = CropHandles(self.view.add_layer(), crop=lambda: self.view.crop, set_crop=self.path_panel.set_crop,
-                              camera=lambda: (cam.c2w, self.view.display_fov(), self.view.size), bound=scene.bound)
-        self.view.grabbers.insert(0, handles)
-        self.debug.sections.append(handles.debug)
-        return handles
 
     def _fit_view(self) -> None:
         size = (dpg.get_viewport_client_width(), dpg.get_viewport_client_height())
@@ -287,21 +263,11 @@ class ViewerApp:
                 # render ends the wait at once: it goes on screen without waiting out the frame.
                 self._early_frame = self.worker.frames.wait(spare)
         self.shutdown()
-        if self._reopen and not self.stop.requested:
+        relaunch = self.open_panel.relaunch
+        if relaunch and not self.stop.requested:
             sys.stderr.flush()
-            os.execv(self._reopen[0], self._reopen)  # see viewer.reopen: the new session, a fresh process
+            os.execv(relaunch[0], relaunch)  # File > Open's session, a fresh process (see viewer.reopen)
         return self.stop.exit_code if self.stop.requested else 0
-
-    def _open(self, source) -> None:
-        """File > Open: close this session as on quit, then open `source` (viewer.reopen)."""
-        if self.remote:  # a local session opens next: the defaults, on this machine's device
-            downscale, autosave_minutes = 1, DEFAULT_AUTOSAVE_MINUTES
-        else:
-            downscale, autosave_minutes = self.session.downscale, self.session.spec.autosave_minutes
-        carried = Carried(self.session.device.type, downscale, self.stats.model if self.stats else None,
-                          autosave_minutes)
-        self._reopen = relaunch_argv(source, self.session.run_dir, carried)
-        dpg.stop_dearpygui()
 
     def _frame(self, now: float) -> None:
         stats = self.worker.stats.take()
@@ -369,6 +335,7 @@ class ViewerApp:
         return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {},
                 "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines,
                 "error": self._last_error, "run_dir": str(self.session.run_dir), "path": self.path_panel.debug(),
+                "typing": _typing(),
                 **({"link": self.worker.link, "frame_bytes": self.worker.frame_bytes} if self.remote else {})}
 
 
@@ -383,7 +350,7 @@ def _cheap_theme():
 
 
 def _typing() -> bool:
-    """A text field has the keyboard: shortcuts must not fire."""
-    item = dpg.get_focused_item() if hasattr(dpg, "get_focused_item") else 0
-    return bool(item) and dpg.get_item_type(item).endswith(("InputText", "InputFloat", "InputInt")) \
-        and dpg.is_item_active(item)
+    """A text field has the keyboard: shortcuts must not fire. Each text field is asked, since
+    DearPyGui 2's get_focused_item names an enclosing group rather than the field being edited."""
+    return any(dpg.get_item_type(item).endswith(("InputText", "InputFloat", "InputInt")) and dpg.is_item_active(item)
+               for item in dpg.get_all_items())

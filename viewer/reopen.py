@@ -2,7 +2,7 @@
 
 The session closes as it does on quit (training stopped, checkpoint.pt saved, the window and the
 model freed), then the process replaces itself (os.execv) with `python -m viewer SOURCE`, keeping
-the device, the downscale, the model (for a scene) and the autosave interval; its run folder sits
+the device and the autosave interval, and for a scene the downscale and the model; its run folder sits
 beside the old one. A fresh process is the one state nothing of the old session can leak into (a
 trainer, a worker thread, the GL context, torch's thread pools). What cannot be opened is said in
 one line before anything closes. No window here (tests/viewer/test_reopen.py).
@@ -45,8 +45,8 @@ class Carried:
     """What the new session keeps of the old one."""
 
     device: str  # cpu | cuda
-    downscale: int
-    model: str | None  # the model trained now (not given for a checkpoint, which names its own)
+    downscale: int | None  # the scene's images are shrunk by this (None: the default); a checkpoint keeps its own
+    model: str | None  # the model trained now; a checkpoint keeps its own
     autosave_minutes: float
 
 
@@ -58,7 +58,8 @@ def relaunch_argv(source: str | Path, run_dir: Path, carried: Carried, now: date
     name = source.parent.name if is_checkpoint else source.stem  # a checkpoint is named for its run
     out = Path(run_dir).resolve().parent / f"{name}-{stamp}"
     argv = [sys.executable, "-m", "viewer", str(source), "--out", str(out), "--device", carried.device,
-            "--downscale", str(carried.downscale), "--autosave", f"{carried.autosave_minutes:g}"]
-    if carried.model and not is_checkpoint:
-        argv += ["--model", carried.model]
+            "--autosave", f"{carried.autosave_minutes:g}"]
+    if not is_checkpoint:  # a checkpoint continues its run: its model and its scene's resolution
+        argv += ["--downscale", str(carried.downscale)] if carried.downscale else []
+        argv += ["--model", carried.model] if carried.model else []
     return argv

@@ -82,16 +82,30 @@ def scroll_to(env: dict, debug: Path, app: subprocess.Popen, section: str, item:
               side_width: int = 420) -> dict:
     """Scroll the side column until the debug state's section["items"][item] is on screen (it is
     `side_width` px wide: viewer.app.SIDE_WIDTH); the state then."""
+    last = None
     for _ in range(40):
         time.sleep(0.3)  # the last wheel event's scroll shows in a state written after it
         s = read_state(debug)
         x, y, _w, h, visible = s[section]["items"][item]
         if visible and 40 < y and y + h < s["window"][1] - 40:
-            return s
+            if last == s[section]["items"][item]:
+                return s  # the same place twice running: the column has stopped scrolling
+            last = s[section]["items"][item]
+            continue
         # over the column's scrollbar: a plot under the mouse would take the wheel for itself
         xdo(env, "mousemove", int(x + side_width - 22), 300)
         xdo(env, "click", 5 if y > 40 else 4)  # the wheel, down or up
     pytest.fail(f"{section} {item} never came on screen: {read_state(debug)[section]}")
+
+
+def type_into(env: dict, debug: Path, app: subprocess.Popen, rect, text: str) -> None:
+    """Click the text field at `rect`, and once it has the keyboard (else the keys would be the
+    app's shortcuts) replace its text by `text` and press Return."""
+    click_item(env, rect)
+    wait_state(debug, app, lambda s: s["typing"], 10, "a text field to take the keyboard")
+    xdo(env, "key", "ctrl+a")
+    xdo(env, "type", text)
+    press(env, "Return")
 
 
 def read_state(path: Path) -> dict | None:

@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from nerf.data.formats.pointcloud import read_ply_points
-from tests.support.xdriver import click_item, press, read_state, scroll_to, viewer_without_help, wait_state, xdo
+from tests.support.xdriver import click_item, read_state, scroll_to, type_into, viewer_without_help, wait_state
 
 pytestmark = pytest.mark.gui
-
-
-def _type(env, rect, text: str) -> None:
-    click_item(env, rect)
-    xdo(env, "key", "ctrl+a")
-    xdo(env, "type", text)
-    press(env, "Return")
 
 
 def _export(env, debug, app, timeout: float) -> dict:
@@ -37,12 +30,12 @@ def test_export_a_mesh_and_a_point_cloud_and_abort(xdisplay, tmp_path):
         s = scroll_to(env, debug, app, "export", "header")
         click_item(env, s["export"]["items"]["header"])  # the panel opens
         s = scroll_to(env, debug, app, "export", "resolution")
-        _type(env, s["export"]["items"]["resolution"], "24")
+        type_into(env, debug, app, s["export"]["items"]["resolution"], "24")
         # The model is a few steps into training: where its density crosses a given value moves
         # as it learns, so a few thresholds are tried until one cuts a surface.
         for threshold in ("0.3", "0.1", "1", "0.03", "3"):
             s = scroll_to(env, debug, app, "export", "threshold")
-            _type(env, s["export"]["items"]["threshold"], threshold)
+            type_into(env, debug, app, s["export"]["items"]["threshold"], threshold)
             s = _export(env, debug, app, 120)
             path, line = s["export"]["last"]
             if path != "None":
@@ -60,7 +53,7 @@ def test_export_a_mesh_and_a_point_cloud_and_abort(xdisplay, tmp_path):
         click_item(env, [x + w * 0.55, y, 20, h])  # the second choice, "point cloud"
         s = wait_state(debug, app, lambda s: s["export"]["kind"] == "point cloud", 10, "the point cloud kind")
         s = scroll_to(env, debug, app, "export", "points")
-        _type(env, s["export"]["items"]["points"], "1000000")
+        type_into(env, debug, app, s["export"]["items"]["points"], "1000000")
         s = scroll_to(env, debug, app, "export", "export")
         click_item(env, s["export"]["items"]["export"])
         wait_state(debug, app, lambda s: s["export"]["exporting"], 10, "the export to start")

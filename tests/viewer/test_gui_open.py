@@ -12,20 +12,18 @@ import pytest
 
 from assets import default_scene_path
 from nerf.train.checkpoint import read_checkpoint
-from tests.support.xdriver import click_item, press, scroll_to, viewer_without_help, wait_state, xdo
+from tests.support.xdriver import click_item, scroll_to, type_into, viewer_without_help, wait_state
 
 pytestmark = pytest.mark.gui
 
 
 def _open(env, debug, app, path) -> None:
     s = scroll_to(env, debug, app, "open", "header")
-    if not s["open"]["items"]["path"][4]:  # the panel is closed: open it
+    if not s["open"]["expanded"]:
         click_item(env, s["open"]["items"]["header"])
+        wait_state(debug, app, lambda s: s["open"]["expanded"], 10, "the Open panel to open")
     s = scroll_to(env, debug, app, "open", "path")
-    click_item(env, s["open"]["items"]["path"])
-    xdo(env, "key", "ctrl+a")
-    xdo(env, "type", str(path))
-    press(env, "Return")
+    type_into(env, debug, app, s["open"]["items"]["path"], str(path))
 
 
 def test_open_a_scene_then_a_checkpoint_in_new_sessions(xdisplay, tmp_path):
@@ -36,6 +34,8 @@ def test_open_a_scene_then_a_checkpoint_in_new_sessions(xdisplay, tmp_path):
         s = wait_state(debug, app, lambda s: s["open"]["status"], 10, "the problem")
         assert s["open"]["status"] == f"{tmp_path / 'nothing-here'}: no such file or folder"
         assert s["run_dir"] == first["run_dir"]
+        # the letters typed went to the field, not to the shortcuts (T evaluates, G records, K adds a keyframe)
+        assert not s["recording"] and s["path"]["keyframes"] == 0 and s["stats"]["test"] is None
 
         _open(env, debug, app, default_scene_path())
         s = wait_state(debug, app, lambda s: s["run_dir"] != first["run_dir"] and s["frames_shown"] >= 1, 120,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.xdriver import click_item, drag, press, read_state, scroll_to, viewer_without_help, wait_state, xdo
+from tests.support.xdriver import click_item, drag, read_state, scroll_to, type_into, viewer_without_help, wait_state
 from viewer.panels.render import MODES
 from viewer.split_view import GROUND_TRUTH, OFF
 
@@ -48,10 +48,7 @@ def test_depth_mode_colours_with_an_automatic_or_typed_range(xdisplay, tmp_path)
         s = wait_state(debug, app, lambda s: s["render"]["depth_span"] is not None, 10, "a fixed range")
         assert s["render"]["depth_span"] == pytest.approx(s["depth_shown"], rel=1e-3)
         typed_far = round(s["depth_shown"][1] * 0.5 + s["depth_shown"][0] * 0.5, 3)
-        click_item(env, s["render"]["items"]["far"])
-        xdo(env, "key", "ctrl+a")
-        xdo(env, "type", str(typed_far))
-        press(env, "Return")
+        type_into(env, debug, app, s["render"]["items"]["far"], str(typed_far))
         s = wait_state(debug, app, lambda s: s["depth_shown"] and s["depth_shown"][1] == pytest.approx(typed_far),
                        10, "the typed far value")
         assert s["render"]["depth_span"] == pytest.approx(s["depth_shown"])

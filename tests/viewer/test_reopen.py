@@ -40,5 +40,5 @@ def test_a_checkpoint_names_its_own_model_and_its_run(tmp_path):
     ckpt.parent.mkdir()
     ckpt.touch()
     argv = relaunch_argv(ckpt, tmp_path / "old", CARRIED, NOW)
-    assert "--model" not in argv  # a resume continues the checkpoint's model
+    assert "--model" not in argv and "--downscale" not in argv  # a resume continues the checkpoint's run
     assert argv[argv.index("--out") + 1] == str(tmp_path.resolve() / "lego-run-20260102-030405")

@@ -9,17 +9,20 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 
 from nerf.process.ingest import VIDEO_SUFFIXES
-from viewer.reopen import CHECKPOINT_SUFFIX, source_problem
+from viewer.reopen import CHECKPOINT_SUFFIX, Carried, relaunch_argv, source_problem
 
 HINT = "scene folder, checkpoint (.pt), video or folder of photos"
 
 
 class OpenPanel:
-    """`start_dir`: where the dialogs open; `on_open(path)`: open a source that passed the checks
-    (it closes this session)."""
+    """`run_dir`: the session's run folder (the dialogs open beside it, the new run goes there);
+    `carried()`: what the new session keeps of this one. Opening a source stops the window's loop
+    and leaves the new session's command in `relaunch` (the app runs it once this session closed)."""
 
-    def __init__(self, start_dir: Path, on_open: Callable[[Path], None]):
-        self.start_dir, self._on_open = Path(start_dir), on_open
+    def __init__(self, run_dir: Path, carried: Callable[[], Carried]):
+        self.run_dir, self._carried = Path(run_dir), carried
+        self.start_dir = self.run_dir.resolve().parent
+        self.relaunch: list[str] | None = None
 
     def build_menu(self, on_quit: Callable[[], None]) -> None:
         """The File menu, inside the window's menu bar."""
@@ -64,10 +67,11 @@ class OpenPanel:
             dpg.set_value(self.status, problem)
             return
         dpg.set_value(self.status, f"opening {path} ...")
-        self._on_open(Path(path).expanduser())
+        self.relaunch = relaunch_argv(path, self.run_dir, self._carried())
+        dpg.stop_dearpygui()
 
     def debug(self, _now: float) -> dict:
         items = {"header": self.header, "path": self.path, "open": self.open_button}
-        return {"open": {"status": dpg.get_value(self.status),
+        return {"open": {"status": dpg.get_value(self.status), "expanded": bool(dpg.get_value(self.header)),
                          "items": {k: [*dpg.get_item_rect_min(i), *dpg.get_item_rect_size(i),
                                        dpg.is_item_visible(i)] for k, i in items.items()}}}
