@@ -110,8 +110,8 @@ class ViewerApp:
                                           on_pose=self.view.follow, on_crop=self.view.set_crop,
                                           crop_bound=None if scene.ndc else scene.bound)
         points, points_note = points_or_note(scene)
-        self.scene_overlay = SceneOverlay(views, points)
-        self.overlays_panel = OverlaysPanel(self.scene_overlay, points_note, worker=self.worker, view=self.view)
+        self.overlays_panel = OverlaysPanel(SceneOverlay(views, points), points_note, worker=self.worker,
+                                            view=self.view)
         self.view.on_click = self.overlays_panel.click
         # after a server's run (--connect) a local session opens: the defaults, on this machine's device
         self.open_panel = OpenPanel(session.run_dir, carried=lambda: Carried(
@@ -198,7 +198,7 @@ class ViewerApp:
             self.status.note_renderer(self.gl_renderer)
         self.view.build(self.view_holder, width - SIDE_WIDTH - 24, height - 80)
         self.view.snap_to("train", self._first_view, moved=False)
-        layers = build_view_layers(self.view, path_panel=self.path_panel, scene_overlay=self.scene_overlay,
+        layers = build_view_layers(self.view, path_panel=self.path_panel, scene_overlay=self.overlays_panel.overlay,
                                    render_panel=self.render_panel,
                                    crop_bound=None if self.views.scene.ndc else self.views.scene.bound)
         self.help = layers.help
