@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tree this script is in, not an installed copy
 
 from nerf.commands.cli import fail, number  # noqa: E402
 from nerf.data.generated.registry import GENERATED  # noqa: E402
@@ -170,8 +171,10 @@ def run_scene(scene: SuiteScene, args, out: Path) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     cmd = train_command(folder, scene, run_dir, args)
     print(f"{PROG}: {scene.name}: nerf-train " + " ".join(cmd[3:]), file=sys.stderr, flush=True)
+    # nerf-train from the same tree as this script, wherever it is started from
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     with open(run_dir / "train.log", "w") as log:
-        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
     if code != 0:
         lines = (run_dir / "train.log").read_text(errors="replace").strip().splitlines()
         return {**row, "error": f"nerf-train exited {code}: {lines[-1] if lines else 'no output'}"}
@@ -241,9 +244,8 @@ def markdown(result: dict) -> str:
 
 
 def _commit() -> str:
-    root = Path(__file__).resolve().parents[1]
     try:
-        return subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
