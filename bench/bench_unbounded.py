@@ -30,6 +30,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nerf.data.generated.unbounded import write_unbounded_scene  # noqa: E402
+from scene_suite import without_aabb_scale  # noqa: E402  (bench/ is the script's folder, first on sys.path)
 
 FOX = "/work/shared/datasets/instant_ngp_fox/fox"
 # name -> (extra flags, target test PSNR or None)
@@ -40,17 +41,6 @@ RUNS = {
     "outdoor": ([], None),
 }
 OUTDOOR = dict(n_frames=96, width=160, height=120)
-
-
-def fox_without_aabb(fox: Path, folder: Path) -> Path:
-    """A copy of the fox's transforms.json without aabb_scale, beside a link to its images."""
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = json.loads((fox / "transforms.json").read_text())
-    meta.pop("aabb_scale", None)
-    (folder / "transforms.json").write_text(json.dumps(meta, indent=1))
-    if not (folder / "images").exists():
-        (folder / "images").symlink_to(fox / "images")
-    return folder
 
 
 def gain_fit_psnr(test_dir: Path) -> float:
@@ -101,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         scenes = {"fox": Path(args.fox), "fox-bounded": Path(args.fox)}
         for name in args.only or ["fox", "fox-no-aabb", "outdoor"]:
             if name == "fox-no-aabb":
-                scenes[name] = fox_without_aabb(Path(args.fox), out / "fox-no-aabb-scene")
+                scenes[name] = without_aabb_scale(Path(args.fox), out / "fox-no-aabb-scene")
             elif name == "outdoor":
                 scenes[name] = out / "outdoor-scene"
                 if not (scenes[name] / "transforms.json").is_file():
