@@ -301,13 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--minutes", type=number(float, low=0, low_open=True), default=5.0,
                         help="training budget per scene (default 5; a scene's own smaller budget is kept)")
     budget.add_argument("--steps", type=number(int, low=1), default=None, help="a step budget instead (smoke runs)")
-    p.add_argument("--only", default=None, metavar="NAME,...", help=f"scenes to run: {', '.join(s.name for s in SCENES)}")
+    p.add_argument("--only", default=None, metavar="NAME,...",
+                   help=f"scenes to run: {', '.join(s.name for s in SCENES)}")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a TrainConfig override for every run (nerf-train --set), e.g. model.distortion=0; repeatable")
     p.add_argument("--out", default=None, metavar="DIR", help="results folder (default runs/suite-<date>-<time>)")
     p.add_argument("--scenes", default=None, metavar="DIR",
                    help="where generated captures are kept (default <out>/scenes; reuse one across runs)")
-    p.add_argument("--datasets", default=str(DATASETS), metavar="DIR", help=f"the reference datasets (default {DATASETS})")
+    p.add_argument("--datasets", default=str(DATASETS), metavar="DIR",
+                   help=f"the reference datasets (default {DATASETS})")
     p.add_argument("--device", default="cpu", help="nerf-train --device (default cpu: the figures are CPU figures)")
     p.add_argument("--threads", type=number(int, low=1, high=1024), default=None, help="nerf-train --threads")
     p.add_argument("--eval-views", type=number(int, low=1), default=None, help="nerf-train --eval-views (smoke runs)")

@@ -129,7 +129,8 @@ def test_markdown_marks_targets_and_failures():
     result = {"meta": {"date": "d", "commit": "c", "machine": "m", "budget": "5 min", "set": []},
               "scenes": {"a": row, "b": {"kind": "x", "error": "dataset folder is missing"}}}
     md = suite.markdown(result)
-    assert "| a | 360 | 5 min | 100 | 9.5 | 30.00 | 26.50 (27 MISSED) | 3.5 | 0.800 (0.750, 0.7 ok) | frame_9 24.00 |" in md
+    assert ("| a | 360 | 5 min | 100 | 9.5 | 30.00 | 26.50 (27 MISSED) | 3.5 | 0.800 (0.750, 0.7 ok) | "
+            "frame_9 24.00 |") in md
     assert "not run: dataset folder is missing" in md and "Mean test PSNR over 1 scenes: 26.50 dB" in md
 
 

@@ -43,9 +43,9 @@ def wall(x: float, y: float, length: float, height: float, along_x: bool, cell: 
 class Ring:
     """A camera path: `share` of the views on an arc of `span_deg` (360: a circle) around the objects."""
 
-    radius: float
-    height: float
-    start_deg: float = 0.0
+    radius: float  # distance from the z axis through the objects
+    height: float  # world z (the ground is at GROUND_Z)
+    start_deg: float = 0.0  # azimuth of the first camera
     span_deg: float = 360.0
     share: float = 1.0
     swing: float = 0.0  # the height rises and falls by this much twice per turn
@@ -53,11 +53,13 @@ class Ring:
 
 @dataclass(frozen=True)
 class Capture360:
-    description: str
+    """One 360-degree capture of the default objects on the outdoor ground (nerf.data.generated.unbounded)."""
+
+    description: str  # for `python -m nerf.commands.generate --help`
     far: tuple[Primitive, ...]  # what stands around the objects, on the ground
-    rings: tuple[Ring, ...]
-    n_frames: int
-    fov_x: float = FOV_X
+    rings: tuple[Ring, ...]  # the camera paths, walked one after the other
+    n_frames: int  # views by default
+    fov_x: float = FOV_X  # horizontal field of view, radians
 
     def poses(self, n_frames: int, seed: int) -> np.ndarray:
         """[n_frames, 4, 4]: each ring's share of the views, ring after ring, jittered by the seed."""
