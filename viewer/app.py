@@ -335,6 +335,7 @@ class ViewerApp:
         return {"ui_fps": self.ui_meter.rate(now), "stats": self.stats.summary() if self.stats else {},
                 "window": list(self._window_size), "gl_renderer": self.gl_renderer, "files": self.notes.lines,
                 "error": self._last_error, "run_dir": str(self.session.run_dir), "path": self.path_panel.debug(),
+                "test": dpg.get_value(self.training_panel.test_text),
                 "typing": _typing(),
                 **({"link": self.worker.link, "frame_bytes": self.worker.frame_bytes} if self.remote else {})}
 

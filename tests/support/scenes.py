@@ -110,3 +110,19 @@ def colmap_text_scene(root, n=10):
     (root / "sparse" / "0" / "images.txt").write_text("".join(lines))
     (root / "sparse" / "0" / "points3D.txt").write_text("1 0.1 0.2 0.3 255 0 0 0.5\n2 -0.1 0.2 0.0 0 255 0 0.5\n")
     return root
+
+
+def gap_capture(root, test_noise: bool):
+    """Ten 16x12 RGB frames (transforms.json; the loader holds out frames 0 and 8). Training frames are
+    flat grey, which a fresh model already fits; held-out frames are noise when `test_noise`, which no
+    model can predict: a run on it shows a large train/held-out gap at once."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for i, pose in enumerate(ring(10)):
+        grey = np.full((12, 16, 3), 128, np.uint8)
+        pixels = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8) if test_noise and i % 8 == 0 else grey
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(root / "images" / f"{i:02d}.png")
+        frames.append({"file_path": f"images/{i:02d}.png", "transform_matrix": pose})
+    (root / "transforms.json").write_text(json.dumps({"fl_x": 14.0, "w": 16, "h": 12, "frames": frames}))
+    return root

@@ -1,5 +1,14 @@
-"""viewer/panels/training.py without a window: the test line and its generalisation warning."""
+"""viewer/panels/training.py: the test line and its generalisation warning, without a window and in the
+real app under Xvfb."""
+import os
+import subprocess
+import sys
+
+import pytest
+
 from nerf.train.worker_messages import EvalScore
+from tests.support.scenes import gap_capture
+from tests.support.xdriver import press, wait_state
 from viewer.panels.training import evaluation_line
 
 
@@ -14,3 +23,26 @@ def test_the_test_line_warns_when_training_psnr_is_far_above_the_held_out_one():
     assert second.startswith("warning: training PSNR 25.0 dB but 6.8 dB on held-out views (a 18.2 dB gap)")
     assert "--distortion" in second
     assert evaluation_line(EvalScore(0, 6.8, 0.3, 3), ((), (), ()), None) == "test PSNR 6.80 dB (step 0, 3 views)"
+
+
+@pytest.mark.gui
+def test_the_viewer_shows_the_warning_after_an_evaluation(xdisplay, tmp_path):
+    scene = gap_capture(tmp_path / "scene", test_noise=True)
+    config, debug = tmp_path / "config", tmp_path / "state.json"
+    (config / "nerf-viewer").mkdir(parents=True)
+    (config / "nerf-viewer" / "help-seen").touch()  # no help overlay over the window
+    env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug),
+           "XDG_CONFIG_HOME": str(config)}
+    app = subprocess.Popen([sys.executable, "-m", "viewer", str(scene), "--out", str(tmp_path / "run"),
+                            "--device", "cpu", "--batch-rays", "64"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_state(debug, app, lambda s: s["stats"].get("step", 0) >= 3, 120, "three training steps")
+        press(env, "t")
+        s = wait_state(debug, app, lambda s: "held-out" in s.get("test", ""), 120, "the warning")
+        assert s["test"].startswith("test PSNR ") and "\nwarning: training PSNR " in s["test"]
+        press(env, "Escape")
+        assert app.wait(30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()

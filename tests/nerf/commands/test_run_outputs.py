@@ -5,34 +5,18 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from nerf.commands.train import main
 from nerf.report.generalisation import GAP_WARN_DB, TRAIN_WINDOW
-from tests.support.scenes import ring
+from tests.support.scenes import gap_capture
 
 FAST = ["--batch-rays", "64", "--video-frames", "0"]
-
-
-def _capture(root, test_noise: bool):
-    """Ten RGB frames; the loader holds out frames 0 and 8. Training frames are flat grey (a fresh model
-    already fits them); held-out frames are noise when `test_noise`, which no model can predict."""
-    rng = np.random.default_rng(0)
-    frames = []
-    for i, pose in enumerate(ring(10)):
-        grey = np.full((12, 16, 3), 128, np.uint8)
-        pixels = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8) if test_noise and i % 8 == 0 else grey
-        (root / "images").mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pixels).save(root / "images" / f"{i:02d}.png")
-        frames.append({"file_path": f"images/{i:02d}.png", "transform_matrix": pose})
-    (root / "transforms.json").write_text(json.dumps({"fl_x": 14.0, "w": 16, "h": 12, "frames": frames}))
-    return root
 
 
 @pytest.mark.parametrize("test_noise", [False, True])
 def test_metrics_carry_the_gap_and_a_large_one_is_a_warning(tmp_path, capsys, test_noise):
     out = tmp_path / "run"
-    assert main([str(_capture(tmp_path / "scene", test_noise)), "--steps", "6", "--out", str(out), *FAST]) == 0
+    assert main([str(gap_capture(tmp_path / "scene", test_noise)), "--steps", "6", "--out", str(out), *FAST]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     train = [r["psnr"] for r in log if "loss" in r][-TRAIN_WINDOW:]
@@ -51,7 +35,7 @@ def test_metrics_carry_the_gap_and_a_large_one_is_a_warning(tmp_path, capsys, te
 
 
 def test_set_overrides_reach_the_run_and_bad_ones_are_one_line(tmp_path, capsys):
-    scene = _capture(tmp_path / "scene", test_noise=False)
+    scene = gap_capture(tmp_path / "scene", test_noise=False)
     out = tmp_path / "run"
     assert main([str(scene), "--steps", "1", "--out", str(out), *FAST, "--set", "model.distortion=0.5",
                  "--set", "lr=0.02"]) == 0
