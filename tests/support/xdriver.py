@@ -116,28 +116,30 @@ def read_state(path: Path) -> dict | None:
         return None
 
 
-def start_viewer(display: str, out: Path, debug_state: Path, extra_env: dict | None = None
-                 ) -> tuple[subprocess.Popen, dict]:
-    """`nerf-viewer` on the default scene under software GL, writing its state to debug_state:
-    (the process, its environment for xdo). The vanilla model at half resolution: on a busy 2-core
+def start_viewer(display: str, out: Path, debug_state: Path, extra_env: dict | None = None,
+                 argv: list[str] | None = None) -> tuple[subprocess.Popen, dict]:
+    """`nerf-viewer` under software GL, writing its state to debug_state: (the process, its environment
+    for xdo). argv None: the default scene with the vanilla model at half resolution: on a busy 2-core
     CPU its steps and small renders take about a second, which keeps a GUI test under a minute."""
     env = {**os.environ, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
            "NERF_VIEWER_DEBUG_STATE": str(debug_state), **(extra_env or {})}
-    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), "--downscale", "2",
-                            "--device", "cpu", "--model", "nerf"], env=env, stderr=subprocess.PIPE, text=True)
+    argv = ["--downscale", "2", "--device", "cpu", "--model", "nerf"] if argv is None else argv
+    app = subprocess.Popen([sys.executable, "-m", "viewer", "--out", str(out), *argv], env=env,
+                           stderr=subprocess.PIPE, text=True)
     return app, env
 
 
 @contextlib.contextmanager
-def viewer_without_help(display: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, dict, Path]]:
-    """start_viewer in tmp_path with the help overlay already seen (not over the view): yields (the
-    process, its environment, its debug state file); the block ends with Escape, which must quit
-    cleanly; a viewer still running after the block is killed."""
+def viewer_without_help(display: str, tmp_path: Path, argv: list[str] | None = None
+                        ) -> Iterator[tuple[subprocess.Popen, dict, Path]]:
+    """start_viewer (with `argv`) in tmp_path with the help overlay already seen (not over the view):
+    yields (the process, its environment, its debug state file); the block ends with Escape, which
+    must quit cleanly; a viewer still running after the block is killed."""
     config = tmp_path / "config"
     (config / "nerf-viewer").mkdir(parents=True, exist_ok=True)
     (config / "nerf-viewer" / "help-seen").touch()
     debug = tmp_path / "state.json"
-    app, env = start_viewer(display, tmp_path / "run", debug, extra_env={"XDG_CONFIG_HOME": str(config)})
+    app, env = start_viewer(display, tmp_path / "run", debug, extra_env={"XDG_CONFIG_HOME": str(config)}, argv=argv)
     try:
         yield app, env, debug
         press(env, "Escape")

@@ -1,14 +1,10 @@
 """viewer/panels/training.py: the test line and its generalisation warning, without a window and in the
 real app under Xvfb."""
-import os
-import subprocess
-import sys
-
 import pytest
 
 from nerf.train.worker_messages import EvalScore
 from tests.support.scenes import gap_capture
-from tests.support.xdriver import press, wait_state
+from tests.support.xdriver import press, viewer_without_help, wait_state
 from viewer.panels.training import evaluation_line
 
 
@@ -28,21 +24,9 @@ def test_the_test_line_warns_when_training_psnr_is_far_above_the_held_out_one():
 @pytest.mark.gui
 def test_the_viewer_shows_the_warning_after_an_evaluation(xdisplay, tmp_path):
     scene = gap_capture(tmp_path / "scene", test_noise=True)
-    config, debug = tmp_path / "config", tmp_path / "state.json"
-    (config / "nerf-viewer").mkdir(parents=True)
-    (config / "nerf-viewer" / "help-seen").touch()  # no help overlay over the window
-    env = {**os.environ, "DISPLAY": xdisplay, "LIBGL_ALWAYS_SOFTWARE": "1", "NERF_VIEWER_DEBUG_STATE": str(debug),
-           "XDG_CONFIG_HOME": str(config)}
-    app = subprocess.Popen([sys.executable, "-m", "viewer", str(scene), "--out", str(tmp_path / "run"),
-                            "--device", "cpu", "--batch-rays", "64"], env=env, stderr=subprocess.PIPE, text=True)
-    try:
+    argv = [str(scene), "--device", "cpu", "--batch-rays", "64"]
+    with viewer_without_help(xdisplay, tmp_path, argv) as (app, env, debug):
         wait_state(debug, app, lambda s: s["stats"].get("step", 0) >= 3, 120, "three training steps")
         press(env, "t")
         s = wait_state(debug, app, lambda s: "held-out" in s.get("test", ""), 120, "the warning")
         assert s["test"].startswith("test PSNR ") and "\nwarning: training PSNR " in s["test"]
-        press(env, "Escape")
-        assert app.wait(30) == 0
-    finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
