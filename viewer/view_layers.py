@@ -29,7 +29,7 @@ def build_view_layers(view: LiveView, *, path_panel: CameraPathPanel, scene_over
                       render_panel: RenderPanel, crop_bound: float | None) -> ViewLayers:
     """The layers over `view`; crop_bound: the scene cube's half size (None: no crop box, no handles)."""
     path = PathOverlay(view.overlay)
-    scene_overlay.build(view.add_layer(perspective_divide=True, depth_clipping=True))
+    scene_overlay.build(view.add_layer(perspective_divide=True, depth_clipping=True), view.add_layer())
     depth_bar, divider = DepthBar(view.add_layer()), Divider(view.add_layer())
     updates = [
         lambda now: path.update(path_panel.editor, view.crop, view.camera.c2w, view.camera.fov_y_deg, view.size,

@@ -78,22 +78,21 @@ def click_item(env: dict, rect, dy: float = 0.0) -> None:
     xdo(env, "click", 1)
 
 
-def scroll_to(env: dict, debug: Path, app: subprocess.Popen, section: str, item: str,
-              side_width: int = 420) -> dict:
-    """Scroll the side column until the debug state's section["items"][item] is on screen (it is
-    `side_width` px wide: viewer.app.SIDE_WIDTH); the state then."""
+def scroll_to(env: dict, debug: Path, app: subprocess.Popen, section: str, item: str) -> dict:
+    """Scroll the side column (at the window's right edge) until the debug state's
+    section["items"][item] is on screen; the state then."""
     last = None
     for _ in range(40):
         time.sleep(0.3)  # the last wheel event's scroll shows in a state written after it
         s = read_state(debug)
-        x, y, _w, h, visible = s[section]["items"][item]
+        _x, y, _w, h, visible = s[section]["items"][item]
         if visible and 40 < y and y + h < s["window"][1] - 40:
             if last == s[section]["items"][item]:
                 return s  # the same place twice running: the column has stopped scrolling
             last = s[section]["items"][item]
             continue
         # over the column's scrollbar: a plot under the mouse would take the wheel for itself
-        xdo(env, "mousemove", int(x + side_width - 22), 300)
+        xdo(env, "mousemove", int(s["window"][0] - 16), 300)
         xdo(env, "click", 5 if y > 40 else 4)  # the wheel, down or up
     pytest.fail(f"{section} {item} never came on screen: {read_state(debug)[section]}")
 

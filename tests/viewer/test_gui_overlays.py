@@ -6,9 +6,14 @@ the test knows where to click; input is real X events (tests/support/xdriver.py)
 """
 from __future__ import annotations
 
+import shutil
 import time
 
+import numpy as np
 import pytest
+
+from assets import default_scene_path
+from nerf.data.formats.pointcloud import write_ply_points
 
 from tests.support.xdriver import click_item, drag, read_state, scroll_to, viewer_without_help, wait_state, xdo
 
@@ -71,3 +76,19 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
         s = wait_state(debug, app, lambda s: s["overlays"]["status"] == "scoring aborted", 60, "the abort")
         assert 2 <= s["overlays"]["scored"] < len(s["frustums"]["centres"])
         assert "camera scores aborted" in s["files"] and not s["error"]
+
+
+def test_sparse_points_are_drawn_and_hidden(xdisplay, tmp_path):
+    scene = tmp_path / "scene"
+    shutil.copytree(default_scene_path(), scene)
+    surface = np.random.default_rng(0).normal(size=(500, 3))
+    write_ply_points(scene / "sparse_pc.ply", 0.6 * surface / np.linalg.norm(surface, axis=1, keepdims=True))
+    argv = [str(scene), "--downscale", "2", "--device", "cpu", "--model", "nerf"]
+    with viewer_without_help(xdisplay, tmp_path, argv) as (app, env, debug):
+        s = wait_state(debug, app, lambda s: s["frames_shown"] >= 1 and s["dots_drawn"] > 0, 90, "the points")
+        assert s["overlays"]["n_points"] == 500 and s["overlays"]["points"] is True
+        assert s["dots_drawn"] > 100  # a sphere of points round the scene's centre, in front of the first camera
+        s = scroll_to(env, debug, app, "overlays", "points")
+        click_item(env, s["overlays"]["items"]["points"])
+        wait_state(debug, app, lambda s: s["overlays"]["points"] is False and s["dots_drawn"] == 0, 10,
+                   "the points to be hidden")

@@ -14,7 +14,7 @@ from viewer.orbit import camera_from_views
 from viewer.panels.render import RenderSettings
 from viewer.panels.view import LiveView
 from nerf.data.formats.pointcloud import POINTS_FILE, scene_points
-from viewer.scene_overlay import perspective, points_or_note
+from viewer.scene_overlay import perspective, points_or_note, splat_points
 
 
 def _write_ply(path, points):
@@ -78,3 +78,17 @@ def test_a_snapped_frame_letterboxed_into_a_tall_view_has_a_wider_field_of_view(
     assert view.display_fov() == pytest.approx(math.degrees(2 * math.atan(2 * math.tan(math.radians(20)))))
     view.size = (200, 100)  # the image fills the height: the dataset camera's own 40 deg
     assert view.display_fov() == pytest.approx(40.0)
+
+
+def test_points_become_2px_dots_cut_to_their_box():
+    c2w = np.eye(4)  # at the origin looking down -z
+    pts = np.array([[0.0, 0.0, -2.0], [1.0, 0.5, -2.0], [0.0, 0.0, 3.0], [50.0, 0.0, -1.0]])
+    # 90 deg in a 200 x 100 view: focal 50 px; the first lands on (100, 50), the second on (125, 37.5);
+    # the third is behind the eye and the fourth far outside the view
+    image, (x0, y0) = splat_points(pts, c2w, 90.0, (200, 100), colour=(255, 0, 0, 255))
+    assert (x0, y0) == (100, 37) and image.shape == (50 - 37 + 2, 125 - 100 + 2, 4)
+    alpha = image[..., 3]
+    assert alpha.sum() == 8  # two dots of 2 x 2 px
+    assert alpha[13:15, 0:2].all() and alpha[0:2, 25:27].all()  # at (100, 50) and (125, 37), box-relative
+    assert image[13, 0].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert splat_points(pts[2:3], c2w, 90.0, (200, 100)) is None  # nothing in front
