@@ -10,10 +10,12 @@ from nerf.commands.export import main as export_main
 from nerf.commands.render import main as render_main
 from nerf.data.paths.keyframes import CameraPath, Keyframe
 from nerf.data.cameras import look_at
+from nerf.data.crop import CropBox
 from nerf.data.formats.pointcloud import read_ply_points
 from nerf.data.formats.registry import load_scene
 from nerf.data.paths.path_files import write_camera_path
 from nerf.data.generated.synthetic import write_synthetic_scene
+from nerf.models.registry import build_model
 from nerf.runtime.progress import Progress
 from nerf.train.config import TrainConfig
 from nerf.train.metrics import psnr
@@ -155,10 +157,8 @@ def test_crop_box_hides_what_lies_outside(trained, tmp_path):
 
 @pytest.mark.parametrize("model", ["ngp", "nerf"])
 def test_models_render_nothing_outside_the_crop(scene_small, model):
-    from nerf.data.crop import CropBox
-    from nerf.models.base import build_model
     cfg = TrainConfig.tuned(model, "cpu", **({"model": {"width": 32, "depth": 2}} if model == "nerf" else TINY))
-    net = build_model(model, scene_small, cfg, "cpu")
+    net = build_model(scene_small, cfg.model, "cpu")
     o = torch.tensor([[0.0, -3.0, 0.0], [0.0, -3.0, 0.5]])
     d = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
     crop = CropBox((-1.0, -1.0, -1.0), (1.0, 1.0, 0.25))  # the second ray passes above it
