@@ -6,13 +6,14 @@ State comes from NERF_VIEWER_DEBUG_STATE, input from real X events (tests/suppor
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from assets import default_scene_path
 from nerf.train.checkpoint import read_checkpoint
-from tests.support.xdriver import click_item, scroll_to, type_into, viewer_without_help, wait_state
+from tests.support.xdriver import click_item, scroll_to, type_into, viewer_without_help, wait_state, xdo
 
 pytestmark = pytest.mark.gui
 
@@ -50,3 +51,13 @@ def test_open_a_scene_then_a_checkpoint_in_new_sessions(xdisplay, tmp_path):
                        and s["stats"].get("step", 0) >= 1, 120, "the checkpoint's session")
         assert Path(s["run_dir"]).name.startswith("run-")
         assert s["stats"]["step"] >= saved["state"]["step"]  # it goes on from the checkpoint
+
+        # File > Open scene or photo folder... shows the folder dialog (picking in it is DearPyGui's own).
+        xdo(env, "mousemove", 20, 9)
+        time.sleep(0.2)
+        xdo(env, "click", 1)
+        time.sleep(0.5)
+        xdo(env, "mousemove", 60, 30)  # the menu's first item
+        time.sleep(0.2)
+        xdo(env, "click", 1)
+        wait_state(debug, app, lambda s: s["open"]["dialog"] == "folder", 10, "the folder dialog")

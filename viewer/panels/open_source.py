@@ -72,6 +72,8 @@ class OpenPanel:
 
     def debug(self, _now: float) -> dict:
         items = {"header": self.header, "path": self.path, "open": self.open_button}
+        dialogs = {"folder": self.folder_dialog, "file": self.file_dialog}
         return {"open": {"status": dpg.get_value(self.status), "expanded": bool(dpg.get_value(self.header)),
+                         "dialog": next((k for k, d in dialogs.items() if dpg.is_item_shown(d)), None),
                          "items": {k: [*dpg.get_item_rect_min(i), *dpg.get_item_rect_size(i),
                                        dpg.is_item_visible(i)] for k, i in items.items()}}}
