@@ -10,6 +10,8 @@ from nerf.commands.scene_report import run_inspect
 from nerf.commands.train_flags import add_training_arguments
 from nerf.commands.train_run import run_training
 from nerf.commands.train_serve import run_serving
+from nerf.distributed.group import RankLost, collective, join, launched, leave
+from nerf.distributed.launch import launch_local
 from nerf.errors import InputError
 from nerf.process.sources import CHECKPOINT, SCENE_FOLDER, needs_processing, processed_run
 from nerf.remote.access import TOKEN_ENV
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate only the first N test views (default: all)")
     p.add_argument("--video-frames", type=number(int, low=0, high=100_000), default=48, metavar="N",
                    help="frames of the turntable video (0: no video)")
+    p.add_argument("--nproc", type=number(int, low=1, high=1024), default=None, metavar="N",
+                   help="train over N processes on this machine, one per GPU or N CPU processes of --threads "
+                        "each (see README: several processes or machines); under torchrun nerf-train joins "
+                        "its run without this flag")
     remote = p.add_argument_group("serving (nerf-viewer --connect from another machine)")
     remote.add_argument("--serve", default=None, metavar="[HOST:]PORT",
                         help="train and serve the live model to nerf-viewer --connect (default host 127.0.0.1; "
@@ -49,21 +55,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code = guarded_main(PROG, lambda: _run(args))
+    code = guarded_main(PROG, lambda: _run(args, sys.argv[1:] if argv is None else argv))
     if argv is None:
         exit_soon()
     return code
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.inspect:
         return run_inspect(args)
     if args.plot is not None:
         raise InputError("--plot", "draws a scene's cameras: use it with --inspect")
     if args.token is not None and args.serve is None:
         return fail(PROG, "--token: only with --serve")
+    if launched() or args.nproc is not None:
+        return _run_ranks(args, argv)
     args = _process_if_needed(args)
     return run_serving(args) if args.serve is not None else run_training(args)
+
+
+def _run_ranks(args: argparse.Namespace, argv: list[str]) -> int:
+    """--nproc N starts the ranks; a rank (started by it or by torchrun) joins the others and trains."""
+    if args.serve is not None:  # the server's worker gives way to renders between steps; ranks step together
+        return fail(PROG, "--serve: not with --nproc or torchrun (open the distributed run's checkpoint in the "
+                          "viewer instead)")
+    if needs_processing(args.scene):  # every rank would run COLMAP on the same video at once
+        return fail(PROG, f"{args.scene}: recover its cameras first (nerf-process, or nerf-train without ranks), "
+                          "then train the scene folder over ranks")
+    if not launched():
+        return launch_local(args.nproc, argv, args.threads)
+    try:
+        with collective():
+            group = join(args.device)
+        return run_training(args, group)
+    except RankLost as e:
+        return fail(PROG, f"cannot join the distributed run ({e})")
+    finally:
+        leave()
 
 
 def _process_if_needed(args: argparse.Namespace) -> argparse.Namespace:

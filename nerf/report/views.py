@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 
 from nerf.files import write_json
+from nerf.models.base import RenderOutput
 from nerf.report.lpips import MIN_SIDE, Lpips
 from nerf.train.batching import BACKGROUNDS
 from nerf.train.evaluation import evaluate_views
@@ -80,10 +81,12 @@ def image_name(index: int, name: str, psnr: float) -> str:
 
 def score_views(trainer: Trainer, split: str, max_views: int | None = None, lpips: Lpips | None = None,
                 lpips_note: str = "skipped: no weights",
-                on_image: Callable[[ViewScore, torch.Tensor, torch.Tensor], None] | None = None) -> ViewScores:
+                on_image: Callable[[ViewScore, torch.Tensor, torch.Tensor], None] | None = None,
+                predictions: list[torch.Tensor] | None = None) -> ViewScores:
     """Scores of the first `max_views` views of `split` (all by default), rendered on the config's
-    evaluation background as Trainer.evaluate renders them. on_image(score, pred, target) gets each
-    view's images [H, W, 3] as soon as it is scored."""
+    evaluation background as Trainer.evaluate renders them, or given as `predictions` [H, W, 3] (a
+    distributed run renders them across ranks). on_image(score, pred, target) gets each view's
+    images [H, W, 3] as soon as it is scored."""
     views = trainer.scene.split(split)
     n = len(views) if max_views is None else min(max_views, len(views))
     names = view_names(views.files, n)
@@ -98,8 +101,12 @@ def score_views(trainer: Trainer, split: str, max_views: int | None = None, lpip
         if on_image is not None:
             on_image(score, pred, target)
 
-    evaluate_views(lambda i: trainer.render(views.cameras, i, background=bg), lambda i: trainer.target_image(split, i),
-                   n, trainer.device, on_view=on_view)
+    def render(i: int) -> RenderOutput:
+        if predictions is None:
+            return trainer.render(views.cameras, i, background=bg)
+        return RenderOutput(rgb=predictions[i], depth=torch.empty(0), opacity=torch.empty(0))
+
+    evaluate_views(render, lambda i: trainer.target_image(split, i), n, trainer.device, on_view=on_view)
     return scores
 
 

@@ -38,7 +38,7 @@ READABLE_VERSIONS = (1, 2)  # 1 lacks the fingerprint: its scene cannot be check
 def scene_fingerprint(scene: Scene) -> str:
     """A short hash of the training cameras (poses in the normalised world and fields of view): the
     same folder gives the same value at any --downscale, another capture a different one."""
-    cams = scene.split("train").cameras
+    cams = scene.full_cameras("train")  # a distributed rank's scene holds its share of the views: all of them
     fov = torch.stack([cams.fx / cams.width, cams.fy / cams.height], dim=-1)  # [N, 2]: the downscale cancels
     values = np.concatenate([cams.c2w[:, :3, :].reshape(-1).numpy(), fov.reshape(-1).numpy()])
     # 4 decimals: the same files normalise to the same poses up to float noise on any machine

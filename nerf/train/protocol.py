@@ -37,6 +37,19 @@ class StepResult:
         return self.outcome == "trained"
 
 
+class StepSync(Protocol):
+    """How a step takes part in a distributed run (nerf.distributed.rank.RankStep): the trainer draws
+    its share of the batch, and sums its gradients and the step's scalars with the other ranks'."""
+
+    rows: object  # split_rows(fn, x) across ranks, for the model's update (the occupancy refresh)
+
+    def share(self, batch_rays: int) -> tuple[int, float]:
+        """This rank's rays of a global batch of `batch_rays`, and its share of the batch (their ratio)."""
+
+    def reduce(self, scalars: list[float]) -> list[float]:
+        """Sum every parameter's gradient and `scalars` over the ranks; the summed scalars."""
+
+
 class ConfigLike(Protocol):
     @property
     def model_name(self) -> str:

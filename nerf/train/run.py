@@ -39,6 +39,7 @@ class SceneOptions:
     downscale: int | None = None  # images are shrunk by this factor at load time; None: the checkpoint's, else 1
     llff_factor: int | None = None  # LLFF: read images_N/; None: the checkpoint's, else 4
     scene_type: str | None = None  # "bounded" | "unbounded" | "forward"; None: chosen from the files
+    train_share: tuple[int, int] | None = None  # (rank, world): a distributed rank loads its share of the train views
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,14 @@ def _scene_options(options: SceneOptions, payload: dict | None) -> SceneOptions:
     return SceneOptions(options.path if options.path is not None else root,
                         options.downscale or int(meta.get("downscale", 1)),
                         options.llff_factor or int(meta.get("llff_factor", 4)),
-                        options.scene_type or meta.get("scene_type"))
+                        options.scene_type or meta.get("scene_type"), options.train_share)
 
 
 def _load_scene(options: SceneOptions) -> Scene:
     path = options.path if options.path is not None else default_scene_path()
     try:
         return load_scene(path, downscale=options.downscale, llff_factor=options.llff_factor,
-                          scene_type=options.scene_type)
+                          scene_type=options.scene_type, train_share=options.train_share)
     except OSError as exc:  # a folder that vanished or cannot be read
         raise InputError(exc.filename or path, exc.strerror or str(exc)) from None
 

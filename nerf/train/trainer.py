@@ -35,7 +35,7 @@ from nerf.train.checkpoint import write_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.evaluation import EvalResult, evaluate_views, render_image, target_image
 from nerf.train.metrics import mse_to_psnr
-from nerf.train.protocol import StepResult
+from nerf.train.protocol import StepResult, StepSync
 from nerf.train.schedule import adapted_batch_rays, learning_rate
 from nerf.train.shards import ShardPool
 
@@ -81,6 +81,9 @@ class Trainer:
         self.progress: float | None = None
         self.meta: dict = {}  # saved with checkpoints: how the scene was read (nerf.train.run sets it)
         self.pool: ShardPool | None = None  # None: one thread runs everything (torch's own threads)
+        # a distributed rank's part in each step (nerf.distributed); None: this process is the whole run.
+        # A rank's step must not yield: every rank has to reach the gradient reduce
+        self.sync: StepSync | None = None
         self.reset()
 
     # ---- setup -------------------------------------------------------------------------------
@@ -150,12 +153,13 @@ class Trainer:
             self._deferred_update = None
         self._apply_lr()
         random_states = self._generator_states()
-        rays_o, rays_d, target, bg = self.sample_batch(self.batch_rays)
+        n, weight = (self.batch_rays, 1.0) if self.sync is None else self.sync.share(self.batch_rays)
+        rays_o, rays_d, target, bg = self.sample_batch(n)
         self.optimizer.zero_grad(set_to_none=True)
         if self.pool is None:
-            passes = [self._forward_backward(rays_o, rays_d, target, bg, self.generator, should_yield)]
+            passes = [self._forward_backward(rays_o, rays_d, target, bg, self.generator, should_yield, weight=weight)]
         else:
-            passes = self._sharded_forward_backward(rays_o, rays_d, target, bg, should_yield)
+            passes = self._sharded_forward_backward(rays_o, rays_d, target, bg, should_yield, weight)
         if any(p is None for p in passes):
             self.optimizer.zero_grad(set_to_none=True)
             self._set_generator_states(random_states)
@@ -164,6 +168,8 @@ class Trainer:
         loss_value = sum(float(p.loss) for p in passes)
         last_term = sum(float(p.last_term) for p in passes)
         samples_per_ray = sum(float(p.samples_per_ray) for p in passes)
+        if self.sync is not None:  # the global batch's figures, the same on every rank, as are the gradients
+            loss_value, last_term, samples_per_ray = self.sync.reduce([loss_value, last_term, samples_per_ray])
         rays = self.batch_rays
         if not math.isfinite(loss_value):
             self._restore_snapshot()
@@ -172,7 +178,8 @@ class Trainer:
         self.optimizer.step()
         self.step_count += 1
         # an occupancy refresh is long on a CPU inside the viewer: a frame may stop it
-        if self.model.update(self.step_count, should_yield, pool=self.pool) is False:
+        if self.model.update(self.step_count, should_yield, pool=self.pool if self.sync is None else self.sync.rows
+                             ) is False:
             self._deferred_update = self.step_count
         if self.adaptive_batch:
             self.batch_rays = adapted_batch_rays(self.config, samples_per_ray)
@@ -198,15 +205,17 @@ class Trainer:
             result.grads = torch.autograd.grad(loss, params, allow_unused=True)
         return result
 
-    def _sharded_forward_backward(self, rays_o, rays_d, target, bg, should_yield) -> list[_Pass | None]:
+    def _sharded_forward_backward(self, rays_o, rays_d, target, bg, should_yield,
+                                  weight: float = 1.0) -> list[_Pass | None]:
         """_forward_backward on one shard of the batch per pool thread, the gradients summed in
-        shard order."""
+        shard order; `weight` is the batch's own (a distributed rank's share of the global batch)."""
         extend_shard_generators(self.shard_generators, self.pool.size, self.config.seed, self.device)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
 
-        def shard(i: int, rows: slice, weight: float) -> _Pass | None:
+        def shard(i: int, rows: slice, share: float) -> _Pass | None:
             return self._forward_backward(rays_o[rows], rays_d[rows], target[rows], bg[rows],
-                                          self.shard_generators[i], should_yield, weight=weight, params=params)
+                                          self.shard_generators[i], should_yield, weight=weight * share,
+                                          params=params)
 
         passes = map_shards(self.pool, rays_o.shape[0], shard)
         if all(p is not None for p in passes):
