@@ -4,10 +4,12 @@ import torch
 
 from nerf.data.formats.registry import load_scene
 from nerf.data.generated.synthetic import write_synthetic_scene
-from nerf.distributed.rank import join_trainer
+from nerf.distributed.rank import RankLoop, join_trainer
 from nerf.distributed.work import batch_shares, rank_seed
 from nerf.train.batching import sample_batch
 from nerf.train.config import TrainConfig
+from nerf.train.loop import Budget
+from nerf.train.run_log import RunLog
 from nerf.train.trainer import Trainer
 from tests.support.ranks import run_ranks
 from tests.support.scenes import tiny
@@ -82,3 +84,22 @@ def test_after_some_steps_every_rank_holds_the_same_weights_and_grid(scene_dir):
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name  # bit for bit: one reduce, one refresh, gathered
+
+
+def _loop_until_stopped(group, root):
+    trainer = _rank_trainer(group, root)
+    steps = {"n": 0}
+
+    def stop_requested():  # a signal that only rank 1 sees, after its third step
+        steps["n"] += 1
+        return group.rank == 1 and steps["n"] >= 3
+
+    loop = RankLoop(trainer, group, Budget(steps=100), RunLog(None), stop_requested=stop_requested)
+    summary = loop.run()
+    return trainer.step_count, trainer.train_seconds, summary.interrupted
+
+
+def test_a_stop_seen_by_one_rank_ends_every_rank_after_the_same_step(scene_dir):
+    (step0, seconds0, stopped0), (step1, seconds1, stopped1) = run_ranks(_loop_until_stopped, 2, scene_dir)
+    assert step0 == step1 == 3 and stopped0 and stopped1
+    assert seconds0 == seconds1 > 0  # one training time: a --minutes budget is spent on both at once
