@@ -50,6 +50,7 @@ def _metrics(out: Path) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+@pytest.mark.slow  # ~45 s: three runs, two of them over 2 ranks
 def test_nproc_trains_over_2_ranks_and_its_checkpoint_resumes_on_1_and_on_2(scene_dir, tmp_path):
     out = tmp_path / "run"
     done = _train(scene_dir, "--nproc", "2", "--steps", "4", "--out", out, *FAST)
@@ -147,6 +148,7 @@ def _worker_of_rank(agent_pid: int, rank: int) -> int:
     raise AssertionError(f"no worker of rank {rank} among {children}")
 
 
+@pytest.mark.slow  # ~35 s: two attempts of a 2-rank run
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds torchrun's workers through /proc")
 def test_torchrun_restarts_a_killed_rank_and_the_job_goes_on_from_the_last_autosave(scene_dir, tmp_path):
     out = tmp_path / "run"
