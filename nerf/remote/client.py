@@ -34,8 +34,7 @@ from nerf.remote.wire import (
 )
 from nerf.runtime.mailbox import Backlog, Mailbox
 from nerf.train.worker_messages import (
-    Command, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, SetBatchRays, SetBudget,
-    SetInteracting, SetLr, SetRenderShare, WorkerStats,
+    Command, Commands, Notice, RenderRequest, RenderResult, SetInteracting, WorkerStats,
 )
 
 OPEN_TIMEOUT_S = 10.0
@@ -83,7 +82,7 @@ class RemoteRenderer:
         return self._worker.render_job_frame(request, should_abort or (lambda: False))
 
 
-class RemoteWorker:
+class RemoteWorker(Commands):
     """A TrainingWorker on the server at `address`. `open()` connects and fetches the scene (before
     the window opens); `start()` begins receiving; `link` is the connection's state, for the status line."""
 
@@ -167,32 +166,8 @@ class RemoteWorker:
         if not self._send(pack(command)):
             self.errors.put(f"not connected to {self.address}: {type(command).__name__} not sent")
 
-    def pause(self) -> None:
-        self.send(Pause())
-
-    def resume(self) -> None:
-        self.send(Resume())
-
-    def reset(self) -> None:
-        self.send(Reset())
-
-    def set_lr(self, lr: float) -> None:
-        self.send(SetLr(float(lr)))
-
-    def set_batch_rays(self, n: int) -> None:
-        self.send(SetBatchRays(int(n)))
-
-    def set_render_share(self, share: float) -> None:
-        self.send(SetRenderShare(float(share)))
-
-    def set_budget(self, seconds: float | None) -> None:
-        self.send(SetBudget(seconds))
-
     def set_interacting(self, interacting: bool) -> None:
         self._send(pack(SetInteracting(bool(interacting))))  # lost while offline: the next drag says it again
-
-    def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
-        self.send(Evaluate(split, max_views))
 
     def save_checkpoint(self, name: str) -> None:
         """Save the weights in the server's run folder (checkpoints stay on the server)."""

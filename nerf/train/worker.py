@@ -24,7 +24,7 @@ from nerf.train.run_log import RunLog
 from nerf.train.shards import ShardPool
 from nerf.train.worker_link import WorkerLink
 from nerf.train.worker_messages import (
-    Command, EvalScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
+    Command, Commands, EvalScore, Evaluate, Notice, Pause, RenderRequest, RenderResult, Reset, Resume, RunJob,
     SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare, SwapTrainer, WorkerStats,
 )
 from nerf.train.worker_policy import WorkerPolicy, render_chunk
@@ -51,7 +51,7 @@ class _History:
         return tuple(self.steps), tuple(self.losses), tuple(self.psnrs)
 
 
-class TrainingWorker:
+class TrainingWorker(Commands):
     """Background thread around a trainer. Call its methods from any thread; only the thread touches
     the trainer, so whoever hands one over stops using it."""
 
@@ -135,36 +135,8 @@ class TrainingWorker:
         return self._thread.is_alive()
 
     def send(self, command: Command) -> None:
-        """Any command of nerf.train.worker_messages; the methods below are shorthands."""
+        """Any command of nerf.train.worker_messages (Commands gives each a method)."""
         self._link.send(command)
-
-    def pause(self) -> None:
-        self.send(Pause())
-
-    def resume(self) -> None:
-        self.send(Resume())
-
-    def reset(self) -> None:
-        """Fresh weights, step 0, empty history."""
-        self.send(Reset())
-
-    def set_lr(self, lr: float) -> None:
-        self.send(SetLr(float(lr)))
-
-    def set_batch_rays(self, n: int) -> None:
-        self.send(SetBatchRays(int(n)))
-
-    def set_render_share(self, share: float) -> None:
-        """Fraction of the worker's time given to rendering while training (0.05 .. 1)."""
-        self.send(SetRenderShare(float(share)))
-
-    def set_budget(self, seconds: float | None) -> None:
-        """Pause training once the run has `seconds` of training in all (None: no limit)."""
-        self.send(SetBudget(seconds))
-
-    def set_interacting(self, interacting: bool) -> None:
-        """The user is moving the camera: hold training so frames come back quickly."""
-        self.send(SetInteracting(bool(interacting)))
 
     def request_render(self, request: RenderRequest) -> None:
         """Ask for a frame; replaces an older request that was not started yet."""
@@ -173,10 +145,6 @@ class TrainingWorker:
     def submit(self, name: str, fn: Callable[[TrainerLike, Callable[[], bool]], Any]) -> None:
         """Run fn(trainer, should_abort) in the worker; its result comes back as a Notice."""
         self.send(RunJob(name, fn))
-
-    def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
-        """Evaluate in the worker: an EvalScore in the stats' `test`, the run log and a Notice."""
-        self.send(Evaluate(split, max_views))
 
     def swap_trainer(self, name: str, factory: Callable[[], TrainerLike]) -> None:
         """Replace the trainer by factory() built in the worker (a new model, a loaded checkpoint)."""

@@ -100,6 +100,46 @@ Command = Union[Setting, Job]
 # --- out: requests answered, results and stats -------------------------------------------------
 
 
+class Commands:
+    """The commands as methods, for anything with a send(command): the TrainingWorker, and the
+    RemoteWorker that sends them to one on a server. Each is a shorthand for send(Command(...))."""
+
+    def send(self, command: Command) -> None:
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        self.send(Pause())
+
+    def resume(self) -> None:
+        self.send(Resume())
+
+    def reset(self) -> None:
+        """Fresh weights, step 0, empty history."""
+        self.send(Reset())
+
+    def set_lr(self, lr: float) -> None:
+        self.send(SetLr(float(lr)))
+
+    def set_batch_rays(self, n: int) -> None:
+        self.send(SetBatchRays(int(n)))
+
+    def set_render_share(self, share: float) -> None:
+        """Fraction of the worker's time given to rendering while training (0.05 .. 1)."""
+        self.send(SetRenderShare(float(share)))
+
+    def set_budget(self, seconds: float | None) -> None:
+        """Pause training once the run has `seconds` of training in all (None: no limit)."""
+        self.send(SetBudget(seconds))
+
+    def set_interacting(self, interacting: bool) -> None:
+        """The user is moving the camera: hold training so frames come back quickly."""
+        self.send(SetInteracting(bool(interacting)))
+
+    def evaluate(self, split: str = "test", max_views: int | None = None) -> None:
+        """Evaluate on the worker: an EvalScore in the stats' `test`, the run log and a Notice."""
+        self.send(Evaluate(split, max_views))
+
+
 @dataclass(frozen=True)
 class RenderRequest:
     """One image to render. `tag` is the caller's, returned untouched in the result."""
