@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from nerf.colmap_lib import pycolmap as load_pycolmap
 from nerf.commands.process import main
 from nerf.data.formats.registry import load_scene
 from tests.support.captures import centre_errors, render_capture, write_folder, write_video
@@ -87,8 +88,7 @@ def test_output_layout(processed_folder):
 @pytest.fixture(scope="module")
 def colmap_scenes(processed_folder, tmp_path_factory):
     """The processed model as COLMAP scene folders: binary and text."""
-    import pycolmap
-    rec = pycolmap.Reconstruction(str(processed_folder / "colmap/sparse/0"))
+    rec = load_pycolmap().Reconstruction(str(processed_folder / "colmap/sparse/0"))
     roots = {}
     for form in ("bin", "txt"):
         root = tmp_path_factory.mktemp(form)

@@ -17,6 +17,7 @@ from PIL import Image
 
 import nerf.process.ingest as frames
 import nerf.process.pipeline as pipeline
+from nerf.colmap_lib import pycolmap as load_pycolmap
 from nerf.commands.process import main
 from nerf.process.ingest import copy_photos
 from nerf.runtime.stages import Stage
@@ -100,8 +101,7 @@ def test_photos_that_need_no_rotation_keep_their_bytes_and_exif(tmp_path):
 
 
 def test_ctrl_c_while_matching_cancels_the_colmap_job():
-    import pycolmap
-    token = pycolmap.CancellationToken()
+    token = load_pycolmap().CancellationToken()
     finished = threading.Event()
 
     def matching():  # stands in for match_exhaustive: runs until its token is cancelled
