@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     code = guarded_main(PROG, lambda: _run(args, sys.argv[1:] if argv is None else argv))
     if argv is None:
         exit_soon()
+        if launched():  # a rank: everything is written and the group left; skip C++ teardown at exit,
+            sys.stdout.flush()  # where gloo's and the store's threads can still end in std::terminate
+            sys.stderr.flush()
+            os._exit(code)
     return code
 
 

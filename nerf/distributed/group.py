@@ -115,6 +115,13 @@ def _store(env: Mapping[str, str], rank: int, world: int, timeout: datetime.time
 
 
 def leave() -> None:
-    """End this process's part of the group (a no-op when it has none)."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    """End this process's part of the group (a no-op when it has none). The ranks leave together:
+    a rank that tore its part down while rank 0 still wrote the outputs (gloo's threads still
+    talking to it) died in std::terminate, exit status 134, on a quiet machine."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        dist.barrier()
+    except Exception:  # noqa: BLE001 - a peer already gone: nothing to wait for, leave anyway
+        pass
+    dist.destroy_process_group()
