@@ -47,7 +47,9 @@ class OpenPanel:
     def build(self, parent) -> None:
         with dpg.collapsing_header(label="Open", default_open=False, parent=parent) as self.header:
             dpg.add_text(f"another {HINT}: this session is saved and closed, the new one opens")
-            self.path = dpg.add_input_text(hint=HINT, width=-1, on_enter=True,
+            # a click selects the whole path, so typing another replaces it (and a path that could not be
+            # opened stays there to be corrected with the arrow keys)
+            self.path = dpg.add_input_text(hint=HINT, width=-1, on_enter=True, auto_select_all=True,
                                            callback=lambda: self.open(dpg.get_value(self.path)))
             with dpg.group(horizontal=True):
                 self.open_button = dpg.add_button(label="Open", callback=lambda: self.open(dpg.get_value(self.path)))
