@@ -22,12 +22,12 @@ GAP_WARN_DB = 5.0
 TRAIN_WINDOW = 32  # training records averaged: one batch's PSNR swings by a dB or more
 
 HINTS = {
-    "unbounded": "try another --distortion weight (0 turns it off), more views from more heights, or "
+    "unbounded": "try more views from more heights, a distortion loss (--distortion 0.01), or "
                  "--scene-type bounded if the object stands on a plain background",
     "bounded": "try more views, or --scene-type unbounded if the images show background at every distance",
     "forward": "try more views, or --scene-type unbounded",
 }
-GENERIC_HINT = "try more views, another --distortion weight, or another --scene-type"
+GENERIC_HINT = "try more views, a distortion loss (--distortion 0.01), or another --scene-type"
 
 
 @dataclass(frozen=True)

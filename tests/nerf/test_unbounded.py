@@ -107,15 +107,42 @@ def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
 
 
 def test_distortion_flag_sets_the_weight_and_is_checked(outdoor, tmp_path, capsys):
-    assert TrainConfig.tuned("ngp", "cpu", "unbounded").model.distortion > 0
+    assert TrainConfig.tuned("ngp", "cpu", "unbounded").model.distortion == 0  # off by default (issue 24)
     assert train_main([str(outdoor), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
-                       "--distortion", "0", "--out", str(tmp_path / "off")]) == 0
-    assert json.loads((tmp_path / "off" / "metrics.json").read_text())["config"]["model"]["distortion"] == 0
+                       "--distortion", "0.02", "--out", str(tmp_path / "on")]) == 0
+    assert json.loads((tmp_path / "on" / "metrics.json").read_text())["config"]["model"]["distortion"] == 0.02
     with pytest.raises(SystemExit) as exc:  # argparse refuses it before anything loads
         train_main([str(outdoor), "--steps", "1", "--distortion", "-1", "--out", str(tmp_path / "bad")])
     assert exc.value.code == 2 and "--distortion: must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
     # a resume continues its run's loss: another weight is refused in one line
-    assert train_main(["--resume", str(tmp_path / "off" / "checkpoint.pt"), "--steps", "2",
-                       "--distortion", "0.01", "--out", str(tmp_path / "resumed")]) == 2
+    assert train_main(["--resume", str(tmp_path / "on" / "checkpoint.pt"), "--steps", "2",
+                       "--distortion", "0", "--out", str(tmp_path / "resumed")]) == 2
     assert "cannot apply on resume" in capsys.readouterr().err
+
+
+def test_a_ray_that_stays_transparent_sees_the_learned_sky(outdoor):
+    """Unbounded scenes light what is left of a ray from a learned function of its direction (so a plain
+    backdrop or a sky needs no density in front of the cameras); it trains with the field, object scenes
+    have none, and a checkpoint from before it loads without one."""
+    assert TrainConfig.tuned("ngp", "cpu", "unbounded").model.sky
+    assert not TrainConfig.tuned("ngp", "cpu", "bounded").model.sky
+    config = TrainConfig.tuned("ngp", "cpu", **{**FAST, "model": {**FAST["model"], "sky": True}})
+    trainer = Trainer(load_scene(outdoor), config)
+    assert "sky" in [g["name"] for g in trainer.optimizer.param_groups]
+    rays_o, rays_d, _, bg = trainer.sample_batch(32)
+    trainer.model.grid.occupied.zero_()  # nothing to sample: every ray is all sky
+    with torch.no_grad():
+        for background in (bg, torch.ones(3)):
+            out = trainer.model.render_rays(rays_o, rays_d, background, stratified=False, generator=None)
+            assert out.opacity.abs().max() == 0
+            torch.testing.assert_close(out.rgb, torch.sigmoid(trainer.model.sky(rays_d)))
+    before = trainer.model.sky[1].weight.detach().clone()
+    trainer.model.grid.occupied.fill_(True)
+    for _ in range(3):
+        trainer.step()
+    assert not torch.equal(before, trainer.model.sky[1].weight)
+    assert Trainer(load_scene(outdoor, scene_type="bounded"), config).model.sky is None
+    old = config.to_dict()
+    del old["model"]["sky"]
+    assert not TrainConfig.from_dict(old).model.sky
