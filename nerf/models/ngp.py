@@ -100,7 +100,8 @@ class NGPConfig:
         weight wherever a young field put it first, in front of the cameras, and the views between
         them looked into that fog. Off, with a learned sky (what a ray that stays transparent sees,
         so a backdrop or a sky needs no density): +1.2 to +4.4 dB on the generated 360-degree
-        captures, +7.9 on a white backdrop, +10.2 in a room, the fox +0.1-0.2 dB at 2 minutes but -0.4 at 5 (BENCHMARKS.md, "The scene suite")."""
+        captures, +7.9 on a white backdrop, +10.2 in a room, the fox +0.1-0.2 dB at 2 minutes
+        but -0.4 at 5 (BENCHMARKS.md, "The scene suite")."""
         if device == "cuda":
             return cls(), dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         model = dict(log2_table=17, max_res=512, march_steps=128, grid_res=64, cone_angle=1 / 32, grid_warmup=64)
