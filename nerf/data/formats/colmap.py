@@ -10,6 +10,7 @@ points size an unbounded scene's region of full detail.
 """
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,85 @@ def is_colmap(root: Path) -> bool:
     return model_folder(root) is not None
 
 
+# The binary model's records, as COLMAP writes them: the fixed part's size and, for a record that ends in
+# a list, where that list's count sits and how many bytes each entry takes. A count read past the end
+# of a file cut short sends pycolmap's reader looping for minutes (issue 28), so the files are walked
+# first: every count must fit in the bytes that are left, and the file must end where its last record does.
+_UINT32, _UINT64 = struct.Struct("<I"), struct.Struct("<Q")
+
+
+def _walk_images(data: memoryview, at: int) -> int:
+    at += 4 + 56 + 4  # image_id, qvec + tvec, camera_id
+    end = bytes(data[at:at + 65536]).find(b"\0")  # the name, NUL-terminated
+    if end < 0:
+        raise ValueError("an image name without its end")
+    at += end + 1
+    (count,) = _UINT64.unpack_from(data, at)
+    return at + 8 + _fits(data, at + 8, count, 24)  # x, y, point3D_id per 2-D point
+
+
+def _walk_points(data: memoryview, at: int) -> int:
+    at += 8 + 24 + 3 + 8  # point3D_id, xyz, rgb, error
+    (count,) = _UINT64.unpack_from(data, at)
+    return at + 8 + _fits(data, at + 8, count, 8)  # image_id, point2D_idx per track element
+
+
+def _walk_frames(data: memoryview, at: int) -> int:
+    at += 4 + 4 + 56  # frame_id, rig_id, rig_from_world
+    (count,) = _UINT32.unpack_from(data, at)
+    return at + 4 + _fits(data, at + 4, count, 16)  # sensor type, sensor id, data id per entry
+
+
+def _walk_rigs(data: memoryview, at: int) -> int:
+    (count,) = _UINT32.unpack_from(data, at + 4)  # rig_id, then the number of sensors
+    at += 8
+    if count:
+        _fits(data, at, count, 8)
+        at += 8  # the reference sensor: type, id
+        for _ in range(count - 1):  # the others: type, id, has_pose, the pose when it has one
+            has_pose = data[at + 8]
+            at += 9 + (56 if has_pose else 0)
+    return at
+
+
+def _fits(data: memoryview, at: int, count: int, size: int) -> int:
+    if count * size > len(data) - at:
+        raise ValueError(f"a list of {count} entries where {max(len(data) - at, 0)} bytes are left")
+    return count * size
+
+
+_WALKERS = {"images.bin": _walk_images, "points3D.bin": _walk_points, "frames.bin": _walk_frames,
+            "rigs.bin": _walk_rigs}
+
+
+def check_binary_model(folder: Path) -> None:
+    """InputError naming the file when a binary model's file is cut short, holds a count larger than
+    its bytes or goes on past its last record (checked before pycolmap reads it; a few MB/s)."""
+    for name, walk in _WALKERS.items():
+        path = folder / name
+        if not path.is_file():
+            continue
+        data = memoryview(path.read_bytes())
+        try:
+            (count,) = _UINT64.unpack_from(data, 0)
+            _fits(data, 8, count, 1)  # every record takes at least a byte
+            at = 8
+            for _ in range(count):
+                at = walk(data, at)
+                if at > len(data):
+                    raise struct.error
+        except (struct.error, IndexError):
+            raise InputError(path, "the COLMAP model file is cut short") from None
+        except ValueError as exc:
+            raise InputError(path, f"the COLMAP model file is cut short or damaged: {exc}") from None
+        if at != len(data):
+            raise InputError(path, f"the COLMAP model file goes on {len(data) - at} bytes past its last record")
+
+
 def read_model(folder: Path):
     """pycolmap.Reconstruction of a sparse model folder; InputError when it cannot be read."""
+    if (folder / "cameras.bin").is_file():  # pycolmap reads the binary files when they are there
+        check_binary_model(folder)
     pycolmap = load_pycolmap()
     try:
         rec = pycolmap.Reconstruction(str(folder))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,7 @@ def _has_alpha(img: Image.Image) -> bool:
 @contextmanager
 def _opened(path: str | Path) -> Iterator[Image.Image]:
     """PIL's image at `path`; every way it can fail becomes InputError(path, ...)."""
+    _check_regular(path)
     try:
         limit = max_pixels()
         # raised, never lowered below Pillow's default: a lowered limit would outlive this call
@@ -73,6 +75,21 @@ def _opened(path: str | Path) -> Iterator[Image.Image]:
         raise InputError(path, "not an image file (PNG or JPG expected)") from None
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for bad files; all mean the same to a user
         raise InputError(path, f"cannot read image: {exc}") from None
+
+
+def _check_regular(path: str | Path) -> None:
+    """InputError unless `path` is a regular file: a scene's file names come from its own metadata, and
+    opening a FIFO blocks for ever while a device such as /dev/zero never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(path, "image file is missing") from None
+    except (OSError, ValueError) as exc:  # permissions, a name too long, a NUL byte in the name
+        raise InputError(path, f"cannot read image: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(path, "is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        raise InputError(path, "is not a regular file (a pipe or a device?), not an image file")
 
 
 def max_pixels() -> int:

@@ -78,9 +78,7 @@ def parse_frames(meta: dict, file: Path) -> list[Frame]:
                ("fl_x", "fl_y", "cx", "cy", "w", "h", "camera_angle_x", "camera_angle_y",
                 *DISTORTION_KEYS)}
         if num["w"] is None or num["h"] is None:
-            if not image.is_file():
-                raise InputError(image, "image file is missing")
-            w, h, _ = image_header(image)
+            w, h, _ = image_header(image)  # InputError for a missing file, a folder, a pipe
         else:
             w, h = int(round(num["w"])), int(round(num["h"]))
         for angle in ("camera_angle_x", "camera_angle_y"):

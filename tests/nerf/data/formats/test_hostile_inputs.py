@@ -4,6 +4,7 @@ and paths out of the scene), nerfstudio split lists, LLFF arrays, aabb_scale, CO
 InputError naming the file, which nerf-train --inspect prints as one line with exit status 2."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -13,6 +14,7 @@ import torch
 
 import nerf.data.formats.images as images
 from nerf.commands.train import main
+from nerf.data.formats.colmap import check_binary_model
 from nerf.data.formats.pointcloud import read_ply_points
 from nerf.data.formats.registry import load_scene
 from nerf.errors import InputError
@@ -94,6 +96,31 @@ def test_ply_file_path_outside_the_scene_or_not_a_file_is_refused(tmp_path, targ
     with pytest.raises(InputError, match="leads out of the scene folder|not a regular file"):
         load_scene(root)
     _inspect_fails_in_one_line(root, capsys, "ply")
+
+
+@pytest.mark.parametrize("where", ["image", "mask"])
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero", "folder"])
+def test_an_image_or_mask_that_is_not_a_regular_file_is_refused(tmp_path, where, target, capsys):
+    # the sizes are in transforms.json, so nothing looks at the file before it is decoded
+    root = tmp_path / "scene"
+    transforms_scene(root, per_frame={"mask_path": "images/0000.png"} if where == "mask" else None)
+    victim = root / "images" / ("0000.png" if where == "image" else "mask.png")
+    if where == "mask":
+        meta = json.loads((root / "transforms.json").read_text())
+        meta["frames"][3]["mask_path"] = "images/mask.png" if target != "/dev/zero" else target
+        (root / "transforms.json").write_text(json.dumps(meta))
+    elif target == "/dev/zero":
+        meta = json.loads((root / "transforms.json").read_text())
+        meta["frames"][0]["file_path"] = target
+        (root / "transforms.json").write_text(json.dumps(meta))
+    if target == "fifo":
+        victim.unlink(missing_ok=True)
+        os.mkfifo(victim)  # opening it for reading would wait for a writer for ever
+    elif target == "folder":
+        victim.unlink(missing_ok=True)
+        victim.mkdir()
+    with pytest.raises(InputError, match="not a regular file|is a folder"):
+        load_scene(root)
 
 
 @pytest.mark.parametrize("listed", [5, [["a"]], "images/0000.png", [1, 2], {"a": 1}])
@@ -213,3 +240,35 @@ def test_mutated_colmap_text_models_load_sanely_or_are_refused(tmp_path):
             outcomes["loaded"] += 1
         shutil.rmtree(work)
     assert outcomes["loaded"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def _colmap_binary_scene(root):
+    """colmap_text_scene written out as COLMAP's binary model (cameras, images, points3D, rigs, frames)."""
+    import pycolmap
+    colmap_text_scene(root)
+    model = root / "sparse" / "0"
+    pycolmap.Reconstruction(str(model)).write_binary(str(model))
+    for text in model.glob("*.txt"):
+        text.unlink()
+    return root
+
+
+def test_a_colmap_binary_model_loads(tmp_path):
+    scene = load_scene(_colmap_binary_scene(tmp_path))
+    assert sum(len(split.cameras) for split in scene.splits.values()) == 10
+
+
+@pytest.mark.parametrize("name", ["images.bin", "points3D.bin", "frames.bin", "rigs.bin"])
+def test_a_colmap_binary_file_cut_anywhere_is_refused_before_pycolmap_reads_it(tmp_path, name, capsys):
+    """A count read past the end of a file cut short kept pycolmap's reader looping for a minute or
+    more (most cuts of frames.bin, images.bin and points3D.bin, even an empty points3D.bin): each
+    cut and a byte too many are now one InputError naming the file, before pycolmap starts."""
+    root = _colmap_binary_scene(tmp_path / "scene")
+    file = root / "sparse" / "0" / name
+    data = file.read_bytes()
+    for cut in [*range(len(data)), "extra"]:
+        file.write_bytes(data + b"\0" if cut == "extra" else data[:cut])
+        with pytest.raises(InputError, match=f"{name}: the COLMAP model file (is cut short|goes on)"):
+            check_binary_model(root / "sparse" / "0")
+    file.write_bytes(data[:len(data) // 2])
+    _inspect_fails_in_one_line(root, capsys, name)
