@@ -12,6 +12,7 @@ child is left.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -23,6 +24,8 @@ from nerf.train.run import load_trained
 from nerf.device import pick_device
 from nerf.data.cameras import fov_deg, resized_cameras
 from nerf.data.crop import CropBox
+from nerf.distributed.group import launched
+from nerf.distributed.launch import launch_local
 from nerf.data.paths.keyframes import MAX_FRAMES, MAX_SIDE
 from nerf.errors import InputError
 from nerf.export.render_path import OUTPUTS, path_cameras, render_frames
@@ -31,6 +34,7 @@ from nerf.runtime.stages import Stage
 from nerf.runtime.signals import StopSignals, exit_soon
 
 PROG = "nerf-render"
+MODULE = "nerf.commands.render"  # what --nproc starts once a rank
 MAX_FPS = 1000.0  # beyond this no player shows the frames; a typo (1e9) would only make a broken file
 
 
@@ -59,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show only this box (normalised world, as the viewer's sliders); default: the path's")
     p.add_argument("--scene", default=None, help="scene folder, if it moved since training")
     add_device_argument(p)
+    p.add_argument("--nproc", type=number(int, low=1, high=1024), default=None, metavar="N",
+                   help="render over N processes on this machine (one GPU each on CUDA), each taking every N-th "
+                        "frame; under torchrun nerf-render shares the frames out without this flag")
     return p
 
 
@@ -128,22 +135,40 @@ def plan(args, trainer):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.nproc is not None and not launched():
+        code = guarded_main(PROG, lambda: launch_local(args.nproc, sys.argv[1:] if argv is None else argv,
+                                                         module=MODULE))
+        exit_soon()
+        return code
     with StopSignals() as stop:
-        code = guarded_main(PROG, lambda: _render(args, stop))
+        if launched():  # a rank of torchrun or of --nproc: this rank's share of the frames
+            from nerf.commands.render_ranks import render_over_ranks
+            code = guarded_main(PROG, lambda: render_over_ranks(args, stop, plan, check_flags))
+        else:
+            code = guarded_main(PROG, lambda: _render(args, stop))
     exit_soon()
+    if argv is None and launched():  # a rank: the video is written and the group left; skip C++ teardown at exit,
+        sys.stdout.flush()  # where gloo's threads can still end in std::terminate (as nerf-train)
+        sys.stderr.flush()
+        os._exit(code)
     return code
+
+
+def check_flags(args) -> None:
+    """InputError for flags that do not go together."""
+    if args.dataparser_transforms and not args.camera_path:
+        raise InputError("--dataparser-transforms", "only with --camera-path")
+    if args.with_gt and not args.dataset:
+        raise InputError("--with-gt", "only with --dataset")
+    if args.resolution and args.dataset:
+        raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
 
 
 def _render(args, stop: StopSignals) -> int:
     from nerf.export.frames import FrameSink
     try:
         with stop.immediate():  # nothing to keep yet: a signal ends the loading at once
-            if args.dataparser_transforms and not args.camera_path:
-                raise InputError("--dataparser-transforms", "only with --camera-path")
-            if args.with_gt and not args.dataset:
-                raise InputError("--with-gt", "only with --dataset")
-            if args.resolution and args.dataset:
-                raise InputError("--resolution", "not with --dataset, whose views keep their size (use --downscale)")
+            check_flags(args)
             sink = FrameSink(args.out, fps=1.0)  # fails now if --out cannot be written
             trainer = load_trained(args.checkpoint, pick_device(args.device), args.scene)
             cameras, fps, crop, truth = plan(args, trainer)

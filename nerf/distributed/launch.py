@@ -1,6 +1,6 @@
-"""`nerf-train --nproc N`: N ranks on this machine without typing torchrun.
+"""`nerf-train --nproc N` (and `nerf-render --nproc N`): N ranks on this machine without typing torchrun.
 
-It starts N copies of nerf-train (less --nproc) with the environment torchrun gives its workers
+It starts N copies of the command (less --nproc) with the environment torchrun gives its workers
 (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1 and a free MASTER_PORT, OMP_NUM_THREADS) and
 waits for them. Starting them itself, not through torchrun, keeps signals exactly as for one process:
 a SIGINT or SIGTERM sent to this process goes to every rank, the ranks agree to stop after the same
@@ -47,10 +47,11 @@ def rank_environments(nproc: int, threads: int | None = None) -> list[dict[str, 
     return [{**common, "RANK": str(r), "LOCAL_RANK": str(r)} for r in range(nproc)]
 
 
-def launch_local(nproc: int, argv: list[str], threads: int | None = None) -> int:
-    """Run nerf-train `argv` as `nproc` ranks on this machine; rank 0's exit status, or the first
-    other rank's that failed (a killed rank: 128 + its signal)."""
-    command = [sys.executable, "-m", MODULE, *without_nproc(argv)]
+def launch_local(nproc: int, argv: list[str], threads: int | None = None, module: str = MODULE) -> int:
+    """Run the command `module` (nerf-train; nerf-render: nerf.commands.render) with `argv` as `nproc`
+    ranks on this machine; rank 0's exit status, or the first other rank's that failed (a killed
+    rank: 128 + its signal)."""
+    command = [sys.executable, "-m", module, *without_nproc(argv)]
     ranks = [subprocess.Popen(command, env=env) for env in rank_environments(nproc, threads)]
 
     def forward(signum, _frame) -> None:

@@ -33,6 +33,16 @@ def path_cameras(path: CameraPath, width: int | None = None, height: int | None 
                         camera_type=path.camera_type)
 
 
+def frame_image(out, output: str, span: tuple[float, float] | None, truth: torch.Tensor | None) -> np.ndarray:
+    """uint8 [H, W, 3] of a rendered view as `output` shows it (depth coloured over `span`), with its
+    ground truth [H, W, 3] on the right when given."""
+    frame = to_image(out, output, span)
+    if truth is None:
+        return frame
+    gt = to_uint8(truth)
+    return np.concatenate([frame, gt[:frame.shape[0], :frame.shape[1]]], axis=1)
+
+
 def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "rgb", background=(1.0, 1.0, 1.0),
                   crop=None, ground_truth: Callable[[int], torch.Tensor] | None = None,
                   should_abort: Callable[[], bool] | None = None,
@@ -46,11 +56,7 @@ def render_frames(trainer, cameras: Cameras, sink: FrameSink, *, output: str = "
             return False
         if output == "depth" and span is None:
             span = depth_range(out.depth, out.opacity)  # the first frame's range for the whole video
-        frame = to_image(out, output, span)
-        if ground_truth is not None:
-            gt = to_uint8(ground_truth(i))
-            frame = np.concatenate([frame, gt[:frame.shape[0], :frame.shape[1]]], axis=1)
-        sink.add(frame)
+        sink.add(frame_image(out, output, span, None if ground_truth is None else ground_truth(i)))
         if progress is not None:
             progress(i + 1, len(cameras))
     return True
