@@ -81,9 +81,6 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _run_ranks(args: argparse.Namespace, argv: list[str]) -> int:
     """--nproc N starts the ranks; a rank (started by it or by torchrun) joins the others and trains."""
-    if args.serve is not None:  # the server's worker gives way to renders between steps; ranks step together
-        return fail(PROG, "--serve: not with --nproc or torchrun (open the distributed run's checkpoint in the "
-                          "viewer instead)")
     if needs_processing(args.scene):  # every rank would run COLMAP on the same video at once
         return fail(PROG, f"{args.scene}: recover its cameras first (nerf-process, or nerf-train without ranks), "
                           "then train the scene folder over ranks")
@@ -92,7 +89,7 @@ def _run_ranks(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         with collective():
             group = join(args.device)
-        return run_training(args, group)
+        return run_serving(args, group) if args.serve is not None else run_training(args, group)
     except RankLost as e:
         return fail(PROG, f"cannot join the distributed run ({e})")
     finally:

@@ -17,11 +17,17 @@ import sys
 from nerf.commands.cli import fail, package_version
 from nerf.commands.run_outputs import write_outputs
 from nerf.commands.train_flags import run_spec
+from nerf.commands.train_ranks import lost_ranks, open_rank_run, rank_figures
 from nerf.commands.train_run import DEFAULT_MINUTES, open_training_run
+from nerf.distributed.follow import Lead, follow, order_channel
+from nerf.distributed.group import Group, RankLost
+from nerf.distributed.rank import RankLoop, join_trainer
 from nerf.remote.access import TOKEN_ENV, exposure_warning, parse_address, resolve_token
 from nerf.remote.server import RemoteServer
 from nerf.runtime.allocator import tune_malloc
 from nerf.runtime.signals import StopSignals
+from nerf.train.loop import Budget, TrainingLoop
+from nerf.train.run_log import RunLog
 from nerf.train.worker import TrainingWorker
 from nerf.train.worker_messages import Notice
 
@@ -30,28 +36,52 @@ STOP_WAIT_S = 120.0  # a training step or render chunk in progress cannot be int
 OUTPUTS_JOB = "run outputs"  # metrics.json, eval.json, test images, turntable: nerf-train's, once the budget ends
 
 
-def run_serving(args) -> int:
+def run_serving(args, group: Group | None = None) -> int:
+    """Train and serve; as one rank of `group`, rank 0 serves and the others follow its steps."""
     tune_malloc()
     address = parse_address(args.serve, "--serve")
-    token = resolve_token(args.token, generate=True)
+    token = resolve_token(args.token, generate=True)  # used (and printed) by rank 0 alone
     spec = run_spec(args, args.scene)
     if spec.steps is None and spec.minutes is None:
         spec = spec.replace(minutes=DEFAULT_MINUTES)  # as without --serve
     with StopSignals() as stop:
-        run = open_training_run(spec, stop)
+        if group is None:
+            run, lead, loop_factory = open_training_run(spec, stop), None, TrainingLoop
+        else:
+            opened = open_rank_run(args, spec, stop, group)
+            if isinstance(opened, int):
+                return opened
+            run, roster = opened
+            join_trainer(run.trainer, group)
+            channel = order_channel()
+            if not group.is_main:  # SIGINT/SIGTERM are rank 0's to act on: this rank waits for its "end"
+                return _follow(run, group, channel, roster)
+            lead = Lead(group, channel)
+
+            def loop_factory(trainer, budget, log, **saves):
+                return RankLoop(trainer, group, budget, log, stop_requested=lambda: False, **saves)
         if isinstance(run, int):
             return run
         out = run.out
         worker = TrainingWorker(run.trainer, log_path=out / "log.jsonl", budget=run.budget,
                                 num_threads=args.threads, render_share=0.3 if run.device.type == "cuda" else 0.1,
-                                autosave_path=out / "checkpoint.pt", autosave_s=spec.autosave_minutes * 60.0)
+                                autosave_path=out / "checkpoint.pt", autosave_s=spec.autosave_minutes * 60.0,
+                                loop_factory=loop_factory, lead=lead)
+
+        def outputs(trainer, _abort):
+            figures = dataclasses.asdict(worker.summary())
+            ranks = None
+            if group is not None:  # rank 0 evaluates alone while the others wait for their next order
+                figures["collective_seconds"] = worker.loop.collective_seconds()
+                ranks = rank_figures(figures, group)
+            return write_outputs(trainer, out, figures, args.eval_views, args.video_frames, worker.run_log,
+                                 ranks=ranks)
+
         def on_notice(notice: Notice) -> None:
             _report(notice)
             if notice.name == "budget" and not outputs_queued:  # as nerf-train: evaluate, then write
                 outputs_queued.append(True)
-                worker.submit(OUTPUTS_JOB, lambda trainer, _abort: write_outputs(
-                    trainer, out, dataclasses.asdict(worker.summary()), args.eval_views, args.video_frames,
-                    worker.run_log))
+                worker.submit(OUTPUTS_JOB, outputs)
 
         outputs_queued: list[bool] = []
         try:
@@ -62,7 +92,9 @@ def run_serving(args) -> int:
         warning = exposure_warning(address)
         if warning:
             print(f"{PROG}: {warning}", file=sys.stderr)
-        print(f"{PROG}: {run.scene.name}, model {run.trainer.config.model_name}, device {run.device}, output {out}; "
+        ranks = "" if group is None else f", {group.world} ranks ({group.backend})"
+        print(f"{PROG}: {run.scene.name}, model {run.trainer.config.model_name}, device {run.device}{ranks}, "
+              f"output {out}; "
               f"serving on {server.address} (nerf-viewer --connect {server.address})", file=sys.stderr)
         if token.generated:
             print(f"{PROG}: token {token.value} (give it to nerf-viewer with --token or {TOKEN_ENV})",
@@ -85,6 +117,18 @@ def run_serving(args) -> int:
         print(f"{PROG}: stopped by {stop.name} at step {trainer.step_count}; checkpoint {out / 'checkpoint.pt'}",
               file=sys.stderr)
         return stop.exit_code
+
+
+def _follow(run, group: Group, channel, roster) -> int:
+    """A rank other than 0 of a served run: its steps, as rank 0 orders them, until rank 0's end."""
+    loop = RankLoop(run.trainer, group, Budget(), RunLog(None), stop_requested=lambda: False)
+    try:
+        follow(loop, group, channel)
+    except RankLost as e:
+        print(f"{PROG}: error: rank {group.rank}: {lost_ranks(roster, group.rank)}, the run stops ({e}); "
+              "rank 0 keeps the last checkpoint", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _report(notice: Notice) -> None:

@@ -58,18 +58,23 @@ class TrainingWorker(Commands):
     def __init__(self, trainer: TrainerLike, *, log_path: str | Path | None = None, start_paused: bool = False,
                  render_share: float = 0.3, num_threads: int | None = None, shards: bool = False,
                  stats_interval: float = 0.25, budget: Budget | None = None,
-                 autosave_path: str | Path | None = None, autosave_s: float = 0.0):
+                 autosave_path: str | Path | None = None, autosave_s: float = 0.0,
+                 loop_factory: Callable[..., TrainingLoop] = TrainingLoop, lead: Any = None):
         """num_threads: torch threads of the worker (None: leave as is). shards: instead of one
         team of num_threads torch threads, num_threads threads of one torch thread each, which
         split every step and render into independent pieces (nerf.train.shards: a CPU shared with a
         window). budget: where training pauses; autosave_path / autosave_s: the checkpoint every
-        autosave_s of training time (a Notice "autosave" carries the step, or None when it failed)."""
+        autosave_s of training time (a Notice "autosave" carries the step, or None when it failed).
+        loop_factory and lead: a rank 0 that serves (nerf.distributed.follow): its RankLoop, and the
+        Lead that orders the other ranks before each step and reset; steps are then never dropped
+        half-way (every rank must reach the gradient reduce) and the trainer cannot be swapped."""
         self._link = WorkerLink()
         self.stats, self.frames, self.errors = self._link.stats, self._link.frames, self._link.errors
         self.notices = self._link.notices
         log = RunLog(log_path, on_error=lambda path, exc: self._link.error(f"cannot write {path}", exc))
-        self._loop = TrainingLoop(trainer, budget, log, autosave_path=autosave_path, autosave_s=autosave_s,
+        self._loop = loop_factory(trainer, budget, log, autosave_path=autosave_path, autosave_s=autosave_s,
                                   on_autosave=self._autosaved)
+        self._lead = lead
         self._num_threads = num_threads
         self._shards = shards and (num_threads or 0) > 1
         self._pool: ShardPool | None = None
@@ -107,6 +112,11 @@ class TrainingWorker(Commands):
     def summary(self) -> LoopSummary:
         """The training loop's figures so far; call it from a job (the worker's thread)."""
         return self._loop.summary()
+
+    @property
+    def loop(self) -> TrainingLoop:
+        """The training loop; use it only from a job (the worker's thread)."""
+        return self._loop
 
     @property
     def run_log(self) -> RunLog:
@@ -169,6 +179,8 @@ class TrainingWorker(Commands):
             self._link.error("the training thread stopped; save with the Save button and restart", exc)
             self._publish(force=True)
         finally:
+            if self._lead is not None:
+                self._lead.end()
             self._loop.write_record()
             self._loop.log.close()
             if self._pool is not None:
@@ -224,6 +236,8 @@ class TrainingWorker(Commands):
         return self._test
 
     def _swap(self, command: SwapTrainer, _should_abort: Callable[[], bool]) -> str:
+        if self._lead is not None:
+            self._lead.refuse(command.name)
         trainer = command.factory()
         if self._pool is not None:
             trainer.pool = self._pool
@@ -232,7 +246,10 @@ class TrainingWorker(Commands):
         return command.name
 
     def _reset(self, _command: Reset) -> None:
-        self._trainer.reset()
+        if self._lead is not None:
+            self._lead.reset(self._trainer)  # every rank starts again from the same weights
+        else:
+            self._trainer.reset()
         self._loop.restart(self._trainer)
         self._new_weights()
 
@@ -252,8 +269,12 @@ class TrainingWorker(Commands):
             self._publish(force=True)
             return
         try:
-            out = self._loop.tick(should_yield=self._yield_step)
+            if self._lead is not None:
+                self._lead.before_step(self._trainer)
+            out = self._loop.tick(should_yield=None if self._lead is not None else self._yield_step)
         except Exception as exc:  # noqa: BLE001
+            if self._lead is not None:
+                exc = self._lead.failed(exc)
             self._policy.running = False
             self._link.error("training step failed; training paused", exc)
             self._publish(force=True)
