@@ -61,7 +61,7 @@ TRANSITIONS: dict[State, dict[Event, State]] = {
 }
 del L, S, M, H
 # What each state asks for, when no request is in flight (or the one in flight is a refinement of an
-# older view, not worth finishing) and no screenshot is due (one is taken once the camera rests):
+# older view at rest, not worth finishing however small) and no screenshot is due (one is taken once the camera rests):
 #   LOW_MOVE    a frame at the moving scale (its level: moving_level), interactive, while the screen
 #               is behind the camera
 #   STALE       level 0 (at the moving scale and interactive when a user's move waits for it) if the
@@ -81,6 +81,14 @@ def next_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGE
     Stays within [MIN_MOVING_SCALE, MAX_MOVING_SCALE]."""
     ratio = (target / max(seconds, 1e-4)) ** 0.5
     return float(min(max(scale * min(max(ratio, 0.5), 2.0), MIN_MOVING_SCALE), MAX_MOVING_SCALE))
+
+
+def first_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGET_S) -> float:
+    """Resolution for a first moving frame, guessed from a resting frame at `scale` that took
+    `seconds` (render time grows with the pixel count). On the fox at 1/4 a quarter-resolution frame
+    took 0.8 s, so a first drag at that scale waited as long for its first frame."""
+    ratio = (target / max(seconds, 1e-4)) ** 0.5
+    return float(min(max(scale * ratio, MIN_MOVING_SCALE), MAX_MOVING_SCALE))
 
 
 def moving_level(scale: float) -> int:
@@ -135,6 +143,7 @@ class ViewSchedule:
         self._rest_from = 0.0  # time from which the camera counts as resting
         self._pending_move: tuple[int, float] | None = None  # (version, time) of the first unserved move
         self._level_cost: dict[int, tuple[float, float]] = {}  # level -> (seconds, scale) of its last frame
+        self._moving_timed = False  # a moving frame's render time has set moving_scale
 
     @property
     def interacting(self) -> bool:
@@ -182,6 +191,9 @@ class ViewSchedule:
             self._level_cost[tag.level] = (seconds, tag.scale)
             if tag.interactive:
                 self.moving_scale = next_moving_scale(self.moving_scale, seconds)
+                self._moving_timed = True
+            elif not self._moving_timed:  # no moving frame timed yet: don't let the first drag wait
+                self.moving_scale = min(self.moving_scale, first_moving_scale(tag.scale, seconds))
         elif tag.purpose == "screenshot":
             self.screenshot_due = False
 
@@ -211,7 +223,7 @@ class ViewSchedule:
             self._fire_shown()
         if self._inflight is not None:  # a moving frame always finishes: the next one could be late too
             inflight = self._inflight
-            stale = inflight.version != self.version and inflight.level > 0 and not inflight.interactive
+            stale = inflight.version != self.version and not inflight.interactive
             if not stale:
                 return None
         if self.screenshot_due and self.state is not State.LOW_MOVE:

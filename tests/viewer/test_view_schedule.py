@@ -9,7 +9,7 @@ import pytest
 
 from viewer.view_schedule import (FULL, LEVELS, MOVING_SAMPLES, REFINE_MAX_S, REST_AFTER_S, TRANSITIONS,
                                   MAX_MOVING_SCALE, Event, State, ViewSchedule, ViewTag, moving_level,
-                                  next_moving_scale, sample_cap)
+                                  next_moving_scale, sample_cap, first_moving_scale)
 
 
 class Loop:
@@ -88,6 +88,19 @@ def test_paused_training_or_a_dataset_view_always_refine_to_full_resolution(loop
     assert loop.requests[-1].level == FULL
 
 
+def test_a_slow_resting_frame_shrinks_the_first_drag_s_frames(loop):
+    loop.tick(10.0, step=0)
+    loop.serve(10.8, 0.8, step=0)  # the window's first frame, a quarter of full, took 0.8 s (the fox at 1/4)
+    loop.schedule.changed(11.0)
+    loop.tick(11.0, step=0)
+    first = loop.requests[-1]
+    assert first.interactive and first.scale == first_moving_scale(LEVELS[0], 0.8) == LEVELS[0] / 4
+    loop.serve(11.1, 0.2, step=0)  # from now on moving frames time themselves: a slow one shrinks the next
+    loop.schedule.changed(11.2)
+    loop.tick(11.2, step=0)
+    assert loop.requests[-1].scale == next_moving_scale(LEVELS[0] / 4, 0.2)
+
+
 def test_a_slow_moving_frame_shrinks_the_next_one(loop):
     loop.schedule.changed(10.0)
     loop.tick(10.0, step=0)
@@ -142,6 +155,10 @@ CASES = {
     "full quality, paused: quiet": ([("pause",)] + FULL_QUALITY + [("tick", 1)], State.HIGH, None),
     "a drag abandons the refinement in flight": (FULL_QUALITY[:2] + [("move",), ("tick", 0)],
                                                  State.LOW_MOVE, (0, True)),
+    # on the fox at 1/4 a quarter-resolution refresh took 0.6-0.9 s on a CPU: a drag that waited for
+    # it took 0.8-1.2 s to show its first frame (BENCHMARKS.md, "The viewer on real captures")
+    "a drag abandons a quarter-resolution refresh in flight": (
+        [("tick", 0), ("serve", REFINE_MAX_S, 0), ("tick", 1), ("move",), ("tick", 1)], State.LOW_MOVE, (0, True)),
     "a drag, its frame shown: quiet": (DRAGGED, State.LOW_MOVE, None),
     # the drag's first frame took 10 ms, a fifth of the target: the next one is at 1/2, level 1
     "a resize while dragging: a moving frame": (DRAGGED + [("resize",), ("tick", 0)], State.LOW_MOVE, (1, True)),
@@ -210,7 +227,7 @@ class Reference:
         self.version, self.snapped, self.screenshot_due = 0, None, False
         self.inflight = self.shown = self.pending_move = None
         self.rest_from, self.interacting, self.moving_scale = 0.0, False, LEVELS[0]
-        self.cost, self.latencies = {}, []
+        self.cost, self.latencies, self.moving_timed = {}, [], False
 
     def changed(self, now, keep_snap=False, moved=True):
         self.version += 1
@@ -232,6 +249,9 @@ class Reference:
                 self.cost[tag.level] = (seconds, tag.scale)
                 if tag.interactive:
                     self.moving_scale = next_moving_scale(self.moving_scale, seconds)
+                    self.moving_timed = True
+                elif not self.moving_timed:
+                    self.moving_scale = min(self.moving_scale, first_moving_scale(tag.scale, seconds))
             if self.shown is None or tag.version >= self.shown[0]:
                 self.shown = (tag.version, tag.level, step)
                 if self.pending_move is not None and tag.version >= self.pending_move[0]:
@@ -249,8 +269,7 @@ class Reference:
         if resting == self.interacting:
             self.interacting = not resting
         if self.inflight is not None:
-            if not (self.inflight.version != self.version and self.inflight.level > 0
-                    and not self.inflight.interactive):
+            if not (self.inflight.version != self.version and not self.inflight.interactive):
                 return None
         if self.screenshot_due and resting:
             return self.ask(FULL, "screenshot")
