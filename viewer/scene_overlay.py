@@ -158,5 +158,6 @@ def points_or_note(scene) -> tuple[np.ndarray | None, str]:
     except InputError as exc:
         return None, f"{exc.path}: {exc.problem}"
     if points is None:
-        return None, "no sparse points" + (" (forward-facing scene)" if scene.ndc else f" ({POINTS_FILE} not found)")
+        why = "forward-facing scene" if scene.ndc else f"no {POINTS_FILE} or COLMAP model"
+        return None, f"no sparse points ({why})"
     return points, f"{len(points)} sparse points"

@@ -116,6 +116,7 @@ class Scene:
     unbounded: bool = False  # RGB capture: nothing clipped, space beyond the cube contracted
     scene_type_reason: str = ""  # why the scene type was chosen, for --inspect
     shard: TrainShard | None = None  # a distributed rank's scene: the train split is its share only
+    sparse_points: np.ndarray | None = None  # [n, 3] file coordinates: a COLMAP model's points, or ply_file_path's
 
     @property
     def scene_type(self) -> str:

@@ -34,9 +34,20 @@ def test_points_come_into_the_normalised_world_and_are_thinned(tmp_path):
     assert len(points) == 50 and note == "50 sparse points"
 
 
+def test_a_colmap_model_s_own_points_are_drawn(tmp_path):
+    """A COLMAP scene has no sparse_pc.ply: its model's points3D are the sparse points (issue 30)."""
+    from nerf.data.formats.registry import load_scene
+    from tests.support.scenes import colmap_text_scene
+    scene = load_scene(colmap_text_scene(tmp_path))
+    expected = (np.array([[0.1, 0.2, 0.3], [-0.1, 0.2, 0.0]]) - np.asarray(scene.offset)) / scene.scale
+    found = scene_points(scene)
+    np.testing.assert_allclose(found[np.argsort(found[:, 0])], expected[np.argsort(expected[:, 0])])
+    assert points_or_note(scene)[1] == "2 sparse points"
+
+
 def test_no_points_and_bad_points_say_why(tmp_path):
     scene = dataclasses.replace(make_fake_scene(), root=tmp_path)
-    assert points_or_note(scene) == (None, f"no sparse points ({POINTS_FILE} not found)")
+    assert points_or_note(scene) == (None, f"no sparse points (no {POINTS_FILE} or COLMAP model)")
     _write_ply(tmp_path / POINTS_FILE, [(0, 0, 0)])
     assert points_or_note(dataclasses.replace(scene, ndc=True)) == (None, "no sparse points (forward-facing scene)")
     (tmp_path / POINTS_FILE).write_text("not a ply")

@@ -95,14 +95,21 @@ def write_ply_points(path: str | Path, points: np.ndarray, colours: np.ndarray |
 
 
 def scene_points(scene: Scene, limit: int | None = None, seed: int = 0) -> np.ndarray | None:
-    """The sparse points [n, 3] of a scene folder's POINTS_FILE in the scene's normalised world (at
-    most `limit`, a fixed random subset), or None: no POINTS_FILE, or a forward-facing scene (its
-    loader recentres with a rotation that scale and offset cannot undo). The viewer's overlay and
-    the camera-layout pictures draw them. Raises InputError for an unreadable file."""
+    """The sparse points [n, 3] of a scene in its normalised world (at most `limit`, a fixed random
+    subset): those its loader found (a COLMAP model's, a transforms file's ply_file_path), else the
+    scene folder's POINTS_FILE; None when there are none, or for a forward-facing scene (its loader
+    recentres with a rotation that scale and offset cannot undo). The viewer's overlay and the
+    camera-layout pictures draw them. Raises InputError for an unreadable file."""
     path = Path(scene.root) / POINTS_FILE
-    if scene.ndc or not path.is_file():
+    if scene.ndc:
         return None
-    points = (read_ply_points(path) - np.asarray(scene.offset)) / scene.scale
+    if scene.sparse_points is not None:
+        found = np.asarray(scene.sparse_points, dtype=np.float64).reshape(-1, 3)
+    elif path.is_file():
+        found = read_ply_points(path)
+    else:
+        return None
+    points = (found - np.asarray(scene.offset)) / scene.scale
     if limit is not None and len(points) > limit:
         points = points[np.random.default_rng(seed).choice(len(points), limit, replace=False)]
     return points
