@@ -6,6 +6,7 @@ throughput with the window open vs headless `nerf-train`, and test PSNR after th
     python bench/bench_viewer.py --minutes 1 --model fake --skip-headless   # the UI pipeline alone
     python bench/bench_viewer.py --capture fox   # a real capture: the fox at 1/4 (lego: at 1/2)
     python bench/bench_viewer.py --connect       # + nerf-viewer --connect to nerf-train --serve on loopback
+    python bench/bench_viewer.py --capture fox --minutes 1.5 --skip-headless --hide-cameras   # overlays off
 
 The viewer runs as a subprocess on its own Xvfb display and reports through
 NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support, run from anywhere
 
-from tests.support.xdriver import press, read_state, virtual_display, xdo  # noqa: E402
+from tests.support.xdriver import click_item, press, read_state, scroll_to, virtual_display, xdo  # noqa: E402
 
 
 DATASETS = Path("/work/shared/datasets")
@@ -59,7 +60,8 @@ def _log(run_dir: Path) -> list[dict]:
         return []
 
 
-def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
+def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, work: Path,
+               hide_cameras: bool = False) -> dict:
     out = work / "viewer"
     if model == "fake":  # the app with tests/viewer/fakes.py's trainer: the UI pipeline alone
         cmd = [sys.executable, "-c", FAKE_LAUNCHER, str(out)]
@@ -67,7 +69,7 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
         cmd = [sys.executable, "-m", "viewer", "--out", str(out), "--downscale", str(downscale),
                "--model", model] + ([scene] if scene else [])
     with virtual_display() as display:
-        return _drive_viewer(display, cmd, {}, out, minutes, work / "state.json")
+        return _drive_viewer(display, cmd, {}, out, minutes, work / "state.json", hide_cameras)
 
 
 def run_connected(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
@@ -99,7 +101,8 @@ def run_connected(scene: str | None, minutes: float, downscale: int, model: str,
             server.kill()
 
 
-def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minutes: float, debug: Path) -> dict:
+def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minutes: float, debug: Path,
+                  hide_cameras: bool = False) -> dict:
     """Drive the app `cmd` runs; `out`: the run folder whose log.jsonl has the training steps."""
     env = {**os.environ, **extra_env, "DISPLAY": display, "LIBGL_ALWAYS_SOFTWARE": "1",
            "NERF_VIEWER_DEBUG_STATE": str(debug)}
@@ -107,6 +110,11 @@ def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minu
     try:
         while read_state(debug) is None:  # the window is up and training has started
             time.sleep(0.1)
+        if hide_cameras:  # the Overlays panel's checkbox, clicked as a user would
+            s = scroll_to(env, debug, app, "overlays", "cameras")
+            click_item(env, s["overlays"]["items"]["cameras"])
+            while read_state(debug)["overlays"]["cameras"]:
+                time.sleep(0.1)
         start = time.monotonic()  # the viewer's minutes count from here, as headless counts training time
         fps, drags = [], 0
         end = start + minutes * 60
@@ -188,6 +196,8 @@ def main() -> int:
     p.add_argument("--skip-headless", action="store_true")
     p.add_argument("--connect", action="store_true",
                    help="also nerf-viewer --connect to nerf-train --serve on 127.0.0.1, compared with the local viewer")
+    p.add_argument("--hide-cameras", action="store_true",
+                   help="turn the training cameras' frustums off first (the overlays' cost: run with and without)")
     p.add_argument("--keep", metavar="DIR", help="keep both runs' folders (log.jsonl, ...) in DIR")
     args = p.parse_args()
     if args.capture:
@@ -203,7 +213,7 @@ def main() -> int:
         p.error(f"{args.keep}: not empty (the logs of two runs would mix)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
-        v = run_viewer(args.scene, args.minutes, args.downscale, args.model, work)
+        v = run_viewer(args.scene, args.minutes, args.downscale, args.model, work, args.hide_cameras)
         h = None if args.skip_headless else run_headless(args.scene, args.minutes, args.downscale, args.model, work)
         r = run_connected(args.scene, args.minutes, args.downscale, args.model, work) if args.connect else None
     print("| figure | viewer | target |\n|---|---|---|")
