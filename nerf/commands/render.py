@@ -31,7 +31,7 @@ from nerf.errors import InputError
 from nerf.export.render_path import OUTPUTS, path_cameras, render_frames
 from nerf.runtime.progress import Progress
 from nerf.runtime.stages import Stage
-from nerf.runtime.signals import StopSignals, exit_soon
+from nerf.runtime.signals import StopSignals, Stopped, exit_soon
 
 PROG = "nerf-render"
 MODULE = "nerf.commands.render"  # what --nproc starts once a rank
@@ -180,16 +180,23 @@ def _render(args, stop: StopSignals) -> int:
     frames = Stage(f"{PROG}: {cameras.width}x{cameras.height}", lambda p: progress.show(p.line(), force=p.finished),
                    total=len(cameras))
     try:
-        with stop.immediate():  # SIGTERM as Ctrl-C: the video is closed with the frames so far
-            render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop, ground_truth=truth,
-                          progress=frames.tick)
+        # SIGINT/SIGTERM abort the frame being rendered, never one being written: the video is closed
+        # with the whole frames so far (a stop inside the encoder's write left a file no player read)
+        done = render_frames(trainer, cameras, sink, output=args.output, background=bg, crop=crop,
+                             ground_truth=truth, progress=frames.tick, should_abort=lambda: stop.requested)
+        if not done or stop.requested:
+            raise Stopped(stop.signum or signal.SIGINT)
         frames.finish()
         progress.done()
         sink.close()
     except KeyboardInterrupt as e:
         progress.done()
-        sink.close()
-        print(f"{PROG}: interrupted; {sink.count} frames kept in {args.out}", file=sys.stderr)
+        if sink.count == 0:
+            sink.discard()
+            print(f"{PROG}: interrupted before the first frame; nothing written", file=sys.stderr)
+        else:
+            sink.close()
+            print(f"{PROG}: interrupted; {sink.count} frames kept in {args.out}", file=sys.stderr)
         return 128 + getattr(e, "signum", signal.SIGINT)
     except BaseException:  # an error part-way (disk full, ...): no half-written video, no ffmpeg left
         progress.done()
