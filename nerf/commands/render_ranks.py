@@ -42,10 +42,14 @@ def render_over_ranks(args: argparse.Namespace, stop: StopSignals, plan, check_f
             group = join(args.device)
     except RankLost as e:
         return fail(PROG, f"cannot join the other ranks ({e})")
+    finished = False
     try:
-        return _render(args, stop, group, plan, check_flags)
+        code = _render(args, stop, group, plan, check_flags)
+        finished = True
+        return code
     finally:
-        leave()
+        if finished:  # leave together; after an error (a full disk on rank 0) this rank's exit alone
+            leave()   # tells the others, whose next collective fails at once instead of at the timeout
 
 
 def _render(args, stop: StopSignals, group: Group, plan, check_flags) -> int:
