@@ -60,8 +60,8 @@ TRANSITIONS: dict[State, dict[Event, State]] = {
     State.HIGH: _row(L, S, H, M, H),
 }
 del L, S, M, H
-# What each state asks for, when no request is in flight (or the one in flight is a refinement of an
-# older view at rest, not worth finishing however small) and no screenshot is due (one is taken once the camera rests):
+# What each state asks for, when no request is in flight (or the one in flight is a resting frame of
+# an older view, not worth finishing however small) and no screenshot is due (one is taken at rest):
 #   LOW_MOVE    a frame at the moving scale (its level: moving_level), interactive, while the screen
 #               is behind the camera
 #   STALE       level 0 (at the moving scale and interactive when a user's move waits for it) if the
@@ -79,16 +79,23 @@ def next_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGE
     Render time grows with the pixel count, i.e. with scale^2, so sqrt(target / seconds) corrects
     it in one step (at most 2x either way per frame, so one slow outlier cannot collapse it).
     Stays within [MIN_MOVING_SCALE, MAX_MOVING_SCALE]."""
-    ratio = (target / max(seconds, 1e-4)) ** 0.5
-    return float(min(max(scale * min(max(ratio, 0.5), 2.0), MIN_MOVING_SCALE), MAX_MOVING_SCALE))
+    return _moving_range(scale * min(max(_time_ratio(seconds, target), 0.5), 2.0))
 
 
 def first_moving_scale(scale: float, seconds: float, target: float = MOVING_TARGET_S) -> float:
     """Resolution for a first moving frame, guessed from a resting frame at `scale` that took
     `seconds` (render time grows with the pixel count). On the fox at 1/4 a quarter-resolution frame
     took 0.8 s, so a first drag at that scale waited as long for its first frame."""
-    ratio = (target / max(seconds, 1e-4)) ** 0.5
-    return float(min(max(scale * ratio, MIN_MOVING_SCALE), MAX_MOVING_SCALE))
+    return _moving_range(scale * _time_ratio(seconds, target))
+
+
+def _time_ratio(seconds: float, target: float) -> float:
+    """How much to scale a frame's side so that it takes `target` where it took `seconds`."""
+    return (target / max(seconds, 1e-4)) ** 0.5
+
+
+def _moving_range(scale: float) -> float:
+    return float(min(max(scale, MIN_MOVING_SCALE), MAX_MOVING_SCALE))
 
 
 def moving_level(scale: float) -> int:

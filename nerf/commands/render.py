@@ -12,7 +12,6 @@ child is left.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 
@@ -20,11 +19,12 @@ import numpy as np
 import torch
 
 from nerf.commands.cli import add_device_argument, command_parser, fail, guarded_main, number
+from nerf.train.batching import BACKGROUNDS
 from nerf.train.run import load_trained
 from nerf.device import pick_device
 from nerf.data.cameras import fov_deg, resized_cameras
 from nerf.data.crop import CropBox
-from nerf.distributed.group import launched
+from nerf.distributed.group import end_rank, launched
 from nerf.distributed.launch import launch_local
 from nerf.data.paths.keyframes import MAX_FRAMES, MAX_SIDE
 from nerf.errors import InputError
@@ -147,10 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             code = guarded_main(PROG, lambda: _render(args, stop))
     exit_soon()
-    if argv is None and launched():  # a rank: the video is written and the group left; skip C++ teardown at exit,
-        sys.stdout.flush()  # where gloo's threads can still end in std::terminate (as nerf-train)
-        sys.stderr.flush()
-        os._exit(code)
+    if argv is None and launched():  # a rank: the video is written and the group left
+        end_rank(code)
     return code
 
 
@@ -175,7 +173,7 @@ def _render(args, stop: StopSignals) -> int:
             sink.fps = fps
     except InputError as e:
         return fail(PROG, str(e))
-    bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
+    bg = BACKGROUNDS.get(trainer.config.eval_background, BACKGROUNDS["black"])
     progress = Progress()  # to a log: a line every LOG_SECONDS and the last; redrawn in place on a terminal
     frames = Stage(f"{PROG}: {cameras.width}x{cameras.height}", lambda p: progress.show(p.line(), force=p.finished),
                    total=len(cameras))

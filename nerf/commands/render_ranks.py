@@ -28,6 +28,7 @@ from nerf.export.render_path import frame_image
 from nerf.runtime.progress import Progress
 from nerf.runtime.signals import StopSignals, Stopped
 from nerf.runtime.stages import Stage
+from nerf.train.batching import BACKGROUNDS
 from nerf.train.checkpoint import scene_fingerprint
 from nerf.train.run import load_trained
 
@@ -92,7 +93,7 @@ def _render(args, stop: StopSignals, group: Group, plan, check_flags) -> int:
         return stop.exit_code
     if sink is not None:
         sink.fps = fps
-    bg = (1.0, 1.0, 1.0) if trainer.config.eval_background == "white" else (0.0, 0.0, 0.0)
+    bg = BACKGROUNDS.get(trainer.config.eval_background, BACKGROUNDS["black"])
     progress = Progress() if group.is_main else None
     frames = None if progress is None else Stage(
         f"{PROG}: {cameras.width}x{cameras.height} on {group.world} ranks",
@@ -136,18 +137,20 @@ def _frames_in_rounds(trainer, cameras, output: str, bg, crop, truth, group: Gro
     for start in range(0, n, world):
         i = start + rank
         out = trainer.render(cameras, i, background=bg, crop=crop) if i < n else None
+        frame = None
         if shape is None:  # round 0: rank 0 holds frame 0, whose size and depth range every rank uses
             info = torch.zeros(5, dtype=torch.float64, device=device)
             if group.is_main:
                 span = depth_range(out.depth, out.opacity) if output == "depth" else (0.0, 1.0)
-                first = frame_image(out, output, span, None if truth is None else truth(0))
-                info = torch.tensor([*first.shape, *span], dtype=torch.float64, device=device)
+                frame = frame_image(out, output, span if output == "depth" else None,
+                                    None if truth is None else truth(0))
+                info = torch.tensor([*frame.shape, *span], dtype=torch.float64, device=device)
             with collective():
                 dist.broadcast(info, 0)
             shape, span = tuple(int(v) for v in info[:3].tolist()), (float(info[3]), float(info[4]))
-        if out is None:
+        if frame is None and out is None:
             frame = np.zeros(shape, np.uint8)  # past the last frame: padding rank 0 drops
-        else:
+        elif frame is None:  # (rank 0's frame 0 was composed above)
             frame = frame_image(out, output, span if output == "depth" else None, None if truth is None else truth(i))
             if frame.shape != shape:
                 raise InputError(f"frame {i}", f"is {frame.shape[1]}x{frame.shape[0]} but frame 0 is "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from nerf.commands.scene_report import run_inspect
 from nerf.commands.train_flags import add_training_arguments
 from nerf.commands.train_run import run_training
 from nerf.commands.train_serve import run_serving
-from nerf.distributed.group import RankLost, collective, join, launched, leave
+from nerf.distributed.group import RankLost, collective, end_rank, join, launched, leave
 from nerf.distributed.launch import launch_local
 from nerf.errors import InputError
 from nerf.process.sources import CHECKPOINT, SCENE_FOLDER, needs_processing, processed_run
@@ -59,10 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     code = guarded_main(PROG, lambda: _run(args, sys.argv[1:] if argv is None else argv))
     if argv is None:
         exit_soon()
-        if launched():  # a rank: everything is written and the group left; skip C++ teardown at exit,
-            sys.stdout.flush()  # where gloo's and the store's threads can still end in std::terminate
-            sys.stderr.flush()
-            os._exit(code)
+        if launched():  # a rank: everything is written and the group left
+            end_rank(code)
     return code
 
 

@@ -12,7 +12,6 @@ training stopped and one message saying why.
 from __future__ import annotations
 
 import datetime
-from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -39,7 +38,7 @@ class Lead:
 
     def _send(self, kind: float, trainer: Trainer | None = None) -> None:
         if self.lost is not None:
-            raise RankLost(f"{self.lost}; training over ranks cannot go on, renders of this model can")
+            raise self._gone()
         fixed = trainer is not None and not trainer.adaptive_batch
         order = torch.tensor([kind, 0.0 if trainer is None else trainer.lr,
                               float(trainer.batch_rays) if fixed else 0.0], dtype=torch.float64)
@@ -56,6 +55,9 @@ class Lead:
             return exc
         if self.lost is None:
             self.lost = f"a rank is gone ({exc})"
+        return self._gone()
+
+    def _gone(self) -> RankLost:
         return RankLost(f"{self.lost}; training over ranks cannot go on, renders of this model can")
 
     def before_step(self, trainer: Trainer) -> None:
@@ -79,8 +81,7 @@ class Lead:
                            "its checkpoint instead)")
 
 
-def follow(loop: RankLoop, group: Group, channel: dist.ProcessGroup,
-           on_step: Callable[[], None] | None = None) -> None:
+def follow(loop: RankLoop, group: Group, channel: dist.ProcessGroup) -> None:
     """A rank other than 0: take each step rank 0 orders, until it orders the end. RankLost when rank
     0 or another rank is gone."""
     trainer = loop.trainer
@@ -101,5 +102,3 @@ def follow(loop: RankLoop, group: Group, channel: dist.ProcessGroup,
         if batch > 0 and (trainer.adaptive_batch or int(batch) != trainer.batch_rays):
             trainer.set_batch_rays(int(batch))
         loop.tick()
-        if on_step is not None:
-            on_step()

@@ -271,7 +271,7 @@ class TrainingWorker(Commands):
         try:
             if self._lead is not None:
                 self._lead.before_step(self._trainer)
-            out = self._loop.tick(should_yield=None if self._lead is not None else self._yield_step)
+            out = self._loop.tick(should_yield=self._yield_step)  # a RankLoop never yields mid-step
         except Exception as exc:  # noqa: BLE001
             if self._lead is not None:
                 exc = self._lead.failed(exc)

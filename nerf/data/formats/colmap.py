@@ -49,29 +49,29 @@ def is_colmap(root: Path) -> bool:
 _UINT32, _UINT64 = struct.Struct("<I"), struct.Struct("<Q")
 
 
-def _walk_images(data: memoryview, at: int) -> int:
+def _walk_images(data: bytes, at: int) -> int:
     at += 4 + 56 + 4  # image_id, qvec + tvec, camera_id
-    end = bytes(data[at:at + 65536]).find(b"\0")  # the name, NUL-terminated
+    end = data.find(b"\0", at, at + 65536)  # the name, NUL-terminated
     if end < 0:
         raise ValueError("an image name without its end")
-    at += end + 1
+    at = end + 1
     (count,) = _UINT64.unpack_from(data, at)
     return at + 8 + _fits(data, at + 8, count, 24)  # x, y, point3D_id per 2-D point
 
 
-def _walk_points(data: memoryview, at: int) -> int:
+def _walk_points(data: bytes, at: int) -> int:
     at += 8 + 24 + 3 + 8  # point3D_id, xyz, rgb, error
     (count,) = _UINT64.unpack_from(data, at)
     return at + 8 + _fits(data, at + 8, count, 8)  # image_id, point2D_idx per track element
 
 
-def _walk_frames(data: memoryview, at: int) -> int:
+def _walk_frames(data: bytes, at: int) -> int:
     at += 4 + 4 + 56  # frame_id, rig_id, rig_from_world
     (count,) = _UINT32.unpack_from(data, at)
     return at + 4 + _fits(data, at + 4, count, 16)  # sensor type, sensor id, data id per entry
 
 
-def _walk_rigs(data: memoryview, at: int) -> int:
+def _walk_rigs(data: bytes, at: int) -> int:
     (count,) = _UINT32.unpack_from(data, at + 4)  # rig_id, then the number of sensors
     at += 8
     if count:
@@ -83,7 +83,7 @@ def _walk_rigs(data: memoryview, at: int) -> int:
     return at
 
 
-def _fits(data: memoryview, at: int, count: int, size: int) -> int:
+def _fits(data: bytes, at: int, count: int, size: int) -> int:
     if count * size > len(data) - at:
         raise ValueError(f"a list of {count} entries where {max(len(data) - at, 0)} bytes are left")
     return count * size
@@ -95,12 +95,13 @@ _WALKERS = {"images.bin": _walk_images, "points3D.bin": _walk_points, "frames.bi
 
 def check_binary_model(folder: Path) -> None:
     """InputError naming the file when a binary model's file is cut short, holds a count larger than
-    its bytes or goes on past its last record (checked before pycolmap reads it; a few MB/s)."""
+    its bytes or goes on past its last record (checked before pycolmap reads it: fern's 0.8 MB
+    points3D.bin takes about 5 ms)."""
     for name, walk in _WALKERS.items():
         path = folder / name
         if not path.is_file():
             continue
-        data = memoryview(path.read_bytes())
+        data = path.read_bytes()
         try:
             (count,) = _UINT64.unpack_from(data, 0)
             _fits(data, 8, count, 1)  # every record takes at least a byte
