@@ -57,24 +57,26 @@ def _render(args, stop: StopSignals, group: Group, plan, check_flags) -> int:
     from nerf.export.frames import FrameSink
     sink = None
     try:
-        with stop.immediate():
-            error = trainer = cameras = None
-            try:
+        error = trainer = cameras = None
+        try:
+            with stop.immediate():
                 check_flags(args)
                 if group.is_main:  # only rank 0 writes; it fails now if --out cannot be written
                     sink = FrameSink(args.out, fps=1.0)
                 trainer = load_trained(args.checkpoint, group.device, args.scene)
                 cameras, fps, crop, truth = plan(args, trainer)
-            except InputError as e:
-                error = str(e)
-            facts: dict = {"error": error}
-            if error is None:
-                facts.update({f"--{k.replace('_', '-')}": v for k, v in sorted(vars(args).items())
-                              if k not in PER_RANK_FLAGS})
-                facts.update({"the checkpoint's step": trainer.step_count,
-                              "the scene's cameras": scene_fingerprint(trainer.scene),
-                              "the frames": (len(cameras), cameras.width, cameras.height)})
-            check_same_run(facts, group.world)
+        except InputError as e:
+            error = str(e)
+        except Stopped:
+            pass  # told to every rank by the check below, so that all stop before the first frame
+        facts: dict = {"error": error, "stopped": stop.signum}
+        if error is None and not stop.requested:
+            facts.update({f"--{k.replace('_', '-')}": v for k, v in sorted(vars(args).items())
+                          if k not in PER_RANK_FLAGS})
+            facts.update({"the checkpoint's step": trainer.step_count,
+                          "the scene's cameras": scene_fingerprint(trainer.scene),
+                          "the frames": (len(cameras), cameras.width, cameras.height)})
+        check_same_run(facts, group.world)
     except InputError as e:
         if sink is not None:
             sink.discard()
@@ -85,7 +87,8 @@ def _render(args, stop: StopSignals, group: Group, plan, check_flags) -> int:
         print(f"{PROG}: error: rank {group.rank}: lost the other ranks before the first frame ({e}); "
               "nothing written", file=sys.stderr)
         return 1
-    except Stopped:
+    except Stopped as e:
+        stop.request(e.signum)  # a rank the signal did not reach exits as the one it reached
         if sink is not None:
             sink.discard()
         if group.is_main:

@@ -71,9 +71,9 @@ def open_rank_run(args: argparse.Namespace, spec: RunSpec, stop: StopSignals,
     or the exit status after one line from rank 0: bad input on any rank 2, a stop while loading 130 /
     143, a rank lost before training 1."""
     try:
-        with stop.immediate():
-            run, error = None, None
-            try:
+        run, error = None, None
+        try:
+            with stop.immediate():
                 budget = None
                 if restart_count() > 0:
                     spec, budget = restarted_run(spec)
@@ -81,29 +81,34 @@ def open_rank_run(args: argparse.Namespace, spec: RunSpec, stop: StopSignals,
                 run.budget = budget or run.budget
                 if group.is_main:
                     check_output_dir(run.out, checkpoint_bytes(run.trainer.model))
-            except InputError as e:
-                error = str(e)
-            roster = agree_start(args, run, error, group)
-            if group.is_main:
-                start_run_files(run)
+        except InputError as e:
+            error = str(e)
+        except Stopped:
+            pass  # told to every rank by agree_start, so that all stop before the first step
+        roster = agree_start(args, run, error, group, stop.signum)
+        if group.is_main:  # a signal from here on is read after the first step, which is then saved
+            start_run_files(run)
     except InputError as e:
         return fail(PROG, str(e)) if group.is_main else 2
     except RankLost as e:  # a rank ended (or never came) while the ranks compared their runs
         print(f"{PROG}: error: rank {group.rank}: lost the other ranks before training ({e}); nothing written",
               file=sys.stderr)
         return 1
-    except Stopped:
+    except Stopped as e:
+        stop.request(e.signum)  # a rank the signal did not reach exits as the one it reached
         if group.is_main:
             print(f"{PROG}: stopped by {stop.name} before training; nothing written", file=sys.stderr)
         return stop.exit_code
     return run, roster
 
 
-def agree_start(args: argparse.Namespace, run: Run | None, error: str | None, group: Group) -> list[tuple[str, int]]:
-    """InputError on every rank unless all opened the same run without error; -> each rank's (host,
-    pid), for naming a rank that is lost later."""
-    facts: dict = {"error": error}
-    if run is not None:
+def agree_start(args: argparse.Namespace, run: Run | None, error: str | None, group: Group,
+                stopped: int | None = None) -> list[tuple[str, int]]:
+    """InputError on every rank unless all opened the same run without error, Stopped on every rank
+    when one was `stopped` (by that signal) while opening; -> each rank's (host, pid), for naming a
+    rank that is lost later."""
+    facts: dict = {"error": error, "stopped": stopped}
+    if run is not None and stopped is None:
         facts.update({f"--{k.replace('_', '-')}": v for k, v in sorted(vars(args).items())
                       if k not in PER_RANK_FLAGS})
         facts.update({"the scene's cameras": scene_fingerprint(run.scene), "the scene's space": scene_space(run.scene),

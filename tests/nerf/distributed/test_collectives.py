@@ -1,5 +1,6 @@
 """nerf/distributed/gradients.py and work.py on 2 gloo ranks over 127.0.0.1, against one process."""
 import os
+import signal
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from nerf.distributed.gradients import GradientReducer
 from nerf.distributed.group import RankLost, collective
 from nerf.distributed.work import RankRows, agree_step, batch_shares, gather_frames, rank_seed
 from nerf.errors import InputError
+from nerf.runtime.signals import Stopped
 from nerf.volume.occupancy import OccupancyGrid
 from tests.support.ranks import run_ranks
 
@@ -97,6 +99,8 @@ def _check(group, facts):
         who = check_same_run(facts[group.rank], group.world, f"rank {group.rank} here")
     except InputError as e:
         return str(e)
+    except Stopped as e:
+        return ("stopped", e.signum)
     return who
 
 
@@ -107,6 +111,13 @@ def test_ranks_that_disagree_all_refuse_with_the_same_line():
     assert lines[0] == lines[1] and "rank 1" in lines[0] and "seed is 1 but rank 0 has 0" in lines[0]
     lines = run_ranks(_check, 2, [same, {**same, "error": "scene/x.png: cannot read"}])
     assert lines[0] == lines[1] == "rank 1: scene/x.png: cannot read"
+
+
+def test_a_signal_one_rank_met_while_loading_stops_every_rank():
+    # rank 1 was stopped part-way through loading: its facts are incomplete, and it is a stop, not a mismatch
+    same = {"seed": 0, "scene": "abc", "error": None, "stopped": None}
+    stopped = {"error": None, "stopped": int(signal.SIGTERM)}
+    assert run_ranks(_check, 2, [same, stopped]) == [("stopped", signal.SIGTERM)] * 2
 
 
 def _die_or_wait(group):
