@@ -96,15 +96,20 @@ def write_ply_points(path: str | Path, points: np.ndarray, colours: np.ndarray |
 
 def scene_points(scene: Scene, limit: int | None = None, seed: int = 0) -> np.ndarray | None:
     """The sparse points [n, 3] of a scene in its normalised world (at most `limit`, a fixed random
-    subset): those its loader found (a COLMAP model's, a transforms file's ply_file_path), else the
-    scene folder's POINTS_FILE; None when there are none, or for a forward-facing scene (its loader
-    recentres with a rotation that scale and offset cannot undo). The viewer's overlay and the
-    camera-layout pictures draw them. Raises InputError for an unreadable file."""
+    subset): those its loader found (a COLMAP model's, a transforms file's ply_file_path, read now for
+    a bounded scene), else the scene folder's POINTS_FILE; None when there are none, or for a
+    forward-facing scene (its loader recentres with a rotation that scale and offset cannot undo).
+    The viewer's overlay and the camera-layout pictures draw them. Raises InputError for an
+    unreadable file."""
     path = Path(scene.root) / POINTS_FILE
     if scene.ndc:
         return None
     if scene.sparse_points is not None:
         found = np.asarray(scene.sparse_points, dtype=np.float64).reshape(-1, 3)
+    elif scene.format == "remote":  # a --connect client's scene: its root is a folder on the server
+        return None
+    elif scene.points_file is not None:
+        found = scene_point_cloud(Path(scene.root), scene.points_file)
     elif path.is_file():
         found = read_ply_points(path)
     else:

@@ -77,12 +77,14 @@ def settle_scene_type(scene: Scene, meta: dict | None, requested: str | None) ->
     scene.scene_type_reason = reason
     file_points = None if meta is None else meta.get("sparse_points")  # a COLMAP model's own points
     scene.sparse_points = file_points  # the viewer draws them
+    if file_points is None and meta is not None and meta.get("ply_file_path"):  # else nerfstudio's ply_file_path
+        scene.points_file = str(meta["ply_file_path"])
     if kind != "unbounded":
-        return scene
+        return scene  # the viewer reads points_file when it draws the points
     positions = torch.cat([scene.full_cameras(name).c2w[:, :3, 3] for name in scene.splits]).double().numpy()
     points = None
-    if file_points is None and meta is not None and meta.get("ply_file_path"):  # else nerfstudio's ply_file_path
-        file_points = scene.sparse_points = scene_point_cloud(scene.root, meta["ply_file_path"])
+    if scene.points_file is not None:  # it sizes the region of full detail: read now
+        file_points = scene.sparse_points = scene_point_cloud(scene.root, scene.points_file)
     if file_points is not None:
         points = (np.asarray(file_points) - np.asarray(scene.offset)) / scene.scale
     aabb = meta.get("aabb_scale") if meta is not None else None

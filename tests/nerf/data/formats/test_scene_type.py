@@ -7,7 +7,7 @@ import pytest
 
 from nerf.commands.train import main
 from nerf.data.formats.registry import load_scene
-from nerf.data.formats.pointcloud import read_ply_points
+from nerf.data.formats.pointcloud import read_ply_points, scene_points
 from nerf.errors import InputError
 from tests.support.scenes import blender_scene, llff_scene, png, transforms_scene
 
@@ -86,6 +86,20 @@ def test_sparse_points_widen_the_region(tmp_path, binary):
     reach = np.quantile(np.abs((points - [1.0, 2.0, 3.0]) * 2.7 / 5.0).max(axis=1), 0.8)
     assert scene.bound == pytest.approx(min(reach, 2 * plain.bound), rel=1e-4) and scene.bound > plain.bound
     assert "sparse points" in scene.scene_type_reason
+
+
+def test_a_bounded_scene_reads_its_ply_file_path_when_the_points_are_drawn(tmp_path):
+    # a name other than sparse_pc.ply: only the transforms file says where the points are
+    points = np.array([1.0, 2.0, 3.0]) + np.random.default_rng(1).uniform(-1.0, 1.0, (50, 3))
+    (tmp_path / "sfm").mkdir()
+    _write_ply(tmp_path / "sfm" / "points3D.ply", points)
+    scene = load_scene(transforms_scene(tmp_path, ply_file_path="sfm/points3D.ply"), scene_type="bounded")
+    assert scene.scene_type == "bounded" and scene.sparse_points is None  # not read while loading
+    drawn = scene_points(scene)
+    np.testing.assert_allclose(drawn * scene.scale + np.asarray(scene.offset), points, rtol=1e-5, atol=1e-5)
+    (tmp_path / "sfm" / "points3D.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n")
+    with pytest.raises(InputError, match="points3D.ply"):  # the overlay shows this line; the scene still loads
+        scene_points(load_scene(tmp_path, scene_type="bounded"))
 
 
 def test_a_broken_point_cloud_is_an_input_error(tmp_path):
