@@ -158,6 +158,7 @@ def points_or_note(scene) -> tuple[np.ndarray | None, str]:
     except InputError as exc:
         return None, f"{exc.path}: {exc.problem}"
     if points is None:
-        why = "forward-facing scene" if scene.ndc else f"no {POINTS_FILE} or COLMAP model"
+        why = "forward-facing scene" if scene.ndc else "the server has none" if scene.format == "remote" \
+            else f"no {POINTS_FILE} or COLMAP model"
         return None, f"no sparse points ({why})"
     return points, f"{len(points)} sparse points"

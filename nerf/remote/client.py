@@ -30,7 +30,7 @@ from nerf.remote.frames import decode_frame
 from nerf.remote.scene_wire import SceneBuilder, wire_render
 from nerf.remote.wire import (
     FROM_SERVER, PROTOCOL, SERVER_MESSAGE_MAX, AbortJob, ErrorMessage, Frame, FrameAck, NoticeMessage,
-    SaveCheckpoint, SceneImage, SceneImagesWanted, SceneInfo, SplitCameras, Stats, WireError, pack, unpack,
+    SaveCheckpoint, SceneImage, SceneImagesWanted, SceneInfo, ScenePoints, SplitCameras, Stats, WireError, pack, unpack,
 )
 from nerf.runtime.mailbox import Backlog, Mailbox
 from nerf.train.worker_messages import (
@@ -308,8 +308,11 @@ class RemoteWorker(Commands):
                                 "restart the viewer to see it")
             if self.info is None:
                 self.info, self._builder = message, SceneBuilder(message)
-        elif isinstance(message, (SplitCameras, SceneImage)) and self.scene is None and self._builder is not None:
-            if isinstance(message, SplitCameras):
+        elif isinstance(message, (ScenePoints, SplitCameras, SceneImage)) and self.scene is None \
+                and self._builder is not None:
+            if isinstance(message, ScenePoints):
+                self._builder.add_points(message, payload)
+            elif isinstance(message, SplitCameras):
                 self._builder.add_cameras(message, payload)
                 if self._builder.has_cameras and self._builder.images_missing == 0:
                     self.scene = self._builder.scene()  # a scene without images (nothing to ask for)

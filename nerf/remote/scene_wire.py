@@ -1,9 +1,10 @@
 """Cameras, render requests and the scene, to and from their wire messages (nerf.remote.wire).
 
-The server describes its scene once per connection (SceneInfo, then each split's SplitCameras, and
-the dataset images when the client asks); the client rebuilds a nerf.data.scene.Scene from them, so
-the viewer's dataset views, snapping and error maps work as they do locally. Whatever comes from the
-other side is checked here: finite numbers, sizes within bounds.
+The server describes its scene once per connection (SceneInfo, its sparse points when it has some,
+then each split's SplitCameras, and the dataset images when the client asks); the client rebuilds a
+nerf.data.scene.Scene from them, so the viewer's dataset views, snapping, error maps and point
+overlay work as they do locally. Whatever comes from the other side is checked here: finite
+numbers, sizes within bounds.
 """
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ import numpy as np
 import torch
 
 from nerf.data.crop import CropBox
+from nerf.data.formats.pointcloud import scene_points
 from nerf.data.scene import Cameras, Scene, Split
+from nerf.errors import InputError
 from nerf.remote.frames import decode_image, encode_image
-from nerf.remote.wire import Render, SceneImage, SceneInfo, SplitCameras, WireCamera, WireError
+from nerf.remote.wire import Render, SceneImage, SceneInfo, ScenePoints, SplitCameras, WireCamera, WireError
 from nerf.train.worker_messages import RenderRequest
 
 SIZE_MAX = 4096  # px of a rendered or dataset image side
 SAMPLES_MAX = 1 << 16
+POINTS_MAX = 20_000  # sparse points sent: the viewer draws a few thousand of them
 
 
 def wire_camera(cameras: Cameras, index: int) -> WireCamera:
@@ -75,14 +79,23 @@ def render_request(message: Render) -> RenderRequest:
 # --- the scene ---------------------------------------------------------------------------------------
 
 
-def scene_messages(scene: Scene, config, run_dir: Path, device: str) -> list[tuple[object, bytes]]:
-    """SceneInfo and each split's SplitCameras with their payloads."""
+def scene_messages(scene: Scene, config, run_dir: Path, device: str,
+                   warn=lambda line: None) -> list[tuple[object, bytes]]:
+    """SceneInfo, ScenePoints when the scene has sparse points, and each split's SplitCameras, with
+    their payloads. warn(line): told why points the scene names could not be read (none are sent)."""
     info = SceneInfo(scene.name, float(scene.bound), float(scene.near),
                      None if math.isinf(scene.far) else float(scene.far), bool(scene.ndc), bool(scene.unbounded),
                      float(scene.scale), tuple(float(v) for v in scene.offset), tuple(scene.splits),
                      _model_name(config), float(config.lr), int(config.batch_rays),
                      int(getattr(config, "target_samples", 0)), str(run_dir), device)
     out: list[tuple[object, bytes]] = [(info, b"")]
+    try:
+        points = scene_points(scene, POINTS_MAX)
+    except InputError as e:
+        points = None
+        warn(f"warning: {e.path}: {e.problem}; the viewers get no sparse points")
+    if points is not None:
+        out.append((ScenePoints(len(points)), np.ascontiguousarray(points, dtype="<f4").tobytes()))
     for name, split in scene.splits.items():
         c = split.cameras
         arrays = [c.c2w.float().numpy(), torch.stack([c.fx, c.fy, c.cx, c.cy], 1).float().numpy()]
@@ -123,6 +136,16 @@ class SceneBuilder:
         self.cameras: dict[str, Cameras] = {}
         self.files: dict[str, tuple[str, ...]] = {}
         self.images: dict[str, list[np.ndarray | None]] = {}
+        self.points: np.ndarray | None = None  # [n, 3] normalised world, when the server has sparse points
+
+    def add_points(self, message: ScenePoints, payload: bytes) -> None:
+        n = message.count
+        if not 0 <= n <= POINTS_MAX or len(payload) != n * 12:
+            raise WireError(f"sparse points: {len(payload)} bytes for {n} points (at most {POINTS_MAX})")
+        points = np.frombuffer(payload, dtype="<f4").reshape(n, 3).astype(np.float64)
+        if not np.isfinite(points).all():
+            raise WireError("sparse points: not all finite")
+        self.points = points
 
     def add_cameras(self, message: SplitCameras, payload: bytes) -> None:
         if message.split not in self.info.splits:
@@ -158,6 +181,7 @@ class SceneBuilder:
             stack = np.stack([img[..., :channels] for img in images]).astype(np.float32) / 255.0 if images \
                 else np.zeros((0, c.height, c.width, 3), np.float32)
             splits[name] = Split(name, torch.from_numpy(stack), c, list(self.files[name]))
+        points = None if self.points is None else self.points * info.scale + np.asarray(info.offset)
         return Scene(info.name, "remote", Path(info.run_dir), splits, bound=info.bound, near=info.near,
                      far=math.inf if info.far is None else info.far, ndc=info.ndc, scale=info.scale,
-                     offset=info.offset, unbounded=info.unbounded)
+                     offset=info.offset, unbounded=info.unbounded, sparse_points=points)

@@ -51,8 +51,8 @@ class RemoteServer:
         self.token, self.software = token, software
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self._on_notice = on_notice or (lambda _n: None)
-        self._scene_messages = [pack(m, p) for m, p in scene_messages(scene, config, run_dir,
-                                                                      str(getattr(worker.trainer, "device", "cpu")))]
+        self._scene_messages = [pack(m, p) for m, p in scene_messages(
+            scene, config, run_dir, str(getattr(worker.trainer, "device", "cpu")), warn=self._log)]
         self._dispatch = RenderDispatch(worker)
         self._lock = threading.Lock()
         self._peers: list[Peer] = []

@@ -21,7 +21,7 @@ from nerf.train.worker_messages import (
     EvalScore, Evaluate, Pause, Reset, Resume, SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare,
 )
 
-PROTOCOL = 1  # bump on any change a peer of the previous version would misread
+PROTOCOL = 2  # bump on any change a peer of the previous version would misread
 HEADER_MAX = 64 * 1024  # bytes of JSON in one message
 CLIENT_MESSAGE_MAX = 256 * 1024  # what a server accepts from a client: commands and camera poses only
 SERVER_MESSAGE_MAX = 64 * 1024 * 1024  # what a client accepts: frames and dataset images
@@ -187,9 +187,17 @@ class SceneImage:
     index: int
 
 
+@dataclasses.dataclass(frozen=True)
+class ScenePoints:
+    """The scene's sparse points for the viewer's overlay: payload float32 [count, 3], normalised world
+    (a subset when the capture has more). Sent after SceneInfo when the scene has points."""
+
+    count: int
+
+
 COMMANDS = (Pause, Resume, Reset, SetLr, SetBatchRays, SetRenderShare, SetBudget, SetInteracting, Evaluate)
 FROM_CLIENT = COMMANDS + (SaveCheckpoint, AbortJob, Render, FrameAck, SceneImagesWanted)
-FROM_SERVER = (Frame, Stats, NoticeMessage, ErrorMessage, SceneInfo, SplitCameras, SceneImage)
+FROM_SERVER = (Frame, Stats, NoticeMessage, ErrorMessage, SceneInfo, ScenePoints, SplitCameras, SceneImage)
 TYPES: dict[str, type] = {cls.__name__: cls for cls in FROM_CLIENT + FROM_SERVER}
 
 

@@ -37,13 +37,13 @@ def make_fake_scene(size: int = 16, n_train: int = 4, n_test: int = 2) -> Scene:
         c2w = torch.stack([look_at((4 * math.cos(a), 4 * math.sin(a), 1.5), (0, 0, 0))
                            for a in torch.linspace(0, 2 * math.pi, n + 1)[:-1].tolist()])
         cams = make_cameras(c2w, size, size, fov_y_deg=40.0)
-        images = torch.stack([_paint(cams, i) for i in range(n)])
+        images = torch.stack([paint(cams, i) for i in range(n)])
         splits[name] = Split(name, images, cams, [f"{name}_{i}.png" for i in range(n)])
     return Scene("fake", "blender", Path("fake"), splits, bound=1.5, near=2.0, far=6.0,
                  scale=2.0, offset=(0.5, -1.0, 0.25))
 
 
-def _paint(cameras, index: int, step: int = 10**6) -> torch.Tensor:
+def paint(cameras, index: int, step: int = 10**6) -> torch.Tensor:
     """[H, W, 3] procedural colours of the ray directions; sharper as `step` grows."""
     _, d = image_rays(cameras, index)  # [H, W, 3]
     freq = 3.0 + min(step, 200) / 50.0
@@ -135,7 +135,7 @@ class FakeTrainer:
                 return None
             if self.render_row_seconds:
                 time.sleep(self.render_row_seconds)
-        rgb = _paint(cameras, index, self.step_count)
+        rgb = paint(cameras, index, self.step_count)
         h, w = rgb.shape[:2]
         depth = torch.linspace(2.0, 6.0, h)[:, None].expand(h, w).clone()
         opacity = torch.ones(h, w)

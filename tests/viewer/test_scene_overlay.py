@@ -50,6 +50,9 @@ def test_no_points_and_bad_points_say_why(tmp_path):
     assert points_or_note(scene) == (None, f"no sparse points (no {POINTS_FILE} or COLMAP model)")
     _write_ply(tmp_path / POINTS_FILE, [(0, 0, 0)])
     assert points_or_note(dataclasses.replace(scene, ndc=True)) == (None, "no sparse points (forward-facing scene)")
+    # a --connect client's scene: the folder named is the server's, the points come over the wire or not at all
+    remote = dataclasses.replace(scene, format="remote")
+    assert points_or_note(remote) == (None, "no sparse points (the server has none)")
     (tmp_path / POINTS_FILE).write_text("not a ply")
     points, note = points_or_note(scene)
     assert points is None and note == f"{tmp_path / POINTS_FILE}: not a PLY file"

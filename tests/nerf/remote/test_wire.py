@@ -10,13 +10,14 @@ import pytest
 import torch
 
 from nerf.data.cameras import look_at, make_cameras
+from nerf.data.formats.pointcloud import scene_points
 from nerf.errors import InputError
 from nerf.models.base import RenderOutput
 from nerf.remote import wire
 from nerf.remote.access import exposure_warning, parse_address, resolve_token
 from nerf.remote.frames import QUALITY_MAX, QUALITY_MIN, JpegQuality, decode_frame, encode_frame
 from nerf.remote.scene_wire import (
-    SceneBuilder, cameras_of, image_message, render_request, scene_messages, wire_camera, wire_render,
+    POINTS_MAX, SceneBuilder, cameras_of, image_message, render_request, scene_messages, wire_camera, wire_render,
 )
 from nerf.train.worker_messages import EvalScore, Evaluate, Pause, RenderRequest, SetBudget, SetLr, WorkerStats
 from tests.support.fakes import FakeConfig, make_fake_scene
@@ -145,10 +146,14 @@ def test_jpeg_quality_follows_the_link():
 
 def test_scene_survives_the_trip():
     scene = make_fake_scene(size=8, n_train=3, n_test=2)
+    file_points = np.random.default_rng(0).normal(size=(40, 3)) * scene.scale + np.asarray(scene.offset)
+    scene.sparse_points = file_points  # a COLMAP model's, in the scene's file units
     messages = [wire.unpack(wire.pack(m, p), wire.FROM_SERVER) for m, p in scene_messages(scene, FakeConfig(),
                                                                                          "run", "cpu")]
     builder = SceneBuilder(messages[0][0])
-    for m, p in messages[1:]:
+    assert isinstance(messages[1][0], wire.ScenePoints) and messages[1][0].count == 40
+    builder.add_points(*messages[1])
+    for m, p in messages[2:]:
         builder.add_cameras(m, p)
     for split, s in scene.splits.items():
         for i in range(len(s)):
@@ -158,6 +163,27 @@ def test_scene_survives_the_trip():
     for name in scene.splits:
         assert torch.allclose(got.split(name).cameras.c2w, scene.split(name).cameras.c2w)
         assert (got.split(name).images - scene.split(name).images).abs().max() <= 0.5 / 255 + 1e-6
+    np.testing.assert_allclose(scene_points(got), scene_points(scene), atol=1e-5)  # the viewer draws the same
+
+
+def test_sparse_points_are_sent_bounded_and_checked(tmp_path):
+    scene = make_fake_scene(size=8, n_train=2, n_test=1)
+    assert not any(isinstance(m, wire.ScenePoints) for m, _ in scene_messages(scene, FakeConfig(), "run", "cpu"))
+    scene.sparse_points = np.zeros((POINTS_MAX * 3, 3))
+    sent = [p for m, p in scene_messages(scene, FakeConfig(), "run", "cpu") if isinstance(m, wire.ScenePoints)]
+    assert len(sent[0]) == POINTS_MAX * 12  # a subset: the overlay draws a few thousand
+    builder = SceneBuilder(wire.unpack(wire.pack(*scene_messages(scene, FakeConfig(), "run", "cpu")[0]),
+                                       wire.FROM_SERVER)[0])
+    for bad, payload in ((wire.ScenePoints(2), b"\0" * 12), (wire.ScenePoints(POINTS_MAX + 1), b""),
+                         (wire.ScenePoints(1), np.array([np.nan, 0, 0], "<f4").tobytes())):
+        with pytest.raises(wire.WireError, match="sparse points"):
+            builder.add_points(bad, payload)
+    scene.sparse_points, scene.points_file = None, "missing.ply"  # named by the scene, not there
+    scene.root = tmp_path
+    lines: list[str] = []
+    messages = scene_messages(scene, FakeConfig(), "run", "cpu", warn=lines.append)
+    assert not any(isinstance(m, wire.ScenePoints) for m, _ in messages)
+    assert len(lines) == 1 and "missing.ply" in lines[0] and "no sparse points" in lines[0]
 
 
 def test_tokens_and_addresses(monkeypatch):
