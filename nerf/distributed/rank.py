@@ -3,7 +3,8 @@
 `join_trainer` gives a Trainer its `sync` (nerf.train.protocol.StepSync): the rank's share of each
 global batch, the gradient all-reduce, the occupancy refresh split across ranks. Rank 0 keeps the run's
 ray generator (so one rank is the single-process run, and a checkpoint resumes on any number of
-ranks); rank r > 0 draws from its own, seeded from the run's seed, its rank and the step it joined at.
+ranks); rank r > 0 reseeds its generator before every step from the run's seed, its rank and the
+step, so a run resumed from rank 0's checkpoint on as many ranks draws the same rays on every rank.
 
 `RankLoop` is the training loop with one small agreement after each step: a stop that any rank saw (a
 signal) stops every rank, and the training time is the longest rank's, so a --minutes budget ends every
@@ -18,7 +19,7 @@ from typing import Callable
 from nerf.data.scene import shard_views
 from nerf.distributed.gradients import GradientReducer
 from nerf.distributed.group import Group
-from nerf.distributed.work import RankRows, agree_step, batch_shares, rank_seed
+from nerf.distributed.work import RankRows, agree_step, batch_shares, rank_step_seed
 from nerf.train.loop import LoopSummary, TrainingLoop
 from nerf.train.protocol import StepResult
 from nerf.train.trainer import Trainer
@@ -32,11 +33,15 @@ class RankStep:
     views_per_rank: list[int]  # training views each rank holds: its share of every batch follows them
     reducer: GradientReducer
     rows: RankRows
+    seed: int  # the run's
     seconds: float = 0.0  # spent in the gradient reduce: the transfer, and waiting for the slowest rank
 
     def share(self, batch_rays: int) -> tuple[int, float]:
         mine = batch_shares(batch_rays, self.views_per_rank)[self.rank]
         return mine, mine / batch_rays
+
+    def step_seed(self, step: int) -> int | None:
+        return None if self.rank == 0 else rank_step_seed(self.seed, self.rank, step)
 
     def reduce(self, scalars: list[float]) -> list[float]:
         t0 = time.perf_counter()
@@ -53,10 +58,8 @@ def join_trainer(trainer: Trainer, group: Group) -> RankStep:
     count = len(trainer.scene.split("train")) if shard is None else shard.count
     params = [p for g in trainer.optimizer.param_groups for p in g["params"]]
     sync = RankStep(group.rank, [len(shard_views(count, r, group.world)) for r in range(group.world)],
-                    GradientReducer(params), RankRows(group.rank, group.world))
+                    GradientReducer(params), RankRows(group.rank, group.world), trainer.config.seed)
     trainer.sync = sync
-    if group.rank > 0:  # the checkpoint holds rank 0's generator; the others start afresh where they join
-        trainer.generator.manual_seed(rank_seed(trainer.config.seed, group.rank) + trainer.step_count)
     return sync
 
 

@@ -32,6 +32,13 @@ def rank_seed(seed: int, rank: int) -> int:
     return seed + RANK_SEED_STRIDE * rank
 
 
+def rank_step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed rank `rank` > 0 draws step `step`'s rays from: a function of the step alone, so a run
+    resumed from rank 0's checkpoint (which holds only rank 0's generator) draws what the
+    uninterrupted run drew on every rank."""
+    return (rank_seed(seed, rank) << 32) + step
+
+
 def batch_shares(batch_rays: int, views_per_rank: Sequence[int]) -> list[int]:
     """Rays of each rank in a global batch of `batch_rays`, in proportion to its training views."""
     total, bounds, seen = sum(views_per_rank), [0], 0

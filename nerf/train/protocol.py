@@ -49,6 +49,10 @@ class StepSync(Protocol):
     def reduce(self, scalars: list[float]) -> list[float]:
         """Sum every parameter's gradient and `scalars` over the ranks; the summed scalars."""
 
+    def step_seed(self, step: int) -> int | None:
+        """The seed this rank's ray generator takes before step `step`; None: it goes on drawing (rank
+        0, whose generator the checkpoint keeps)."""
+
 
 class ConfigLike(Protocol):
     @property

@@ -154,6 +154,9 @@ class Trainer:
         self._apply_lr()
         random_states = self._generator_states()
         n, weight = (self.batch_rays, 1.0) if self.sync is None else self.sync.share(self.batch_rays)
+        seed = None if self.sync is None else self.sync.step_seed(self.step_count)
+        if seed is not None:
+            self.generator.manual_seed(seed)
         rays_o, rays_d, target, bg = self.sample_batch(n)
         self.optimizer.zero_grad(set_to_none=True)
         if self.pool is None:

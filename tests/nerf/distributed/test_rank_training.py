@@ -5,7 +5,7 @@ import torch
 from nerf.data.formats.registry import load_scene
 from nerf.data.generated.synthetic import write_synthetic_scene
 from nerf.distributed.rank import RankLoop, join_trainer
-from nerf.distributed.work import batch_shares, rank_seed
+from nerf.distributed.work import batch_shares, rank_step_seed
 from nerf.train.batching import sample_batch
 from nerf.train.config import TrainConfig
 from nerf.train.loop import Budget
@@ -54,7 +54,7 @@ def test_one_step_on_2_ranks_is_one_process_on_the_union_of_their_rays(scene_dir
     loss = 0.0
     for rank, n in enumerate(shares):  # the union, as one process computes it: each rank's rays
         share = load_scene(scene_dir, train_share=(rank, 2)).split("train")
-        generator = torch.Generator().manual_seed(rank_seed(3, rank))
+        generator = torch.Generator().manual_seed(3 if rank == 0 else rank_step_seed(3, rank, 0))
         rays = sample_batch(share.images, share.cameras, n, generator, has_alpha=share.has_alpha,
                             background_name=ref.config.train_background, ndc=False)
         loss += float(ref._forward_backward(*rays, generator, None, weight=n / 96).loss)
@@ -84,6 +84,31 @@ def test_after_some_steps_every_rank_holds_the_same_weights_and_grid(scene_dir):
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name  # bit for bit: one reduce, one refresh, gathered
+
+
+def _resumed(group, root, checkpoint, steps, more):
+    """`steps` steps, rank 0's checkpoint, then every rank starts again from it for `more` steps."""
+    import torch.distributed as dist
+    trainer = _rank_trainer(group, root)
+    for _ in range(steps):
+        assert trainer.step().trained
+    if group.rank == 0:
+        trainer.save(checkpoint)
+    dist.barrier()
+    resumed = _rank_trainer(group, root)
+    resumed.restore(torch.load(checkpoint, weights_only=False)["state"], checkpoint)
+    join_trainer(resumed, group)
+    for _ in range(more):
+        assert resumed.step().trained
+    return _state(resumed)
+
+
+def test_a_run_resumed_on_as_many_ranks_is_the_uninterrupted_run(scene_dir, tmp_path):
+    # rank 1's generator is not in rank 0's checkpoint: it must draw the same rays all the same
+    whole, _ = (state for state, _, _ in run_ranks(_train, 2, scene_dir, 6))
+    again, _ = run_ranks(_resumed, 2, scene_dir, tmp_path / "checkpoint.pt", 3, 3)
+    for name in whole:
+        torch.testing.assert_close(again[name], whole[name], rtol=0, atol=1e-6, msg=name)
 
 
 def _loop_until_stopped(group, root):
