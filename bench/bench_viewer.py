@@ -7,6 +7,11 @@ throughput with the window open vs headless `nerf-train`, and test PSNR after th
     python bench/bench_viewer.py --capture fox   # a real capture: the fox at 1/4 (lego: at 1/2)
     python bench/bench_viewer.py --connect       # + nerf-viewer --connect to nerf-train --serve on loopback
     python bench/bench_viewer.py --capture fox --minutes 1.5 --skip-headless --hide-cameras   # overlays off
+    python bench/bench_viewer.py --connect --split-cores   # the client as if on another machine (below)
+
+--split-cores stands in for a client on another machine on a 2-core box: the server (and the headless
+run it is compared with) train on core 0 with one thread, the client's window and its Xvfb draw on
+core 1, so the server's steps lose only what serving costs, not what the window's drawing costs.
 
 The viewer runs as a subprocess on its own Xvfb display and reports through
 NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
@@ -72,12 +77,18 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
         return _drive_viewer(display, cmd, {}, out, minutes, work / "state.json", hide_cameras)
 
 
-def run_connected(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
+SERVER_CORE = ["taskset", "-c", "0"]  # --split-cores: the trainer's core (the bench itself moves to core 1)
+
+
+def run_connected(scene: str | None, minutes: float, downscale: int, model: str, work: Path,
+                  trainer_prefix: tuple[str, ...] = ()) -> dict:
     """nerf-train --serve on 127.0.0.1 and nerf-viewer --connect to it: the same drive as run_viewer;
-    the steps are the server's."""
+    the steps are the server's. trainer_prefix: what the server's command starts with (taskset ...,
+    with its own --threads)."""
     served, client = work / "served", work / "client"
-    server = subprocess.Popen(["nerf-train", *([scene] if scene else []), "--serve", "127.0.0.1:0", "--minutes",
-                               str(minutes), "--downscale", str(downscale), "--model", model, "--out", str(served)],
+    server = subprocess.Popen([*trainer_prefix, "nerf-train", *([scene] if scene else []), "--serve", "127.0.0.1:0",
+                               "--minutes", str(minutes), "--downscale", str(downscale), "--model", model,
+                               "--out", str(served)],
                               cwd=ROOT, stderr=subprocess.PIPE, text=True,
                               env={k: v for k, v in os.environ.items() if k != "NERF_VIEWER_TOKEN"})
     try:
@@ -162,9 +173,10 @@ def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minu
             "frame_bytes": final.get("frame_bytes", {}), **worker}
 
 
-def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path) -> dict:
+def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path,
+                 trainer_prefix: tuple[str, ...] = ()) -> dict:
     out = work / "headless"
-    cmd = ["nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
+    cmd = [*trainer_prefix, "nerf-train", *([scene] if scene else []), "--minutes", str(minutes), "--downscale",
            str(downscale), "--model", model, "--video-frames", "0", "--out", str(out)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     metrics = json.loads((out / "metrics.json").read_text())
@@ -196,6 +208,9 @@ def main() -> int:
     p.add_argument("--skip-headless", action="store_true")
     p.add_argument("--connect", action="store_true",
                    help="also nerf-viewer --connect to nerf-train --serve on 127.0.0.1, compared with the local viewer")
+    p.add_argument("--split-cores", action="store_true",
+                   help="with --connect: server and headless on core 0 (1 thread), the client on core 1; "
+                        "no local viewer run")
     p.add_argument("--hide-cameras", action="store_true",
                    help="turn the training cameras' frustums off first (the overlays' cost: run with and without)")
     p.add_argument("--keep", metavar="DIR", help="keep both runs' folders (log.jsonl, ...) in DIR")
@@ -211,6 +226,10 @@ def main() -> int:
         p.error("--connect trains with nerf-train --serve: ngp or nerf, not fake")
     if args.keep and Path(args.keep).is_dir() and any(Path(args.keep).iterdir()):
         p.error(f"{args.keep}: not empty (the logs of two runs would mix)")
+    if args.split_cores and not args.connect:
+        p.error("--split-cores goes with --connect")
+    if args.split_cores:
+        return split_cores(args)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         v = run_viewer(args.scene, args.minutes, args.downscale, args.model, work, args.hide_cameras)
@@ -239,6 +258,28 @@ def main() -> int:
         print(f"| test PSNR after {args.minutes:g} min, viewer | {v['test_psnr']:.2f} dB | |")
     if r:
         _print_connected(v, r, h, args.minutes)
+    return 0
+
+
+def split_cores(args) -> int:
+    """--connect --split-cores: headless, then server + client, the trainer on core 0 alone."""
+    if len(os.sched_getaffinity(0)) < 2:
+        sys.exit("--split-cores needs 2 cores")
+    os.sched_setaffinity(0, {1})  # Xvfb, xdotool and the client window inherit core 1
+    prefix = (*SERVER_CORE, "env", "OMP_NUM_THREADS=1")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.keep or tmp)
+        h = run_headless(args.scene, args.minutes, args.downscale, args.model, work, prefix)
+        r = run_connected(args.scene, args.minutes, args.downscale, args.model, work, prefix)
+    print("| figure (server and headless on core 0, 1 thread; client on core 1) | value | target |\n|---|---|---|")
+    print(f"| move -> frame through the network (median / p90, {r['drags']} drags) | "
+          f"{r['latency_ms']:.0f} / {r['latency_p90_ms']:.0f} ms | |")
+    print(f"| move -> frame, each drag in order (ms) | {' '.join(f'{x:.0f}' for x in r['latencies_ms'])} | |")
+    print(f"| UI frame rate (median) | {r['ui_fps']:.1f} fps | |")
+    print(f"| training steps in {args.minutes:g} min: server with a client / headless | {r['steps']} / "
+          f"{h['steps']} ({100 * r['steps'] / max(h['steps'], 1):.0f} %) | >= 85 % |")
+    print(f"| test PSNR after {args.minutes:g} min: server / headless | {r['test_psnr']:.2f} / "
+          f"{h['test_psnr']:.2f} dB | |")
     return 0
 
 
