@@ -117,8 +117,8 @@ class Scene:
     scene_type_reason: str = ""  # why the scene type was chosen, for --inspect
     shard: TrainShard | None = None  # a distributed rank's scene: the train split is its share only
     sparse_points: np.ndarray | None = None  # [n, 3] file coordinates: a COLMAP model's points, or ply_file_path's
-    points_file: str | None = None  # a bounded scene's ply_file_path (relative to root): read when the
-    #                                  points are drawn, since training does not need them
+    points_file: str | None = None  # a transforms file's ply_file_path (relative to root): an unbounded
+    #                                  scene reads it while loading, a bounded one when the points are drawn
 
     @property
     def scene_type(self) -> str:
