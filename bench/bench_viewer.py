@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -164,13 +165,21 @@ def _drive_viewer(display: str, cmd: list[str], extra_env: dict, out: Path, minu
             app.kill()
     return {"ui_fps": statistics.median(fps) if fps else float("nan"),
             "latency_ms": statistics.median(latencies) if latencies else float("nan"),
-            "latency_p90_ms": sorted(latencies)[int(0.9 * (len(latencies) - 1))] if latencies else float("nan"),
+            "latency_p90_ms": p90(latencies),
             "latencies_ms": latencies,
             "rest_to_full_s": statistics.median(rest_to_full) if rest_to_full else float("nan"),
             "rest_to_full_max_s": max(rest_to_full, default=float("nan")),
             "steps": steps[-1]["step"] if steps else 0, "drags": drags,
             "test_psnr": test.get("psnr", float("nan")), "wall_s": minutes * 60,
             "frame_bytes": final.get("frame_bytes", {}), **worker}
+
+
+def p90(values: list[float]) -> float:
+    """The nearest-rank 90th percentile: the smallest value with at least 90 % of them at or below it
+    (never under the median, as an index of 0.9 * (n - 1) rounded down could be with few drags)."""
+    if not values:
+        return float("nan")
+    return sorted(values)[math.ceil(0.9 * len(values)) - 1]
 
 
 def run_headless(scene: str | None, minutes: float, downscale: int, model: str, work: Path,
