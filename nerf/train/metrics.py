@@ -31,7 +31,10 @@ def ssim(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: floa
          k1: float = 0.01, k2: float = 0.03) -> float:
     """Structural similarity (Wang et al. 2004) with an 11x11 Gaussian window (sigma 1.5), computed
     per channel over 'valid' window positions (no padding) and averaged, as in the NeRF papers'
-    evaluation code. pred, target: [H, W, C] in [0, 1]."""
+    evaluation code. pred, target: [H, W, C] in [0, 1]. An image smaller than the window (a few
+    pixels a side) is scored with the largest odd window it holds, instead of failing."""
+    window = min(window, *pred.shape[:2])
+    window -= 1 - window % 2  # odd: the window has a centre pixel
     x = pred.double().permute(2, 0, 1)[:, None]  # [C, 1, H, W]
     y = target.double().permute(2, 0, 1)[:, None]
     # the 2-D Gaussian is the outer product of a 1-D one: two 1-D passes, 2k instead of k^2 products
