@@ -46,7 +46,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                             "ngp on CUDA adapts it to about 2^18 samples per step)")
     train.add_argument("--distortion", type=number(float, low=0, high=10), default=None, metavar="W",
                        help="ngp, unbounded scenes: weight of the distortion loss that gathers each ray's weight "
-                            "onto its surface (default: 0.01 on a CPU, 0 on CUDA; 0 turns it off)")
+                            "onto its surface (default on a CPU: 0.01 when the training cameras all face one "
+                            "way, as in a frontal handheld capture, else 0; on CUDA 0; 0 turns it off)")
     train.add_argument("--threads", type=number(int, low=1, high=1024), default=None, metavar="N",
                        help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy CPU)")
     train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -24,6 +24,8 @@ import torch
 
 from nerf.errors import InputError
 
+FACING_ONE_WAY = 0.7  # Scene.faces_one_way: the length of the cameras' mean viewing direction
+
 
 @dataclass
 class Cameras:
@@ -135,6 +137,17 @@ class Scene:
         if name == "train" and self.shard is not None:
             return self.shard.cameras
         return self.split(name).cameras
+
+    @property
+    def faces_one_way(self) -> bool:
+        """Whether the training cameras all look roughly one way (a frontal handheld capture, such as
+        the fox) rather than around a space or out of it: their mean viewing direction is at least
+        FACING_ONE_WAY long (1: all parallel; the fox 0.82; cameras on a ring or in a room 0.03-0.37)."""
+        forward = -self.full_cameras("train").c2w[:, :3, 2].double() if "train" in self.splits else None
+        if forward is None or len(forward) == 0:
+            return False
+        forward = forward / forward.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return float(forward.mean(dim=0).norm()) >= FACING_ONE_WAY
 
 
 def pose_to_file(scene: Scene, c2w: np.ndarray) -> np.ndarray:

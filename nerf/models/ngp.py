@@ -74,9 +74,10 @@ class NGPConfig:
     mixed_precision: bool = False  # autocast the MLPs to bf16 on CUDA (ignored on CPU); off: fp32 with TF32 matmuls
 
     @classmethod
-    def tuned(cls, device: str = "cpu", scene_type: str = "bounded") -> tuple["NGPConfig", dict]:
-        """This config and the TrainConfig fields tuned for a device kind ("cpu" | "cuda") and a
-        scene type (nerf.data.scene_type).
+    def tuned(cls, device: str = "cpu", scene_type: str = "bounded",
+              frontal: bool = False) -> tuple["NGPConfig", dict]:
+        """This config and the TrainConfig fields tuned for a device kind ("cpu" | "cuda"), a scene
+        type (nerf.data.scene_type) and whether its cameras face one way (Scene.faces_one_way).
 
         CPU: tuned on a 2-core CPU for the BENCHMARKS.md targets (see bench/bench_engine.py);
         the occupancy grid's whole-grid warm-up refreshes end after 64 steps, not 256: on a CPU
@@ -101,13 +102,17 @@ class NGPConfig:
         them looked into that fog. Off, with a learned sky (what a ray that stays transparent sees,
         so a backdrop or a sky needs no density): +1.2 to +4.4 dB on the generated 360-degree
         captures, +7.9 on a white backdrop, +10.2 in a room, the fox +0.1-0.2 dB at 2 minutes
-        but -0.4 at 5 (BENCHMARKS.md, "The scene suite")."""
+        but -0.4 at 5 (BENCHMARKS.md, "The scene suite"). That fog blocks the views between cameras
+        that look at each other's space; cameras that all face one way (the fox) never look back
+        through it, and there the loss on, without the sky, stays: 26.05 against 25.65 dB at 5
+        minutes (BENCHMARKS.md, "The scene suite", "Frontal captures")."""
         if device == "cuda":
             return cls(), dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         model = dict(log2_table=17, max_res=512, march_steps=128, grid_res=64, cone_angle=1 / 32, grid_warmup=64)
         train = dict(batch_rays=1024, lr_decay_steps=1000)
         if scene_type == "unbounded":
-            model.update(early_stop=1e-2, grid_every=48, grid_threshold=0.04, grid_memory=16, sky=True)
+            model.update(early_stop=1e-2, grid_every=48, grid_threshold=0.04, grid_memory=16,
+                         sky=not frontal, distortion=0.01 if frontal else 0.0)
             train.update(batch_rays=128)
         return cls(**model), train
 

@@ -101,7 +101,8 @@ class NeRFConfig:
     depth: int = 8  # MLP layers before the density head (paper: 8, skip at 4)
 
     @classmethod
-    def tuned(cls, device: str = "cpu", scene_type: str = "bounded") -> tuple["NeRFConfig", dict]:
+    def tuned(cls, device: str = "cpu", scene_type: str = "bounded",
+              frontal: bool = False) -> tuple["NeRFConfig", dict]:
         """This config and the TrainConfig fields for training it on a device kind ("cpu" | "cuda").
 
         CUDA: the paper's settings (Adam lr 5e-4 decaying exponentially, 1024 rays per batch,

@@ -43,11 +43,12 @@ class TrainConfig:
 
     @classmethod
     def tuned(cls, name: str = "ngp", device: str = "cpu", scene_type: str = "bounded", *,
-              model: dict | None = None, **overrides) -> "TrainConfig":
-        """Model `name`'s measured values for a device kind ("cpu" | "cuda") and a scene type
-        (Scene.scene_type), then the overrides: `model` for the model's config fields, the rest for
-        this dataclass's. ValueError for an unknown model; TypeError for an unknown field."""
-        model_config, training = config_class(name).tuned(device, scene_type)
+              frontal: bool = False, model: dict | None = None, **overrides) -> "TrainConfig":
+        """Model `name`'s measured values for a device kind ("cpu" | "cuda"), a scene type
+        (Scene.scene_type) and whether its cameras face one way (Scene.faces_one_way), then the
+        overrides: `model` for the model's config fields, the rest for this dataclass's. ValueError
+        for an unknown model; TypeError for an unknown field."""
+        model_config, training = config_class(name).tuned(device, scene_type, frontal)
         if model:
             model_config = dataclasses.replace(model_config, **model)
         return cls(model=model_config, **{**training, **overrides})

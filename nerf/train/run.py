@@ -123,7 +123,8 @@ def _trainer(spec: RunSpec, scene: Scene, options: SceneOptions, device: torch.d
         config = checkpoint_config(payload, spec.resume)
         check_scene(payload, scene, spec.resume)
     else:
-        config = TrainConfig.tuned(spec.model or "ngp", device.type, scene.scene_type, **_overrides(spec))
+        config = TrainConfig.tuned(spec.model or "ngp", device.type, scene.scene_type, frontal=scene.faces_one_way,
+                                   **_overrides(spec))
     trainer = Trainer(scene, config, device)
     trainer.meta = {"downscale": options.downscale, "llff_factor": options.llff_factor}
     if payload is not None:

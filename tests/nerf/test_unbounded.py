@@ -14,7 +14,8 @@ from nerf.data.paths.turntable import turntable_poses
 from nerf.data.crop import CropBox
 from nerf.train.trainer import Trainer, TrainConfig
 from nerf.volume.contraction import contract
-from tests.support.scenes import tiny
+from nerf.data.cameras import look_at
+from tests.support.scenes import png, tiny, transforms_scene
 
 # fewer, coarser steps than TINY's: every cell is occupied for the first updates, and every ray of
 # an unbounded scene runs to the far cap
@@ -86,6 +87,39 @@ def test_unbounded_scenes_train_with_their_own_cpu_defaults(outdoor, tmp_path):
                        "--out", str(tmp_path / "run")]) == 0
     config = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
     assert (config["batch_rays"], config["model"]["early_stop"]) == (unbounded.batch_rays, unbounded.model.early_stop)
+
+
+def _frontal_scene(root, n=8):
+    """A handheld frontal capture: cameras side by side, all looking at one wall (as the fox's)."""
+    frames = []
+    for i in range(n):
+        eye = (0.6 * (i % 4) - 0.9, -5.0, 0.4 * (i // 4))
+        png(root / "images" / f"{i:04d}.png", mode="RGB", seed=i)
+        frames.append({"file_path": f"images/{i:04d}.png",
+                       "transform_matrix": look_at(eye, (0.3 * (i % 4), 0.0, 0.3), (0.0, 0.0, 1.0)).tolist()})
+    (root / "transforms.json").write_text(json.dumps({"fl_x": 7.0, "fl_y": 7.0, "cx": 4.0, "cy": 3.0, "w": 8,
+                                                      "h": 6, "frames": frames}))
+    return root
+
+
+def test_captures_whose_cameras_face_one_way_keep_the_distortion_loss(outdoor, tmp_path):
+    # the scene suite: off (with a learned sky) helps every capture that looks around or out of a
+    # space, but cost the fox, whose cameras all face one way, 0.4 dB at 5 minutes
+    frontal = load_scene(_frontal_scene(tmp_path / "frontal"))
+    assert frontal.scene_type == "unbounded" and frontal.faces_one_way
+    assert not load_scene(outdoor).faces_one_way  # cameras around the objects
+    assert not load_scene(transforms_scene(tmp_path / "ring")).faces_one_way  # a ring looking down 37 degrees
+    around, facing = (TrainConfig.tuned("ngp", "cpu", "unbounded", frontal=f).model for f in (False, True))
+    assert (around.distortion, around.sky) == (0.0, True) and (facing.distortion, facing.sky) == (0.01, False)
+    assert TrainConfig.tuned("ngp", "cpu", "bounded", frontal=True) == TrainConfig.tuned("ngp", "cpu", "bounded")
+    assert TrainConfig.tuned("ngp", "cuda", "unbounded", frontal=True) == TrainConfig.tuned("ngp", "cuda", "unbounded")
+    assert TrainConfig.tuned("nerf", "cpu", "unbounded", frontal=True) == TrainConfig.tuned("nerf", "cpu", "unbounded")
+    # nerf-train picks it from the scene's cameras; --distortion still decides when given
+    for extra, weight in (([], 0.01), (["--distortion", "0"], 0.0)):
+        out = tmp_path / f"run{len(extra)}"
+        assert train_main([str(frontal.root), "--steps", "1", "--eval-views", "1", "--video-frames", "0",
+                           "--out", str(out), *extra]) == 0
+        assert json.loads((out / "metrics.json").read_text())["config"]["model"]["distortion"] == weight
 
 
 def test_the_distortion_loss_trains_unbounded_scenes_only(outdoor):
