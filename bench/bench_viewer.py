@@ -10,8 +10,8 @@ throughput with the window open vs headless `nerf-train`, and test PSNR after th
     python bench/bench_viewer.py --connect --split-cores   # the client as if on another machine (below)
 
 --split-cores stands in for a client on another machine on a 2-core box: the server (and the headless
-run it is compared with) train on core 0 with one thread, the client's window and its Xvfb draw on
-core 1, so the server's steps lose only what serving costs, not what the window's drawing costs.
+run it is compared with) train on one core with one thread, the client's window and its Xvfb draw on
+the other, so the server's steps lose only what serving costs, not what the window's drawing costs.
 
 The viewer runs as a subprocess on its own Xvfb display and reports through
 NERF_VIEWER_DEBUG_STATE; real X drags (xdotool) every few seconds measure the latency. At the end
@@ -78,14 +78,11 @@ def run_viewer(scene: str | None, minutes: float, downscale: int, model: str, wo
         return _drive_viewer(display, cmd, {}, out, minutes, work / "state.json", hide_cameras)
 
 
-SERVER_CORE = ["taskset", "-c", "0"]  # --split-cores: the trainer's core (the bench itself moves to core 1)
-
-
 def run_connected(scene: str | None, minutes: float, downscale: int, model: str, work: Path,
                   trainer_prefix: tuple[str, ...] = ()) -> dict:
     """nerf-train --serve on 127.0.0.1 and nerf-viewer --connect to it: the same drive as run_viewer;
-    the steps are the server's. trainer_prefix: what the server's command starts with (taskset ...,
-    with its own --threads)."""
+    the steps are the server's. trainer_prefix: what the server's command starts with (--split-cores:
+    taskset and one torch thread)."""
     served, client = work / "served", work / "client"
     server = subprocess.Popen([*trainer_prefix, "nerf-train", *([scene] if scene else []), "--serve", "127.0.0.1:0",
                                "--minutes", str(minutes), "--downscale", str(downscale), "--model", model,
@@ -218,7 +215,7 @@ def main() -> int:
     p.add_argument("--connect", action="store_true",
                    help="also nerf-viewer --connect to nerf-train --serve on 127.0.0.1, compared with the local viewer")
     p.add_argument("--split-cores", action="store_true",
-                   help="with --connect: server and headless on core 0 (1 thread), the client on core 1; "
+                   help="with --connect: server and headless on one core (1 thread), the client on another; "
                         "no local viewer run")
     p.add_argument("--hide-cameras", action="store_true",
                    help="turn the training cameras' frustums off first (the overlays' cost: run with and without)")
@@ -271,16 +268,18 @@ def main() -> int:
 
 
 def split_cores(args) -> int:
-    """--connect --split-cores: headless, then server + client, the trainer on core 0 alone."""
-    if len(os.sched_getaffinity(0)) < 2:
+    """--connect --split-cores: headless, then server + client, the trainer alone on the first core
+    this process may use, the client on the second."""
+    cores = sorted(os.sched_getaffinity(0))  # a container's cores need not be 0 and 1
+    if len(cores) < 2:
         sys.exit("--split-cores needs 2 cores")
-    os.sched_setaffinity(0, {1})  # Xvfb, xdotool and the client window inherit core 1
-    prefix = (*SERVER_CORE, "env", "OMP_NUM_THREADS=1")
+    os.sched_setaffinity(0, {cores[1]})  # Xvfb, xdotool and the client window inherit it
+    prefix = ("taskset", "-c", str(cores[0]), "env", "OMP_NUM_THREADS=1")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         h = run_headless(args.scene, args.minutes, args.downscale, args.model, work, prefix)
         r = run_connected(args.scene, args.minutes, args.downscale, args.model, work, prefix)
-    print("| figure (server and headless on core 0, 1 thread; client on core 1) | value | target |\n|---|---|---|")
+    print("| figure (server and headless on one core, 1 thread; client on another) | value | target |\n|---|---|---|")
     print(f"| move -> frame through the network (median / p90, {r['drags']} drags) | "
           f"{r['latency_ms']:.0f} / {r['latency_p90_ms']:.0f} ms | |")
     print(f"| move -> frame, each drag in order (ms) | {' '.join(f'{x:.0f}' for x in r['latencies_ms'])} | |")

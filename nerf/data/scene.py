@@ -143,9 +143,9 @@ class Scene:
         """Whether the training cameras all look roughly one way (a frontal handheld capture, such as
         the fox) rather than around a space or out of it: their mean viewing direction is at least
         FACING_ONE_WAY long (1: all parallel; the fox 0.82; cameras on a ring or in a room 0.03-0.37)."""
-        forward = -self.full_cameras("train").c2w[:, :3, 2].double() if "train" in self.splits else None
-        if forward is None or len(forward) == 0:
+        if "train" not in self.splits or len(self.full_cameras("train")) == 0:
             return False
+        forward = -self.full_cameras("train").c2w[:, :3, 2].double()
         forward = forward / forward.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         return float(forward.mean(dim=0).norm()) >= FACING_ONE_WAY
 
