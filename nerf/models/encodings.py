@@ -4,7 +4,9 @@ All encodings are nn.Modules mapping [n, in_dim] -> [n, out_dim] and expose `out
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 import torch
 from torch import nn
@@ -191,6 +193,8 @@ class _HashLookup(torch.autograd.Function):
             out[:, :, f] = (feats * w).sum(dim=1).t()
         ctx.save_for_backward(first, w)
         ctx.table_shape = table.shape
+        ctx.sink = TableGrads.active()
+        ctx.table = table if ctx.sink is not None else None
         return out.view(n, levels * n_features)
 
     @staticmethod
@@ -199,8 +203,67 @@ class _HashLookup(torch.autograd.Function):
         n_rows, n_features = ctx.table_shape
         levels, _, n = w.shape
         grad = grad.reshape(n, levels, n_features).to(w.dtype)
-        grad_table = torch.zeros(n_rows * n_features, dtype=w.dtype, device=w.device)
+        sink = ctx.sink
+        if sink is None:
+            grad_table = torch.zeros(n_rows * n_features, dtype=w.dtype, device=w.device)
+        else:  # into the pass's one buffer; autograd gets nothing to add for the table
+            grad_table = sink.buffer(ctx.table).view(-1)
         for f in range(n_features):
             share = w * grad[:, :, f].t()[:, None, :]  # [L, 8, n]: what each corner receives
             grad_table.index_add_(0, first + f if f else first, share.reshape(-1))
-        return grad_table.view(n_rows, n_features), None, None
+        return (None if sink is not None else grad_table.view(n_rows, n_features)), None, None
+
+
+class TableGrads:
+    """One training pass's gradients of the hash tables, each summed into a single buffer.
+
+    A batch's samples reach the field in several calls (the marcher works in rounds,
+    nerf.volume.rounds), and autograd gives every call's lookup a dense table-sized gradient of its
+    own, then adds them up: for a 2^17-row CPU table, five 12 MB fills and adds a step, about a third
+    of a 128-ray step (BENCHMARKS.md, "One gradient buffer per table"). Lookups made inside
+    `collecting()` scatter straight into one buffer per table and hand autograd nothing for it;
+    `gradients` then gives the sums in the place autograd would have.
+
+    The context is per thread (as torch.no_grad is), so the shard pool's threads each collect
+    their own pass. A lookup remembers the collector of its forward, so its backward may run later.
+    """
+
+    _local = threading.local()
+
+    def __init__(self):
+        self._buffers: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(table) -> (table, grad)
+
+    @classmethod
+    def active(cls) -> "TableGrads | None":
+        return getattr(cls._local, "collector", None)
+
+    @contextlib.contextmanager
+    def collecting(self):
+        previous = TableGrads.active()
+        TableGrads._local.collector = self
+        try:
+            yield self
+        finally:
+            TableGrads._local.collector = previous
+
+    def buffer(self, table: torch.Tensor) -> torch.Tensor:
+        """The summed gradient of `table` so far (zeros when first asked), table-shaped."""
+        entry = self._buffers.get(id(table))
+        if entry is None:
+            entry = self._buffers[id(table)] = (table, torch.zeros_like(table, memory_format=torch.contiguous_format))
+        return entry[1]
+
+    def gradients(self, params: list[torch.Tensor], grads: tuple) -> tuple:
+        """torch.autograd.grad's result for `params` with the collected sums put in: a table's own
+        entry (None, as autograd saw no gradient for it) plus its buffer."""
+        out = list(grads)
+        for j, p in enumerate(params):
+            entry = self._buffers.get(id(p))
+            if entry is not None and entry[0] is p:
+                out[j] = entry[1] if out[j] is None else out[j] + entry[1]
+        return tuple(out)
+
+    def accumulate(self) -> None:
+        """Adds the collected sums to the tables' .grad, as loss.backward() does for other parameters."""
+        for table, grad in self._buffers.values():
+            table.grad = grad if table.grad is None else table.grad + grad

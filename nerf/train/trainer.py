@@ -28,6 +28,7 @@ from nerf.device import flush_denormals
 from nerf.errors import InputError
 from nerf.data.crop import CropBox
 from nerf.models.base import RenderOutput
+from nerf.models.encodings import TableGrads
 from nerf.models.registry import build_model
 from nerf.train.batching import (BACKGROUNDS, cameras_on, extend_shard_generators, map_shards, sample_batch,
                                  sum_shard_grads, to_model_space)
@@ -196,7 +197,9 @@ class Trainer:
         """Forward, loss and backward of one batch (or shard) of rays; None if should_yield() said
         so after the forward pass. The loss is scaled by `weight` (a shard's share of the batch).
         Gradients go into .grad, or with `params` are returned in the _Pass instead."""
-        out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=generator)
+        table_grads = TableGrads()  # the hash tables' gradients of every marching round in one buffer
+        with table_grads.collecting():
+            out = self.model.render_rays(rays_o, rays_d, bg, stratified=True, generator=generator)
         if should_yield is not None and should_yield():
             return None
         losses = [torch.mean((term - target) ** 2) for term in out.rgb_terms]
@@ -204,8 +207,9 @@ class Trainer:
         result = _Pass(loss.detach(), losses[-1].detach() * weight, out.samples_per_ray * weight)
         if params is None:
             loss.backward()
+            table_grads.accumulate()
         else:
-            result.grads = torch.autograd.grad(loss, params, allow_unused=True)
+            result.grads = table_grads.gradients(params, torch.autograd.grad(loss, params, allow_unused=True))
         return result
 
     def _sharded_forward_backward(self, rays_o, rays_d, target, bg, should_yield,

@@ -1,9 +1,10 @@
 """nerf/encodings.py: frequency encoding convention, SH orthonormality, hash grid vs a slow reference."""
 import math
+import threading
 
 import torch
 
-from nerf.models.encodings import HASH_PRIMES, FrequencyEncoding, HashGrid, SphericalHarmonics
+from nerf.models.encodings import HASH_PRIMES, FrequencyEncoding, HashGrid, SphericalHarmonics, TableGrads
 
 
 def test_frequency_encoding_convention():
@@ -92,3 +93,55 @@ def test_hash_grid_backward_matches_plain_indexing():
     torch.testing.assert_close(grid(x), plain)
     (g2,) = torch.autograd.grad((plain * upstream).sum(), grid.table)
     torch.testing.assert_close(g1, g2)
+
+
+def test_collected_table_gradients_equal_autograds():
+    """Several lookups in one pass (the marcher's rounds) collected into one buffer give what
+    autograd's per-lookup gradients add up to, through backward() and through autograd.grad, and
+    the other parameters' gradients are untouched."""
+    torch.manual_seed(0)
+    grid = HashGrid(n_levels=4, n_features=2, log2_table=5, base_res=2, max_res=16, init_scale=1.0)
+    head = torch.nn.Linear(grid.out_dim, 1)
+    xs = [torch.rand(n, 3) for n in (50, 70, 30)]
+
+    def loss():
+        return sum(head(grid(x)).square().sum() for x in xs)
+
+    plain = torch.autograd.grad(loss(), [grid.table, head.weight])
+    collector = TableGrads()
+    with collector.collecting():
+        total = loss()
+    assert TableGrads.active() is None  # the context ends with the block
+    grads = collector.gradients([grid.table, head.weight],
+                                torch.autograd.grad(total, [grid.table, head.weight], allow_unused=True))
+    torch.testing.assert_close(grads[0], plain[0])
+    torch.testing.assert_close(grads[1], plain[1])
+
+    collector = TableGrads()
+    with collector.collecting():
+        total = loss()
+    total.backward()
+    assert grid.table.grad is None  # autograd got nothing for the table: it waits in the collector
+    collector.accumulate()
+    torch.testing.assert_close(grid.table.grad, plain[0])
+    torch.testing.assert_close(head.weight.grad, plain[1])
+
+
+def test_table_gradients_are_collected_per_thread():
+    """A collector on one thread never sees another thread's lookups (the shard pool's passes)."""
+    grid = HashGrid(n_levels=2, n_features=2, log2_table=5, base_res=2, max_res=8, init_scale=1.0)
+    x = torch.rand(20, 3)
+    seen = []
+
+    def other():
+        seen.append(TableGrads.active())
+        (g,) = torch.autograd.grad(grid(x).sum(), grid.table)  # no collector here: autograd's own
+        seen.append(g)
+
+    collector = TableGrads()
+    with collector.collecting():
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert seen[0] is None and seen[1].abs().sum() > 0
+    assert collector.gradients([grid.table], (None,)) == (None,)  # nothing collected on this thread
