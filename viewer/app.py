@@ -111,7 +111,7 @@ class ViewerApp:
                                           crop_bound=None if scene.ndc else scene.bound)
         points, points_note = points_or_note(scene)
         self.overlays_panel = OverlaysPanel(SceneOverlay(views, points), points_note, worker=self.worker,
-                                            view=self.view)
+                                            view=self.view, stats=lambda: self.stats)
         self.view.on_click = self.overlays_panel.click
         # after a server's run (--connect) a local session opens: the defaults, on this machine's device
         self.open_panel = OpenPanel(session.run_dir, carried=lambda: Carried(

@@ -348,4 +348,4 @@ class RemoteWorker(Commands):
         m = message
         return WorkerStats(m.step, m.loss, m.psnr, m.rays_per_s, m.train_seconds, m.running, m.interacting,
                            m.budget_s, m.share, m.model, m.test, m.render_seconds, m.render_seconds_total,
-                           m.renders, tuple(tuple(h) for h in self._history))
+                           m.renders, tuple(tuple(h) for h in self._history), m.camera_psnrs)

@@ -16,10 +16,15 @@ import numpy as np
 
 from nerf.remote.dispatch import Ticket
 from nerf.remote.frames import JpegQuality, encode_frame
-from nerf.remote.wire import Stats, pack
+from nerf.remote.wire import CAMERA_PSNRS_MAX, Stats, pack
 from nerf.train.worker_messages import RenderResult, WorkerStats
 
 ACKS_KEPT = 64  # frames sent and not yet acknowledged that we remember the time of
+
+
+def wire_psnrs(psnrs: tuple[float, ...]) -> tuple[float, ...]:
+    """Per-camera PSNRs as a stats header carries them: to 0.01 dB, none past CAMERA_PSNRS_MAX cameras."""
+    return tuple(round(p, 2) for p in psnrs) if len(psnrs) <= CAMERA_PSNRS_MAX else ()
 
 
 class HistoryCursor:
@@ -41,7 +46,7 @@ class HistoryCursor:
         s = stats
         header = Stats(s.step, s.loss, s.psnr, s.rays_per_s, s.train_seconds, s.running, s.interacting, s.budget_s,
                        s.share, s.model, s.test, s.render_seconds, s.render_seconds_total, s.renders,
-                       history_from=start, history_new=n - start)
+                       history_from=start, history_new=n - start, camera_psnrs=wire_psnrs(s.camera_psnrs))
         return header, payload
 
 

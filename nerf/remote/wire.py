@@ -21,8 +21,9 @@ from nerf.train.worker_messages import (
     EvalScore, Evaluate, Pause, Reset, Resume, SetBatchRays, SetBudget, SetInteracting, SetLr, SetRenderShare,
 )
 
-PROTOCOL = 2  # bump on any change a peer of the previous version would misread
+PROTOCOL = 3  # bump on any change a peer of the previous version would misread
 HEADER_MAX = 64 * 1024  # bytes of JSON in one message
+CAMERA_PSNRS_MAX = 4096  # training cameras whose PSNRs a stats header carries (~7 bytes each)
 CLIENT_MESSAGE_MAX = 256 * 1024  # what a server accepts from a client: commands and camera poses only
 SERVER_MESSAGE_MAX = 64 * 1024 * 1024  # what a client accepts: frames and dataset images
 _LEN = struct.Struct(">I")
@@ -127,6 +128,7 @@ class Stats:
     renders: int
     history_from: int = 0
     history_new: int = 0
+    camera_psnrs: tuple[float, ...] = ()  # to 0.01 dB, NaN where not known; () past CAMERA_PSNRS_MAX cameras
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,12 +71,13 @@ def draw_pixels(shape: tuple[int, int, int], n: int, generator: torch.Generator,
 
 
 def sample_batch(images: torch.Tensor, cameras: Cameras, n: int, generator: torch.Generator, *,
-                 has_alpha: bool, background_name: str, ndc: bool, masks: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                 has_alpha: bool, background_name: str, ndc: bool, masks: torch.Tensor | None = None,
+                 image_index: bool = False) -> tuple[torch.Tensor, ...]:
     """n random rays of the training `images` [N, H, W, C] (float, or uint8 in 0..255) seen by
-    `cameras`: rays_o, rays_d [n, 3] in model space, target rgb [n, 3], background [n, 3].
-    RGBA targets are composited on `background_name`; RGB scenes train on black. `masks` [N, H, W]
-    bool (a split's, nerf.data.formats.masks): only pixels set there are drawn."""
+    `cameras`: rays_o, rays_d [n, 3] in model space, target rgb [n, 3], background [n, 3], and
+    with `image_index` each ray's image [n] last. RGBA targets are composited on `background_name`;
+    RGB scenes train on black. `masks` [N, H, W] bool (a split's, nerf.data.formats.masks): only
+    pixels set there are drawn."""
     g, dev = generator, images.device
     idx, py, px = draw_pixels(tuple(images.shape[:3]), n, g, dev, masks)
     pix = images[idx, py, px].float()  # [n, C]
@@ -88,7 +89,7 @@ def sample_batch(images: torch.Tensor, cameras: Cameras, n: int, generator: torc
     if has_alpha:
         target = target * pix[:, 3:] + bg * (1.0 - pix[:, 3:])
     rays_o, rays_d = to_model_space(rays_o, rays_d, cameras, ndc)
-    return rays_o, rays_d, target, bg
+    return (rays_o, rays_d, target, bg, idx) if image_index else (rays_o, rays_d, target, bg)
 
 
 def extend_shard_generators(generators: list[torch.Generator], k: int, seed: int,

@@ -80,6 +80,9 @@ class TrainerLike(Protocol):
 
     def set_batch_rays(self, n: int) -> None: ...
 
+    def camera_psnrs(self) -> tuple[float, ...]:
+        """Each training image's PSNR over the rays recently trained on it (NaN: not known yet)."""
+
     def save(self, path) -> None: ...
 
     def render(self, cameras: Cameras, index: int = 0, *, background=(1.0, 1.0, 1.0),

@@ -32,6 +32,7 @@ from nerf.models.encodings import TableGrads
 from nerf.models.registry import build_model
 from nerf.train.batching import (BACKGROUNDS, cameras_on, extend_shard_generators, map_shards, sample_batch,
                                  sum_shard_grads, to_model_space)
+from nerf.train.camera_fit import CameraFit
 from nerf.train.checkpoint import write_checkpoint
 from nerf.train.config import TrainConfig
 from nerf.train.evaluation import EvalResult, evaluate_views, render_image, target_image
@@ -56,6 +57,7 @@ class _Pass:
     loss: torch.Tensor  # 0-d, detached: the sum of the model's MSE terms
     last_term: torch.Tensor  # 0-d, detached: the last (finest) term, which the reported PSNR is of
     samples_per_ray: float | torch.Tensor
+    ray_errors: torch.Tensor  # [n] detached: each ray's squared error of the finest term (mean over RGB)
     grads: tuple | None = None  # per parameter, when the gradients were returned instead of accumulated
 
 
@@ -102,6 +104,7 @@ class Trainer:
         self.shard_generators: list[torch.Generator] = []  # one per shard of a pooled step, made as needed
         self.step_count = 0
         self.train_seconds = 0.0  # time spent in step() over the run, resumed runs included
+        self.camera_fit = CameraFit(self.images.shape[0], self.device)  # each training image's recent fit
         self._deferred_update: int | None = None  # a model.update(step) put off for a waiting frame
         self._snapshot = None
         self._take_snapshot()
@@ -127,8 +130,17 @@ class Trainer:
 
     def sample_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Random training rays: rays_o, rays_d [n, 3], target rgb [n, 3], background [n, 3]."""
+        return self._draw_batch(n)[:4]
+
+    def _draw_batch(self, n: int) -> tuple[torch.Tensor, ...]:
+        """sample_batch's rays and, last, each ray's training image index [n]."""
         return sample_batch(self.images, self.cameras, n, self.generator, has_alpha=self.has_alpha,
-                            background_name=self.config.train_background, ndc=self.scene.ndc, masks=self.masks)
+                            background_name=self.config.train_background, ndc=self.scene.ndc, masks=self.masks,
+                            image_index=True)
+
+    def camera_psnrs(self) -> tuple[float, ...]:
+        """Each training image's PSNR over the rays recently trained on it (NaN: too few yet)."""
+        return self.camera_fit.psnrs()
 
     # ---- training ----------------------------------------------------------------------------
     def step(self, should_yield: Callable[[], bool] | None = None) -> StepResult:
@@ -158,7 +170,7 @@ class Trainer:
         seed = None if self.sync is None else self.sync.step_seed(self.step_count)
         if seed is not None:
             self.generator.manual_seed(seed)
-        rays_o, rays_d, target, bg = self.sample_batch(n)
+        rays_o, rays_d, target, bg, images = self._draw_batch(n)
         self.optimizer.zero_grad(set_to_none=True)
         if self.pool is None:
             passes = [self._forward_backward(rays_o, rays_d, target, bg, self.generator, should_yield, weight=weight)]
@@ -181,6 +193,7 @@ class Trainer:
                               loss=loss_value)
         self.optimizer.step()
         self.step_count += 1
+        self.camera_fit.add(images, torch.cat([p.ray_errors for p in passes]))
         # an occupancy refresh is long on a CPU inside the viewer: a frame may stop it
         if self.model.update(self.step_count, should_yield, pool=self.pool if self.sync is None else self.sync.rows
                              ) is False:
@@ -204,7 +217,8 @@ class Trainer:
             return None
         losses = [torch.mean((term - target) ** 2) for term in out.rgb_terms]
         loss = (sum(losses) + out.regularizer) * weight
-        result = _Pass(loss.detach(), losses[-1].detach() * weight, out.samples_per_ray * weight)
+        ray_errors = (out.rgb_terms[-1].detach() - target).square().mean(dim=-1)
+        result = _Pass(loss.detach(), losses[-1].detach() * weight, out.samples_per_ray * weight, ray_errors)
         if params is None:
             loss.backward()
             table_grads.accumulate()

@@ -339,4 +339,4 @@ class TrainingWorker(Commands):
             train_seconds=trainer.train_seconds, running=p.running, interacting=p.interacting,
             budget_s=loop.budget.seconds, share=p.share, model=trainer.config.model_name, test=self._test,
             render_seconds=p.last_render_s, render_seconds_total=self._render_s_total, renders=self._renders,
-            history=self._history.frozen()))
+            history=self._history.frozen(), camera_psnrs=trainer.camera_psnrs()))

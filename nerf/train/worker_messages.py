@@ -202,9 +202,11 @@ class WorkerStats:
     renders: int = 0
     # (steps, losses, psnrs), decimated to a bounded length
     history: tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]] = ((), (), ())
+    camera_psnrs: tuple[float, ...] = ()  # each training camera's recent training PSNR (NaN: not known)
 
     def summary(self) -> dict:
-        """JSON-ready, without the history (what a debug snapshot wants four times a second)."""
+        """JSON-ready, without the history and the per-camera figures (what a debug snapshot wants
+        four times a second)."""
         d = asdict(self)
-        del d["history"]
+        del d["history"], d["camera_psnrs"]
         return d

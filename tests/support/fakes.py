@@ -108,6 +108,14 @@ class FakeTrainer:
         self._touch()
         self.batch_rays = n
 
+    def camera_psnrs(self) -> tuple[float, ...]:
+        """Not known before the first step; then view i fits 20 + i dB plus a step's share (as `step`'s PSNR)."""
+        self._touch()
+        n = len(self.scene.split("train"))
+        if self.step_count == 0:
+            return (math.nan,) * n
+        return tuple(20.0 + i + min(self.step_count, 1000) / 100.0 for i in range(n))
+
     def reset(self) -> None:
         self._touch()
         self.step_count = 0

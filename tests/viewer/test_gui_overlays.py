@@ -1,5 +1,6 @@
 """GUI test of the scene overlay on the real `nerf-viewer` under Xvfb: the training cameras drawn as
-frustums, a click on one going to that camera (not while they are hidden), and the per-camera scores.
+frustums, a click on one going to that camera (not while they are hidden), and the per-camera scores:
+the training PSNRs that colour them while training, and the rendered ones of "Score cameras".
 
 The app reports each frustum's image centre in view pixels (NERF_VIEWER_DEBUG_STATE "frustums"), so
 the test knows where to click; input is real X events (tests/support/xdriver.py).
@@ -65,17 +66,23 @@ def test_frustums_click_to_a_camera_hide_and_score(xdisplay, tmp_path):
         s = wait_state(debug, app, lambda s: s["snapped"] == ["train", target], 10, f"a jump to camera {target}")
         wait_state(debug, app, lambda s: s["frustums"]["selected"] == target, 10, "the camera to be highlighted")
 
+        # While training, every camera is coloured by its recent training PSNR, with no job to run.
+        n = len(s["frustums"]["centres"])
+        wait_state(debug, app, lambda s: s["overlays"]["colours"] == "training" and s["overlays"]["scored"] == n,
+                   60, "every camera coloured by its training PSNR")
+
         # Scoring renders every training camera against its image, colouring the frustums as it
         # goes; Abort ends it (all 64 would take minutes on a busy CPU; the job itself is tested in
-        # test_camera_scores.py).
+        # test_camera_scores.py), and the training figures come back.
         s = scroll_to(env, debug, app, "overlays", "score")
         click_item(env, s["overlays"]["items"]["score"])
-        s = wait_state(debug, app, lambda s: s["overlays"]["scored"] >= 2, 120, "two cameras scored")
-        assert s["overlays"]["status"].startswith("scoring ")
+        s = wait_state(debug, app, lambda s: s["overlays"]["status"].startswith("scoring ")
+                       and 2 <= s["overlays"]["scored"] < n, 120, "two cameras scored, the others not yet")
         click_item(env, s["overlays"]["items"]["abort"])
         s = wait_state(debug, app, lambda s: s["overlays"]["status"] == "scoring aborted", 60, "the abort")
-        assert 2 <= s["overlays"]["scored"] < len(s["frustums"]["centres"])
         assert "camera scores aborted" in s["files"] and not s["error"]
+        wait_state(debug, app, lambda s: s["overlays"]["colours"] == "training" and s["overlays"]["scored"] == n,
+                   30, "the training figures back after the abort")
 
 
 def test_sparse_points_are_drawn_and_hidden(xdisplay, tmp_path):

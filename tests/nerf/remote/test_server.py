@@ -117,7 +117,9 @@ def test_the_scene_arrives_and_frames_follow_the_camera(served, client):
 
 
 def test_commands_take_effect_and_stats_carry_the_history(served, client):
-    _stats(client, lambda s: s.step > 5 and len(s.history[0]) > 3)
+    s = _stats(client, lambda s: s.step > 5 and len(s.history[0]) > 3)
+    n = len(served.trainer.scene.split("train"))  # the cameras' training PSNRs come along (the fake's: 20 + i + ...)
+    assert len(s.camera_psnrs) == n and all(20.0 + i < p < 31.0 + i for i, p in enumerate(s.camera_psnrs))
     client.pause()
     _stats(client, lambda s: not s.running)
     client.set_lr(0.0042)

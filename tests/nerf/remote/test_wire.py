@@ -1,6 +1,7 @@
 """The wire format (nerf.remote.wire), frames (nerf.remote.frames) and access (nerf.remote.access):
 round trips, and every malformed input becomes a WireError or an InputError, never anything else."""
 import dataclasses
+import math
 import json
 import random
 import struct
@@ -211,6 +212,18 @@ def test_tokens_and_addresses(monkeypatch):
 
 def test_wire_stats_carry_every_field_of_the_workers_stats():
     """A field added to WorkerStats must be added to wire.Stats (and the client's rebuild) too."""
-    worker = [f.name for f in dataclasses.fields(WorkerStats) if f.name != "history"]
+    worker = [f.name for f in dataclasses.fields(WorkerStats) if f.name not in ("history", "camera_psnrs")]
     sent = [f.name for f in dataclasses.fields(wire.Stats)]
-    assert sent == worker + ["history_from", "history_new"]
+    assert sent == worker + ["history_from", "history_new", "camera_psnrs"]
+
+
+def test_camera_psnrs_cross_the_wire_rounded_with_nan_kept():
+    from nerf.remote.peer import wire_psnrs
+    psnrs = wire_psnrs((21.23456, math.nan, 30.0))
+    stats = wire.Stats(1, 0.1, 20.0, 1.0, 1.0, True, False, None, 0.0, "ngp", None, 0.0, 0.0, 0, camera_psnrs=psnrs)
+    back, _ = wire.unpack(wire.pack(stats), (wire.Stats,))
+    assert back.camera_psnrs[0] == 21.23 and math.isnan(back.camera_psnrs[1]) and back.camera_psnrs[2] == 30.0
+    assert wire_psnrs((25.0,) * (wire.CAMERA_PSNRS_MAX + 1)) == ()  # a huge capture's stay home
+    many = wire.Stats(1, 0.1, 20.0, 1.0, 1.0, True, False, None, 0.0, "ngp", None, 0.0, 0.0, 0,
+                      camera_psnrs=wire_psnrs((-12.34,) * wire.CAMERA_PSNRS_MAX))
+    assert len(wire.pack(many)) < wire.HEADER_MAX  # the most it carries fits a header
