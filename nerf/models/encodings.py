@@ -219,8 +219,8 @@ class TableGrads:
 
     A batch's samples reach the field in several calls (the marcher works in rounds,
     nerf.volume.rounds), and autograd gives every call's lookup a dense table-sized gradient of its
-    own, then adds them up: for a 2^17-row CPU table, five 12 MB fills and adds a step, about a third
-    of a 128-ray step (BENCHMARKS.md, "One gradient buffer per table"). Lookups made inside
+    own, then adds them up: for a 2^17-row CPU table, five 12 MB fills and adds a step, a fifth of a
+    128-ray step's time (BENCHMARKS.md, "One gradient buffer per hash table"). Lookups made inside
     `collecting()` scatter straight into one buffer per table and hand autograd nothing for it;
     `gradients` then gives the sums in the place autograd would have.
 
