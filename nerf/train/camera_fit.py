@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from nerf.train.metrics import mse_to_psnr
+
 HALF_LIFE = 100  # steps: an image's estimate rests on the rays of roughly the last 1.4 x this many steps
 MIN_RAYS = 8.0  # decayed ray count below which an image's estimate is not given (NaN)
 
@@ -31,7 +33,6 @@ class CameraFit:
 
     def psnrs(self) -> tuple[float, ...]:
         """Each image's PSNR in dB over its recent rays; NaN for an image too few rays have come from."""
-        mse = (self.error / self.rays.clamp_min(1e-12)).clamp_min(1e-10)
-        known = self.rays >= MIN_RAYS
-        return tuple(p if k else math.nan for p, k in zip((-10.0 * torch.log10(mse)).tolist(), known.tolist(),
-                                                          strict=True))
+        rays = self.rays.tolist()
+        mse = (self.error / self.rays.clamp_min(1e-12)).tolist()
+        return tuple(mse_to_psnr(m) if n >= MIN_RAYS else math.nan for m, n in zip(mse, rays, strict=True))
