@@ -51,9 +51,11 @@ class HashField(nn.Module):
     """
 
     def __init__(self, bound: float, n_levels: int = 16, n_features: int = 2, log2_table: int = 19,
-                 base_res: int = 16, max_res: int = 2048, hidden: int = 64, geo_features: int = 15):
+                 base_res: int = 16, max_res: int = 2048, hidden: int = 64, geo_features: int = 15,
+                 density_shift: float = 0.0):
         super().__init__()
         self.bound = float(bound)
+        self.density_shift = float(density_shift)
         self.grid = HashGrid(n_levels, n_features, log2_table, base_res, max_res)
         self.density_mlp = mlp(self.grid.out_dim, hidden, 1 + geo_features, n_hidden=1)
         self.dir_encoding = SphericalHarmonics(4)
@@ -63,17 +65,20 @@ class HashField(nn.Module):
         unit = (x + self.bound) / (2.0 * self.bound)  # [n, 3] in [0, 1]
         return self.density_mlp(self.grid(unit))  # [n, 1 + geo]
 
+    def _sigma(self, h: torch.Tensor) -> torch.Tensor:
+        return trunc_exp(h[:, 0] + self.density_shift if self.density_shift else h[:, 0])
+
     def density(self, x: torch.Tensor) -> torch.Tensor:
-        return trunc_exp(self._geometry(x)[:, 0])
+        return self._sigma(self._geometry(x))
 
     def forward(self, x: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self._geometry(x)
-        return trunc_exp(h[:, 0]), self.color(h, d)
+        return self._sigma(h), self.color(h, d)
 
     def geometry(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(sigma [n], h [n, 1 + geo]): density and the density MLP's output that `color` takes."""
         h = self._geometry(x)
-        return trunc_exp(h[:, 0]), h
+        return self._sigma(h), h
 
     def color(self, h: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """rgb [n, 3] from `geometry`'s h and unit directions d [n, 3]."""

@@ -62,11 +62,14 @@ class NGPConfig:
     grid_decay: float = 0.95  # EMA decay of cell densities
     grid_memory: int = 0  # > 0: an emptied cell is culled after at most this many refreshes (0: as instant-NGP, no cap)
     grid_threshold: float = 0.01  # min optical thickness sigma*step of an occupied cell (capped by the mean density)
+    grid_mean_fraction: float = 1.0  # ... by this fraction of the mean (1: instant-NGP's min(threshold, mean))
+    grid_young: int = 0  # ... for this many refreshes, then by the mean (0: for good)
     march_steps: int = 1024  # steps across the cube diagonal: step = 2 sqrt(3) bound / this
     early_stop: float = 1e-4  # stop a ray once its transmittance falls below this
     cone_angle: float = 1 / 128  # unbounded scenes: step = this x distance (at least the cube's step)
     distortion: float = 0.0  # unbounded scenes: weight of mip-NeRF 360's distortion loss against haze (0: off)
     sky: bool = False  # unbounded scenes: light from beyond the contracted space, a learned function of direction
+    start_depth: float = 0.0  # > 0: the field starts this optical depth along a whole ray (0: density ~1 a unit)
     first_round: int = 4  # samples per ray of the batch in each marching round (nerf.volume.rounds)
     # optimizer and arithmetic
     adam_eps: float = 1e-15  # hash entries get rare, tiny gradients; a big eps would mute them
@@ -109,7 +112,14 @@ class NGPConfig:
         slower than an object scene's (x0.33 every 4,000 steps, not 1,000): 128-ray steps come 8x as
         often as 1024-ray ones, and the faster decay reached its floor halfway through a 5-minute run
         while the field was still underfitted; +0.3 to +3.6 dB on all eight unbounded captures of the
-        suite at 5 minutes (BENCHMARKS.md, "The scene suite", "A slower decay")."""
+        suite at 5 minutes (BENCHMARKS.md, "The scene suite", "A slower decay"). Those that look
+        around start transparent (optical depth 2 along a whole ray): at the field's own start, a
+        density of about one a unit, every ray was opaque within a few units, the sky got no light to
+        learn from, and the field painted sky and far landmarks as haze in front of the cameras (on
+        ring360 87 % of each ray's weight lay inside the region, 4-5 dB between training and test
+        PSNR). While young (16 refreshes) their grid culls below a tenth of the mean only: the mean
+        itself culled half of a uniform transparent field at random and lost the objects (BENCHMARKS.md,
+        "A transparent start")."""
         if device == "cuda":
             return cls(), dict(target_samples=1 << 18, lr_schedule="budget", render_chunk=1 << 16)
         model = dict(log2_table=17, max_res=512, march_steps=128, grid_res=64, cone_angle=1 / 32, grid_warmup=64)
@@ -117,6 +127,8 @@ class NGPConfig:
         if scene_type == "unbounded":
             model.update(early_stop=1e-2, grid_every=48, grid_threshold=0.04, grid_memory=16,
                          sky=not frontal, distortion=0.01 if frontal else 0.0)
+            if not frontal:
+                model.update(start_depth=2.0, grid_mean_fraction=0.1, grid_young=16)
             train.update(batch_rays=128, lr_decay_steps=4000)
         return cls(**model), train
 
@@ -138,21 +150,24 @@ class NGPModel(RadianceModel):
         self.config = config
         self.seed = seed  # the occupancy refresh's generator is seeded from the run's seed
         field_bound = CONTRACTED_BOUND if self.unbounded else self.bound  # the grids' own coordinates
-        self.field = HashField(field_bound, config.levels, config.features, config.log2_table,
-                               config.base_res, config.max_res, config.hidden, config.geo_features)
         # inside the region of full detail, unbounded scenes step as finely as bounded ones
         self.step_size = 2.0 * math.sqrt(3.0) * self.bound / config.march_steps
-        # a cell is skipped when one step through it would absorb less than grid_threshold;
-        # unbounded grids store that optical thickness itself (steps differ from cell to cell)
-        threshold = config.grid_threshold / (1.0 if self.unbounded else self.step_size)
-        self.grid = OccupancyGrid(field_bound, config.grid_res, config.grid_decay,
-                                  threshold, config.grid_warmup, config.grid_memory)
-        edges = None
         if self.unbounded:
             # past this every point falls into the occupancy grid's outer layer of cells, where
             # nothing can be skipped and the field changes little; the corner of the region is as
             # far as a camera inside it can be from the centre
             self.far = saturation_distance(self.bound, config.grid_res) + math.sqrt(3.0) * self.bound
+        self.field = HashField(field_bound, config.levels, config.features, config.log2_table,
+                               config.base_res, config.max_res, config.hidden, config.geo_features,
+                               self._density_shift(config.start_depth))
+        # a cell is skipped when one step through it would absorb less than grid_threshold;
+        # unbounded grids store that optical thickness itself (steps differ from cell to cell)
+        threshold = config.grid_threshold / (1.0 if self.unbounded else self.step_size)
+        self.grid = OccupancyGrid(field_bound, config.grid_res, config.grid_decay,
+                                  threshold, config.grid_warmup, config.grid_memory, config.grid_mean_fraction,
+                                  config.grid_young)
+        edges = None
+        if self.unbounded:
             edges = cone_step_edges(self.near, self.far, config.cone_angle, self.step_size, math.inf)
             self.register_buffer("edges", edges.float(), persistent=False)  # [S + 1]
         self.grid_generator: torch.Generator | None = None  # made lazily on the model's device
@@ -165,6 +180,15 @@ class NGPModel(RadianceModel):
             nn.init.zeros_(self.sky[1].weight)
             nn.init.zeros_(self.sky[1].bias)
         self._levels: tuple[tuple, torch.Tensor] | None = None  # (key, empty_levels) of the grid's bits
+
+    def _density_shift(self, start_depth: float) -> float:
+        """The log-density shift that makes a ray across the whole march (its length: far - near, or
+        the cube's diagonal when there is no far) start with optical depth `start_depth`, given that
+        the field's own start is a density of about one a unit; 0 when start_depth is 0."""
+        if start_depth <= 0:
+            return 0.0
+        length = self.far - self.near if math.isfinite(self.far) else 2.0 * math.sqrt(3.0) * self.bound
+        return math.log(start_depth / length)
 
     def sampler(self) -> OccupancySampler:
         """The occupancy sampler with this model's settings (its edges on the model's device)."""

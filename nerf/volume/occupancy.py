@@ -20,9 +20,12 @@ class OccupancyGrid(nn.Module):
     """res^3 occupancy grid over [-bound, bound]^3. Buffers are saved with the model state."""
 
     def __init__(self, bound: float, res: int = 128, decay: float = 0.95, threshold: float = 0.01,
-                 warmup_steps: int = 256, memory: int = 0):
+                 warmup_steps: int = 256, memory: int = 0, mean_fraction: float = 1.0, young: int = 0):
         super().__init__()
         self.bound, self.res = float(bound), int(res)
+        # the cut is min(threshold, mean x mean_fraction) for the first `young` refreshes (0: always), then
+        # instant-NGP's min(threshold, mean)
+        self.mean_fraction, self.young = float(mean_fraction), int(young)
         self.decay, self.threshold, self.warmup_steps = decay, threshold, warmup_steps
         # memory > 0: a stored value is capped where `memory` refreshes of decay take it below the
         # threshold, so a cell that empties is culled after at most that many refreshes
@@ -107,7 +110,8 @@ class OccupancyGrid(nn.Module):
             fresh[s:s + chunk] = (density_fn(pts) if pool is None else pool.split_rows(density_fn, pts)).float()
         self._pending = None
         self.density.mul_(self.decay).scatter_reduce_(0, idx, fresh, "amax", include_self=True).clamp_(max=self.cap)
-        thresh = torch.clamp(self.density.mean(), max=self.threshold)
+        fraction = self.mean_fraction if self.young == 0 or int(self.updates) < self.young else 1.0
+        thresh = torch.clamp(self.density.mean() * fraction, max=self.threshold)
         self.occupied.copy_(self.density > thresh)
         self.updates += 1
         return True

@@ -2,6 +2,7 @@
 model cannot (ground to the horizon, far landmarks, sky), renders from anywhere, resumes, and its
 turntable circles at the cameras' distance and height."""
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -180,3 +181,42 @@ def test_a_ray_that_stays_transparent_sees_the_learned_sky(outdoor):
     old = config.to_dict()
     del old["model"]["sky"]
     assert not TrainConfig.from_dict(old).model.sky
+
+
+def test_a_capture_that_looks_around_starts_transparent(outdoor):
+    """A field whose density starts near one a unit made every ray of a 360-degree capture opaque within
+    its first few units, so the learned sky got no light to learn from and the field painted the sky
+    and the far landmarks as haze in front of the cameras (BENCHMARKS.md, "A transparent start"). Such
+    captures now start at optical depth 2 along a whole ray, whatever the scene's scale, and their
+    occupancy grid culls only what is clearly emptier than the rest while the field is young; frontal
+    captures and object scenes start as before, and so do old checkpoints."""
+    around = TrainConfig.tuned("ngp", "cpu", "unbounded").model
+    assert (around.start_depth, around.grid_mean_fraction, around.grid_young) == (2.0, 0.1, 16)
+    others = (TrainConfig.tuned("ngp", "cpu", "unbounded", frontal=True), TrainConfig.tuned("ngp", "cpu", "bounded"),
+              TrainConfig.tuned("ngp", "cuda", "unbounded"))
+    for other in (config.model for config in others):
+        assert (other.start_depth, other.grid_mean_fraction, other.grid_young) == (0.0, 1.0, 0)
+
+    def start(depth: float) -> tuple[Trainer, float]:
+        torch.manual_seed(0)
+        model = {**FAST["model"], "sky": True, "start_depth": depth}
+        trainer = Trainer(load_scene(outdoor), TrainConfig.tuned("ngp", "cpu", "unbounded", **{**FAST, "model": model}))
+        rays_o, rays_d, _, bg = trainer.sample_batch(256)
+        with torch.no_grad():
+            out = trainer.model.render_rays(rays_o, rays_d, bg, stratified=False, generator=None)
+        return trainer, float(out.opacity.mean())
+    (opaque, opaque_opacity), (clear, clear_opacity) = start(0.0), start(0.5)
+    assert opaque_opacity > 0.98  # opaque within each ray's first units (early stop at 1e-2 caps it)
+    assert clear_opacity == pytest.approx(1.0 - math.exp(-0.5), abs=0.05)  # 1 - e^-depth
+    model = clear.model
+    assert opaque.model.field.density_shift == 0.0
+    assert model.field.density_shift == pytest.approx(math.log(0.5 / (model.far - model.near)))
+    x = torch.rand(64, 3) * 2 - 1  # the shift scales the start's density, nothing else
+    shifted = model.field.density(x)
+    model.field.density_shift = 0.0
+    torch.testing.assert_close(shifted, model.field.density(x) * math.exp(math.log(0.5 / (model.far - model.near))))
+    old = TrainConfig.tuned("ngp", "cpu", "unbounded").to_dict()
+    for name in ("start_depth", "grid_mean_fraction", "grid_young"):
+        del old["model"][name]
+    restored = TrainConfig.from_dict(old).model
+    assert (restored.start_depth, restored.grid_mean_fraction, restored.grid_young) == (0.0, 1.0, 0)
