@@ -112,8 +112,8 @@ class NGPConfig:
         slower than an object scene's (x0.33 every 4,000 steps, not 1,000): 128-ray steps come 8x as
         often as 1024-ray ones, and the faster decay reached its floor halfway through a 5-minute run
         while the field was still underfitted; +0.3 to +3.6 dB on all eight unbounded captures of the
-        suite at 5 minutes (BENCHMARKS.md, "The scene suite", "A slower decay"). Those that look
-        around start transparent (optical depth 2 along a whole ray): at the field's own start, a
+        suite at 5 minutes (BENCHMARKS.md, "The scene suite", "A slower decay"). They start
+        transparent (optical depth 2 along a whole ray): at the field's own start, a
         density of about one a unit, every ray was opaque within a few units, the sky got no light to
         learn from, and the field painted sky and far landmarks as haze in front of the cameras (on
         ring360 87 % of each ray's weight lay inside the region, 4-5 dB between training and test
@@ -126,9 +126,8 @@ class NGPConfig:
         train = dict(batch_rays=1024, lr_decay_steps=1000)
         if scene_type == "unbounded":
             model.update(early_stop=1e-2, grid_every=48, grid_threshold=0.04, grid_memory=16,
-                         sky=not frontal, distortion=0.01 if frontal else 0.0)
-            if not frontal:
-                model.update(start_depth=2.0, grid_mean_fraction=0.1, grid_young=16)
+                         sky=not frontal, distortion=0.01 if frontal else 0.0, start_depth=2.0,
+                         grid_mean_fraction=0.1, grid_young=16)
             train.update(batch_rays=128, lr_decay_steps=4000)
         return cls(**model), train
 
