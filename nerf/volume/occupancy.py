@@ -2,7 +2,8 @@
 
 The grid covers [-bound, bound]^3 with res^3 cells. Each cell keeps an exponential moving average of
 the field's density at jittered points inside it; a cell is occupied while that average exceeds
-min(threshold, mean density). Until the first update every cell counts as occupied.
+min(threshold, mean density) (instant-NGP's cut; a fraction of the mean for a young field's first
+refreshes, when asked). Until the first update every cell counts as occupied.
 
 Marching through it is nerf.volume.occupied_march (a few occupied samples per ray at a time, with
 a mip hierarchy of empty blocks to skip), driven by nerf.volume.occupancy_sampler.
